@@ -1,0 +1,158 @@
+# ngx_forest build.  `make` builds the library, the CLI and the NGINX module;
+# `make test` runs every test; `make demo` serves conf.example on :8080.
+# Variables: BUILD (output dir), SANITIZE=1 (ASan+UBSan, own build dir),
+# FOREST_CUDA=auto|on|off (gpu/ needs nvcc).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+SANITIZE    ?= 0
+FOREST_CUDA ?= auto
+ifeq ($(SANITIZE),1)
+BUILD       ?= build/san
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT         := -O1
+else
+BUILD       ?= build
+SAN_FLAGS   :=
+OPT         := -O2
+endif
+ABS_BUILD   := $(abspath $(BUILD))
+
+CC          ?= gcc
+WARN        := -Wall -Wextra -Werror
+CFLAGS_ALL  := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -pthread $(WARN) $(SAN_FLAGS) -Iforest $(CFLAGS)
+LDLIBS_ALL  := -pthread -lm $(SAN_FLAGS)
+
+# SIMD kernels are chosen at run time; only their own files get the ISA flags.
+AVX2_FLAGS   := -mavx2 -mfma -mbmi -mbmi2
+AVX512_FLAGS := $(AVX2_FLAGS) -mavx512f -mavx512vl -mavx512bw -mavx512dq
+
+LIB_SRCS  := $(wildcard forest/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_SRCS  := $(wildcard forest/cli/*.c)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
+
+LIBFOREST := $(BUILD)/libforest.a
+FOREST_BIN := $(BUILD)/bin/forest
+MODULE    := $(BUILD)/ngx_http_forest_module.so
+
+# ---- CUDA (gpu/) -------------------------------------------------------
+NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+CUDA_HOME ?= $(if $(NVCC),$(patsubst %/bin/nvcc,%,$(NVCC)),/usr/local/cuda)
+GPU_SRCS  := $(wildcard gpu/*.cu)
+ifeq ($(FOREST_CUDA),off)
+USE_CUDA  :=
+else ifeq ($(FOREST_CUDA),on)
+USE_CUDA  := $(if $(NVCC),1,$(error FOREST_CUDA=on but nvcc was not found))
+else
+USE_CUDA  := $(if $(and $(NVCC),$(GPU_SRCS)),1,)
+endif
+LIBCUDA_A := $(if $(USE_CUDA),$(BUILD)/libforest_cuda.a,)
+CUDA_LIBS := $(if $(USE_CUDA),$(LIBCUDA_A) -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++,)
+CUDA_DEFS := $(if $(USE_CUDA),-DFOREST_HAVE_CUDA=1,)
+
+.PHONY: all deps lib cli module test unit-test cli-test t-test demo fuzz fuzz-ci bench clean
+
+all: deps lib cli module
+
+deps: $(BUILD)/.deps
+$(BUILD)/.deps: scripts/install-deps.sh
+	@mkdir -p $(BUILD)
+	bash scripts/install-deps.sh
+	@touch $@
+
+lib: $(LIBFOREST) $(LIBCUDA_A)
+cli: $(FOREST_BIN)
+module: $(MODULE)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CUDA_DEFS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+
+$(LIBFOREST): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libforest_cuda.a: $(GPU_SRCS) $(wildcard gpu/*.h gpu/*.cuh) forest/forest.h forest/forest_exec.h
+	@mkdir -p $(BUILD)/obj/gpu
+	for f in $(GPU_SRCS); do \
+	    $(NVCC) -O3 -std=c++17 -Xcompiler -fPIC,-Wall,-Wextra -Iforest \
+	        -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+	        -gencode arch=compute_90,code=compute_90 \
+	        -c $$f -o $(BUILD)/obj/gpu/$$(basename $$f .cu).o || exit 1; \
+	done
+	rm -f $@ && ar rcs $@ $(GPU_SRCS:gpu/%.cu=$(BUILD)/obj/gpu/%.o)
+
+$(FOREST_BIN): $(CLI_OBJS) $(LIBFOREST) $(LIBCUDA_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIBFOREST) $(CUDA_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBFOREST) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIBFOREST) $(LDLIBS_ALL)
+
+# ---- NGINX module, built against the packaged nginx (nginx-dev) ----------
+NGX_SRC     ?= /usr/share/nginx/src
+NGX_BUILD   := $(ABS_BUILD)/nginx
+NGX_CC_OPT  := -O2 -g $(SAN_FLAGS) $(CUDA_DEFS)
+NGX_LD_OPT  := $(SAN_FLAGS)
+MODULE_SRCS := $(sort $(wildcard ngx_module/*.c ngx_module/*.h lua/*.c lua/*.h))
+
+# configure again only when the set of module files or `config` changes
+$(BUILD)/module-files: FORCE
+	@mkdir -p $(BUILD)
+	@echo "$(notdir $(MODULE_SRCS)) cuda=$(USE_CUDA) san=$(SANITIZE)" > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
+$(NGX_BUILD)/Makefile: config $(BUILD)/module-files $(BUILD)/.deps
+	rm -rf $(NGX_BUILD)
+	cd $(NGX_SRC) && . ./conf_flags && \
+	    FOREST_ROOT=$(CURDIR) FOREST_BUILD=$(ABS_BUILD) FOREST_CUDA_LIBS="$(if $(USE_CUDA),-L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++,)" \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" --with-cc-opt="$(NGX_CC_OPT)" \
+	        --with-ld-opt="$(NGX_LD_OPT)" --builddir=$(NGX_BUILD) \
+	        --add-dynamic-module=$(CURDIR) > $(ABS_BUILD)/configure.log 2>&1 \
+	    || { tail -30 $(ABS_BUILD)/configure.log; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/Makefile $(LIBFOREST) $(LIBCUDA_A) $(MODULE_SRCS) FORCE
+	cd $(NGX_SRC) && $(MAKE) -s -f $(NGX_BUILD)/Makefile modules
+	cp $(NGX_BUILD)/ngx_http_forest_module.so $@
+
+FORCE:
+
+# ---- tests ------------------------------------------------------------
+test: all $(TEST_BINS)
+	bash tests/run-all.sh $(BUILD)
+
+unit-test: $(TEST_BINS)
+	@for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
+
+# ---- demo, fuzzing, benchmarks -----------------------------------------
+demo: all
+	bash scripts/demo.sh $(BUILD)
+
+FUZZ_TIME ?= 60
+fuzz:
+	bash fuzz/run.sh $(FUZZ_TIME)
+
+fuzz-ci:
+	bash fuzz/run.sh 10
+
+bench: all
+	bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,412 @@
+/*
+ * Model lifetime, format detection and dispatch to the per-format loaders,
+ * and the structural validation every loaded model goes through.
+ */
+#include "forest_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const format_names[FOREST_FORMAT_COUNT] = {
+    [FOREST_FORMAT_AUTO] = "auto",
+    [FOREST_FORMAT_XGBOOST_JSON] = "xgboost_json",
+    [FOREST_FORMAT_XGBOOST_UBJ] = "xgboost_ubj",
+    [FOREST_FORMAT_XGBOOST_BINARY] = "xgboost_binary",
+    [FOREST_FORMAT_LIGHTGBM] = "lightgbm",
+    [FOREST_FORMAT_TREELITE] = "treelite_checkpoint",
+};
+
+static const char *const post_names[FOREST_POST_COUNT] = {
+    [FOREST_POST_IDENTITY] = "identity",
+    [FOREST_POST_SIGMOID] = "sigmoid",
+    [FOREST_POST_SOFTMAX] = "softmax",
+    [FOREST_POST_EXP] = "exponential",
+    [FOREST_POST_HINGE] = "hinge",
+    [FOREST_POST_SIGNED_SQUARE] = "signed_square",
+    [FOREST_POST_LOG1P_EXP] = "logarithm_one_plus_exp",
+    [FOREST_POST_EXP_STANDARD_RATIO] = "exponential_standard_ratio",
+    [FOREST_POST_MAX_INDEX] = "max_index",
+};
+
+const char *
+forest_format_name(forest_format f)
+{
+    return (f >= 0 && f < FOREST_FORMAT_COUNT) ? format_names[f] : "unknown";
+}
+
+const char *
+forest_postprocessor_name(forest_postprocessor p)
+{
+    return (p >= 0 && p < FOREST_POST_COUNT) ? post_names[p] : "unknown";
+}
+
+int
+forest_format_parse(const char *name, forest_format *out)
+{
+    /* "xgboost" is Triton FIL's name for the legacy binary; here it lets the
+     * bytes pick among the three XGBoost encodings. */
+    if (strcmp(name, "xgboost") == 0) {
+        *out = FOREST_FORMAT_AUTO;
+        return 0;
+    }
+    if (strcmp(name, "treelite") == 0) {
+        *out = FOREST_FORMAT_TREELITE;
+        return 0;
+    }
+    for (int f = 0; f < FOREST_FORMAT_COUNT; f++) {
+        if (strcmp(name, format_names[f]) == 0) {
+            *out = (forest_format) f;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void
+forest_errf(char *err, size_t errlen, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    int     n;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+    n = snprintf(err, errlen, "%s: ", name ? name : "model");
+    if (n < 0 || (size_t) n >= errlen) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(err + n, errlen - (size_t) n, fmt, ap);
+    va_end(ap);
+}
+
+float
+forest_threshold_le(double t)
+{
+    float f;
+
+    if (isnan(t)) {
+        return NAN;
+    }
+    /* largest float <= t, then the next float up */
+    f = (float) t;
+    if ((double) f > t) {
+        f = nextafterf(f, -INFINITY);
+    }
+    return nextafterf(f, INFINITY);
+}
+
+float
+forest_threshold_lt(double t)
+{
+    float f;
+
+    if (isnan(t)) {
+        return NAN;
+    }
+    /* smallest float >= t */
+    f = (float) t;
+    if ((double) f < t) {
+        f = nextafterf(f, INFINITY);
+    }
+    return f;
+}
+
+forest_format
+forest_detect_format(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    size_t         i = 0;
+
+    if (len >= 4 && memcmp(p, "binf", 4) == 0) {
+        return FOREST_FORMAT_XGBOOST_BINARY;
+    }
+    if (len >= 12) {
+        int32_t v[3];
+
+        memcpy(v, p, sizeof(v));
+        if (v[0] >= 3 && v[0] <= 4 && v[1] >= 0 && v[1] < 100
+            && v[2] >= 0 && v[2] < 100)
+        {
+            return FOREST_FORMAT_TREELITE;
+        }
+    }
+    if (len >= 2 && p[0] == '{') {
+        /* UBJSON keys start with a length-type marker, JSON with '"' */
+        switch (p[1]) {
+        case 'i': case 'U': case 'I': case 'l': case 'L': case '$': case '#':
+            return FOREST_FORMAT_XGBOOST_UBJ;
+        default:
+            break;
+        }
+    }
+    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'
+                       || p[i] == '\n'))
+    {
+        i++;
+    }
+    if (i < len && p[i] == '{') {
+        return FOREST_FORMAT_XGBOOST_JSON;
+    }
+    if (len - i >= 5 && memcmp(p + i, "tree\n", 5) == 0) {
+        return FOREST_FORMAT_LIGHTGBM;
+    }
+    if (len - i >= 6 && memcmp(p + i, "tree\r\n", 6) == 0) {
+        return FOREST_FORMAT_LIGHTGBM;
+    }
+    return FOREST_FORMAT_AUTO;
+}
+
+forest_model *
+forest_load_buffer(const void *data, size_t len, forest_format format,
+    const char *name, char *err, size_t errlen)
+{
+    const uint8_t *p = data;
+
+    if (format == FOREST_FORMAT_AUTO) {
+        format = forest_detect_format(data, len);
+        if (format == FOREST_FORMAT_AUTO) {
+            forest_errf(err, errlen, name, "unrecognised model format (not "
+                "XGBoost JSON/UBJSON/binary, LightGBM text or a Treelite "
+                "checkpoint)");
+            return NULL;
+        }
+    }
+
+    switch (format) {
+    case FOREST_FORMAT_XGBOOST_JSON:
+        return forest_load_xgboost_json(p, len, name, err, errlen);
+    case FOREST_FORMAT_XGBOOST_UBJ:
+        return forest_load_xgboost_ubj(p, len, name, err, errlen);
+    case FOREST_FORMAT_XGBOOST_BINARY:
+        return forest_load_xgboost_binary(p, len, name, err, errlen);
+    case FOREST_FORMAT_LIGHTGBM:
+        return forest_load_lightgbm(p, len, name, err, errlen);
+    case FOREST_FORMAT_TREELITE:
+        return forest_load_treelite(p, len, name, err, errlen);
+    default:
+        forest_errf(err, errlen, name, "unknown format %d", (int) format);
+        return NULL;
+    }
+}
+
+forest_model *
+forest_load(const char *path, forest_format format, char *err, size_t errlen)
+{
+    FILE         *f;
+    uint8_t      *buf;
+    long          size;
+    size_t        got;
+    forest_model *m;
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        forest_errf(err, errlen, path, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0
+        || fseek(f, 0, SEEK_SET) != 0)
+    {
+        forest_errf(err, errlen, path, "cannot read: %s", strerror(errno));
+        fclose(f);
+        return NULL;
+    }
+    /* one spare byte so text loaders may rely on a terminating NUL */
+    buf = malloc((size_t) size + 1);
+    if (buf == NULL) {
+        forest_errf(err, errlen, path, "out of memory reading %ld bytes", size);
+        fclose(f);
+        return NULL;
+    }
+    got = fread(buf, 1, (size_t) size, f);
+    fclose(f);
+    if (got != (size_t) size) {
+        forest_errf(err, errlen, path, "short read");
+        free(buf);
+        return NULL;
+    }
+    buf[size] = '\0';
+    m = forest_load_buffer(buf, (size_t) size, format, path, err, errlen);
+    free(buf);
+    return m;
+}
+
+void
+forest_free(forest_model *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    free(m->nodes);
+    free(m->tree_begin);
+    free(m->tree_group);
+    free(m->leaf_values);
+    free(m->cat_bits);
+    free(m->base_score);
+    free(m->average_divisor);
+    if (m->feature_names != NULL) {
+        for (uint32_t i = 0; i < m->n_features; i++) {
+            free(m->feature_names[i]);
+        }
+        free(m->feature_names);
+    }
+    free(m->feature_is_categorical);
+    free(m);
+}
+
+uint32_t
+forest_output_columns(const forest_model *m, int margin)
+{
+    if (!margin && m->post == FOREST_POST_MAX_INDEX) {
+        return 1;
+    }
+    return m->n_outputs;
+}
+
+static int
+validate_tree(const forest_model *m, uint32_t t, uint8_t *seen, char *err,
+    size_t errlen)
+{
+    uint32_t begin = m->tree_begin[t], n = m->tree_begin[t + 1] - begin;
+
+    if (n == 0) {
+        forest_errf(err, errlen, "model", "tree %u has no nodes", t);
+        return -1;
+    }
+    memset(seen, 0, n);
+    for (uint32_t i = 0; i < n; i++) {
+        const forest_node *nd = &m->nodes[begin + i];
+
+        if (nd->kind == FOREST_NODE_LEAF) {
+            uint32_t w = m->tree_group[t] < 0 ? m->leaf_width : 1;
+
+            if ((size_t) nd->leaf + w > m->n_leaf_values) {
+                forest_errf(err, errlen, "model",
+                    "tree %u node %u: leaf value out of range", t, i);
+                return -1;
+            }
+            continue;
+        }
+        if (nd->kind != FOREST_NODE_NUMERIC
+            && nd->kind != FOREST_NODE_CATEGORICAL)
+        {
+            forest_errf(err, errlen, "model", "tree %u node %u: bad kind",
+                t, i);
+            return -1;
+        }
+        if (nd->feature < 0 || (uint32_t) nd->feature >= m->n_features) {
+            forest_errf(err, errlen, "model", "tree %u node %u: feature %d "
+                "out of range (model has %u features)", t, i, nd->feature,
+                m->n_features);
+            return -1;
+        }
+        /* children must come after their parent: no cycles, one parent */
+        if (nd->left <= (int32_t) i || (uint32_t) nd->left >= n
+            || nd->right <= (int32_t) i || (uint32_t) nd->right >= n
+            || nd->left == nd->right || seen[nd->left] || seen[nd->right])
+        {
+            forest_errf(err, errlen, "model", "tree %u node %u: bad child "
+                "indices %d/%d", t, i, nd->left, nd->right);
+            return -1;
+        }
+        seen[nd->left] = seen[nd->right] = 1;
+        if (nd->kind == FOREST_NODE_CATEGORICAL
+            && (size_t) nd->cat_word + (nd->cat_nbits + 31) / 32
+               > m->n_cat_words)
+        {
+            forest_errf(err, errlen, "model", "tree %u node %u: category set "
+                "out of range", t, i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+forest_validate(const forest_model *m, char *err, size_t errlen)
+{
+    uint8_t *seen;
+    uint32_t max_nodes = 0;
+    int      rc = 0;
+
+    if (m->n_trees == 0 || m->n_outputs == 0 || m->n_features == 0) {
+        forest_errf(err, errlen, "model", "empty model (%u trees, %u outputs, "
+            "%u features)", m->n_trees, m->n_outputs, m->n_features);
+        return -1;
+    }
+    if (m->leaf_width != 1 && m->leaf_width != m->n_outputs) {
+        forest_errf(err, errlen, "model", "leaf width %u does not match %u "
+            "outputs", m->leaf_width, m->n_outputs);
+        return -1;
+    }
+    if (m->tree_begin[0] != 0 || m->tree_begin[m->n_trees] != m->n_nodes) {
+        forest_errf(err, errlen, "model", "tree offsets do not cover the "
+            "nodes");
+        return -1;
+    }
+    for (uint32_t t = 0; t < m->n_trees; t++) {
+        if (m->tree_begin[t + 1] < m->tree_begin[t]) {
+            forest_errf(err, errlen, "model", "tree offsets not increasing");
+            return -1;
+        }
+        if (m->tree_group[t] >= (int32_t) m->n_outputs
+            || (m->tree_group[t] < 0 && m->leaf_width != m->n_outputs))
+        {
+            forest_errf(err, errlen, "model", "tree %u: output group %d out "
+                "of range", t, m->tree_group[t]);
+            return -1;
+        }
+        if (m->tree_begin[t + 1] - m->tree_begin[t] > max_nodes) {
+            max_nodes = m->tree_begin[t + 1] - m->tree_begin[t];
+        }
+    }
+    seen = malloc(max_nodes ? max_nodes : 1);
+    if (seen == NULL) {
+        forest_errf(err, errlen, "model", "out of memory");
+        return -1;
+    }
+    for (uint32_t t = 0; t < m->n_trees && rc == 0; t++) {
+        rc = validate_tree(m, t, seen, err, errlen);
+    }
+    free(seen);
+    return rc;
+}
+
+int
+forest_model_finish(forest_model *m, const char *name, char *err,
+    size_t errlen)
+{
+    char why[FOREST_ERR_LEN];
+
+    if (m->n_outputs == 0 || m->n_outputs > FOREST_MAX_OUTPUTS) {
+        forest_errf(err, errlen, name, "bad number of outputs %u",
+            m->n_outputs);
+        return -1;
+    }
+    if (m->base_score == NULL) {
+        m->base_score = calloc(m->n_outputs, sizeof(double));
+    }
+    if (m->average_divisor == NULL) {
+        m->average_divisor = malloc(m->n_outputs * sizeof(double));
+        for (uint32_t k = 0; m->average_divisor && k < m->n_outputs; k++) {
+            m->average_divisor[k] = 1.0;
+        }
+    }
+    if (m->base_score == NULL || m->average_divisor == NULL) {
+        forest_errf(err, errlen, name, "out of memory");
+        return -1;
+    }
+    if (m->post == FOREST_POST_SIGMOID && m->sigmoid_alpha == 0.0) {
+        m->sigmoid_alpha = 1.0;
+    }
+    m->format = m->format ? m->format : FOREST_FORMAT_AUTO;
+    if (forest_validate(m, why, sizeof(why)) != 0) {
+        /* why starts with "model: " */
+        forest_errf(err, errlen, name, "%s", why + 7);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * The executor interface: how a caller (CLI, NGINX module, benchmarks) runs a
+ * batch of rows through a model without knowing where it runs.  The CPU
+ * executor (forest/exec_cpu.c) and the CUDA executor (gpu/) implement it.
+ */
+#ifndef FOREST_EXEC_H
+#define FOREST_EXEC_H
+
+#include "forest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct forest_executor forest_executor;
+
+typedef struct {
+    const char *name;                       /* "cpu", "gpu" */
+    /*
+     * Predict n_rows rows of model->n_features float32 values (row-major,
+     * NaN = missing) into out (n_rows * forest_output_columns(model, margin)
+     * floats).  Blocks until done; never called on an event loop.  May be
+     * called concurrently from several threads.  Returns 0, or -1 with a
+     * message in err (the batch failed; the executor stays usable).
+     */
+    int  (*predict)(forest_executor *ex, const float *rows, size_t n_rows,
+                    int margin, float *out, char *err, size_t errlen);
+    void (*destroy)(forest_executor *ex);
+} forest_executor_ops;
+
+struct forest_executor {
+    const forest_executor_ops *ops;
+    const forest_model        *model;      /* not owned; outlives the executor */
+};
+
+/* threads: 0 = all online CPUs. */
+forest_executor *forest_cpu_executor_create(const forest_model *m,
+    unsigned threads, char *err, size_t errlen);
+
+static inline int
+forest_executor_predict(forest_executor *ex, const float *rows, size_t n_rows,
+    int margin, float *out, char *err, size_t errlen)
+{
+    return ex->ops->predict(ex, rows, n_rows, margin, out, err, errlen);
+}
+
+static inline void
+forest_executor_destroy(forest_executor *ex)
+{
+    if (ex != NULL) {
+        ex->ops->destroy(ex);
+    }
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FOREST_EXEC_H */

@@ -1,0 +1,54 @@
+/*
+ * Shared by the loaders and executors of the forest library; not installed.
+ */
+#ifndef FOREST_INTERNAL_H
+#define FOREST_INTERNAL_H
+
+#include "forest.h"
+
+#include <stdarg.h>
+
+/* Writes "NAME: reason" into err. */
+void forest_errf(char *err, size_t errlen, const char *name,
+    const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/*
+ * Threshold conversion for float32 inputs: for every float x (not NaN),
+ *   x <= t  <=>  x < forest_threshold_le(t)
+ *   x <  t  <=>  x < forest_threshold_lt(t)
+ */
+float forest_threshold_le(double t);
+float forest_threshold_lt(double t);
+
+/* Each loader: bytes in, model out (or NULL with "name: reason" in err). */
+forest_model *forest_load_xgboost_json(const uint8_t *data, size_t len,
+    const char *name, char *err, size_t errlen);
+forest_model *forest_load_xgboost_ubj(const uint8_t *data, size_t len,
+    const char *name, char *err, size_t errlen);
+forest_model *forest_load_xgboost_binary(const uint8_t *data, size_t len,
+    const char *name, char *err, size_t errlen);
+forest_model *forest_load_lightgbm(const uint8_t *data, size_t len,
+    const char *name, char *err, size_t errlen);
+forest_model *forest_load_treelite(const uint8_t *data, size_t len,
+    const char *name, char *err, size_t errlen);
+
+/*
+ * Called by every loader on its finished model: fills base_score and
+ * average_divisor defaults when NULL, then forest_validate().  On failure
+ * frees nothing; the loader frees the model.
+ */
+int forest_model_finish(forest_model *m, const char *name, char *err,
+    size_t errlen);
+
+/* Upper bounds that keep hostile files from asking for absurd allocations. */
+#define FOREST_MAX_TREES     (1u << 22)
+#define FOREST_MAX_NODES     (1u << 28)
+#define FOREST_MAX_FEATURES  (1u << 24)
+#define FOREST_MAX_OUTPUTS   (1u << 16)
+#define FOREST_MAX_DEPTH     4096
+
+#endif /* FOREST_INTERNAL_H */
