@@ -1,0 +1,315 @@
+/*
+ * The GPU executor behind forest_exec.h.  The model is uploaded once; a small
+ * pool of slots (stream + pinned host buffers + device buffers) lets several
+ * batches be in flight from several calling threads.  predict() blocks its
+ * calling thread (an NGINX thread-pool thread, never the event loop) until
+ * its stream is done.  Batches below transfer_threshold rows, where the PCIe
+ * round trip costs more than the traversal, go to a CPU executor.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cuda_runtime.h>
+
+#include "forest_gpu.h"
+#include "gpu_kernel.h"
+
+#define GPU_MAX_SLOTS   16
+/* rows per launch: bounds the pinned memory a slot holds */
+#define GPU_CHUNK_ROWS  (1u << 20)
+
+typedef struct {
+    cudaStream_t  stream;
+    float        *h_in, *h_out, *d_in, *d_out;
+    size_t        cap_rows;
+    int           busy;
+} gpu_slot;
+
+typedef struct {
+    forest_executor   base;
+    gpu_forest        dev;             /* device pointers */
+    forest_executor  *cpu;
+    size_t            threshold;
+    int               device;
+    uint32_t          max_cols;
+    pthread_mutex_t   mu;
+    pthread_cond_t    cv;
+    unsigned          n_slots;
+    gpu_slot          slots[GPU_MAX_SLOTS];
+} gpu_exec;
+
+static int
+cuda_fail(cudaError_t rc, const char *what, char *err, size_t errlen)
+{
+    if (rc == cudaSuccess) {
+        return 0;
+    }
+    snprintf(err, errlen, "CUDA %s: %s", what, cudaGetErrorString(rc));
+    /* clears a non-sticky error so the next batch starts clean */
+    cudaGetLastError();
+    return -1;
+}
+
+extern "C" int
+forest_gpu_probe(char *err, size_t errlen)
+{
+    int n = 0;
+
+    if (cuda_fail(cudaGetDeviceCount(&n), "device probe", err, errlen)) {
+        return -1;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "no CUDA device found");
+        return -1;
+    }
+    return n;
+}
+
+#define UPLOAD(field, count)                                                  \
+    (cudaMalloc((void **) &dev->field, ((count) + 1) * sizeof(*host->field))  \
+     || cudaMemcpy(dev->field, host->field, (count) * sizeof(*host->field),   \
+                   cudaMemcpyHostToDevice))
+
+static void
+free_device_forest(gpu_forest *dev)
+{
+    cudaFree(dev->nodes);
+    cudaFree(dev->roots);
+    cudaFree(dev->groups);
+    cudaFree(dev->leaf_vec);
+    cudaFree(dev->cat_bits);
+    cudaFree(dev->base_score);
+    cudaFree(dev->divisor);
+    memset(dev, 0, sizeof(*dev));
+}
+
+static int
+upload_forest(const gpu_forest *host, gpu_forest *dev, char *err,
+    size_t errlen)
+{
+    *dev = *host;
+    dev->nodes = NULL;
+    dev->roots = NULL;
+    dev->groups = NULL;
+    dev->leaf_vec = NULL;
+    dev->cat_bits = NULL;
+    dev->base_score = NULL;
+    dev->divisor = NULL;
+    if (UPLOAD(nodes, host->n_nodes) || UPLOAD(roots, host->n_trees)
+        || UPLOAD(groups, host->n_trees) || UPLOAD(leaf_vec, host->n_leaf_vec)
+        || UPLOAD(cat_bits, host->n_cat_words)
+        || UPLOAD(base_score, host->n_outputs)
+        || UPLOAD(divisor, host->n_outputs))
+    {
+        cuda_fail(cudaGetLastError(), "model upload", err, errlen);
+        snprintf(err, errlen, "CUDA model upload failed: %s",
+            cudaGetErrorString(cudaGetLastError()));
+        free_device_forest(dev);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+slot_release_buffers(gpu_slot *s)
+{
+    cudaFreeHost(s->h_in);
+    cudaFreeHost(s->h_out);
+    cudaFree(s->d_in);
+    cudaFree(s->d_out);
+    s->h_in = s->h_out = s->d_in = s->d_out = NULL;
+    s->cap_rows = 0;
+}
+
+static int
+slot_reserve(gpu_exec *ex, gpu_slot *s, size_t rows, char *err, size_t errlen)
+{
+    size_t in_bytes, out_bytes;
+
+    if (rows <= s->cap_rows) {
+        return 0;
+    }
+    slot_release_buffers(s);
+    in_bytes = rows * ex->dev.n_features * sizeof(float);
+    out_bytes = rows * ex->max_cols * sizeof(float);
+    if (cuda_fail(cudaMallocHost((void **) &s->h_in, in_bytes), "pinned alloc",
+                  err, errlen)
+        || cuda_fail(cudaMallocHost((void **) &s->h_out, out_bytes),
+                     "pinned alloc", err, errlen)
+        || cuda_fail(cudaMalloc((void **) &s->d_in, in_bytes), "device alloc",
+                     err, errlen)
+        || cuda_fail(cudaMalloc((void **) &s->d_out, out_bytes),
+                     "device alloc", err, errlen))
+    {
+        slot_release_buffers(s);
+        return -1;
+    }
+    s->cap_rows = rows;
+    return 0;
+}
+
+static gpu_slot *
+slot_acquire(gpu_exec *ex)
+{
+    gpu_slot *s = NULL;
+
+    pthread_mutex_lock(&ex->mu);
+    for (;;) {
+        for (unsigned i = 0; i < ex->n_slots && s == NULL; i++) {
+            if (!ex->slots[i].busy) {
+                s = &ex->slots[i];
+            }
+        }
+        if (s != NULL) {
+            break;
+        }
+        pthread_cond_wait(&ex->cv, &ex->mu);
+    }
+    s->busy = 1;
+    pthread_mutex_unlock(&ex->mu);
+    return s;
+}
+
+static void
+slot_return(gpu_exec *ex, gpu_slot *s)
+{
+    pthread_mutex_lock(&ex->mu);
+    s->busy = 0;
+    pthread_cond_signal(&ex->cv);
+    pthread_mutex_unlock(&ex->mu);
+}
+
+/* One chunk through H2D copy, kernel, D2H copy on the slot's stream. */
+static int
+run_chunk(gpu_exec *ex, gpu_slot *s, const float *rows, size_t n, int margin,
+    float *out, uint32_t cols, char *err, size_t errlen)
+{
+    size_t in_bytes = n * ex->dev.n_features * sizeof(float);
+    size_t out_bytes = n * cols * sizeof(float);
+
+    memcpy(s->h_in, rows, in_bytes);
+    if (cuda_fail(cudaMemcpyAsync(s->d_in, s->h_in, in_bytes,
+                      cudaMemcpyHostToDevice, s->stream), "copy in", err, errlen)
+        || cuda_fail(gpu_predict_launch(&ex->dev, s->d_in, n, margin, s->d_out,
+                         cols, s->stream), "kernel launch", err, errlen)
+        || cuda_fail(cudaMemcpyAsync(s->h_out, s->d_out, out_bytes,
+                         cudaMemcpyDeviceToHost, s->stream), "copy out", err,
+                     errlen)
+        || cuda_fail(cudaStreamSynchronize(s->stream), "batch", err, errlen))
+    {
+        return -1;
+    }
+    memcpy(out, s->h_out, out_bytes);
+    return 0;
+}
+
+static int
+gpu_predict(forest_executor *base, const float *rows, size_t n_rows,
+    int margin, float *out, char *err, size_t errlen)
+{
+    gpu_exec *ex = (gpu_exec *) base;
+    uint32_t  cols = forest_output_columns(base->model, margin);
+    gpu_slot *s;
+    int       rc = 0;
+
+    if (n_rows < ex->threshold) {
+        return forest_executor_predict(ex->cpu, rows, n_rows, margin, out, err,
+            errlen);
+    }
+    if (cuda_fail(cudaSetDevice(ex->device), "set device", err, errlen)) {
+        return -1;
+    }
+    s = slot_acquire(ex);
+    for (size_t done = 0; done < n_rows && rc == 0; ) {
+        size_t n = n_rows - done < GPU_CHUNK_ROWS ? n_rows - done
+                                                   : GPU_CHUNK_ROWS;
+
+        rc = slot_reserve(ex, s, n, err, errlen);
+        if (rc == 0) {
+            rc = run_chunk(ex, s, rows + done * ex->dev.n_features, n, margin,
+                out + done * cols, cols, err, errlen);
+        }
+        done += n;
+    }
+    slot_return(ex, s);
+    return rc;
+}
+
+static void
+gpu_destroy(forest_executor *base)
+{
+    gpu_exec *ex = (gpu_exec *) base;
+
+    cudaSetDevice(ex->device);
+    for (unsigned i = 0; i < ex->n_slots; i++) {
+        slot_release_buffers(&ex->slots[i]);
+        cudaStreamDestroy(ex->slots[i].stream);
+    }
+    free_device_forest(&ex->dev);
+    forest_executor_destroy(ex->cpu);
+    pthread_mutex_destroy(&ex->mu);
+    pthread_cond_destroy(&ex->cv);
+    free(ex);
+}
+
+static const forest_executor_ops gpu_ops = { "gpu", gpu_predict, gpu_destroy };
+
+extern "C" forest_executor *
+forest_gpu_executor_create(const forest_model *m,
+    const forest_gpu_options *opt, char *err, size_t errlen)
+{
+    gpu_forest host;
+    gpu_exec  *ex;
+    char       why[FOREST_ERR_LEN];
+
+    if (forest_gpu_probe(err, errlen) < 0) {
+        return NULL;
+    }
+    if (gpu_layout_build(m, &host, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "model not supported on the GPU: %s", why);
+        return NULL;
+    }
+    ex = (gpu_exec *) calloc(1, sizeof(*ex));
+    if (ex == NULL) {
+        gpu_layout_free_host(&host);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ex->base.ops = &gpu_ops;
+    ex->base.model = m;
+    ex->device = opt->device;
+    ex->threshold = opt->transfer_threshold;
+    ex->max_cols = m->n_outputs;
+    ex->n_slots = opt->streams ? opt->streams : 4;
+    ex->n_slots = ex->n_slots > GPU_MAX_SLOTS ? GPU_MAX_SLOTS : ex->n_slots;
+    pthread_mutex_init(&ex->mu, NULL);
+    pthread_cond_init(&ex->cv, NULL);
+
+    if (cuda_fail(cudaSetDevice(opt->device), "set device", err, errlen)
+        || upload_forest(&host, &ex->dev, err, errlen) != 0)
+    {
+        gpu_layout_free_host(&host);
+        pthread_mutex_destroy(&ex->mu);
+        pthread_cond_destroy(&ex->cv);
+        free(ex);
+        return NULL;
+    }
+    gpu_layout_free_host(&host);
+    for (unsigned i = 0; i < ex->n_slots; i++) {
+        if (cuda_fail(cudaStreamCreateWithFlags(&ex->slots[i].stream,
+                          cudaStreamNonBlocking), "stream", err, errlen))
+        {
+            ex->n_slots = i;
+            gpu_destroy(&ex->base);
+            return NULL;
+        }
+    }
+    ex->cpu = forest_cpu_executor_create(m, opt->cpu_threads, err, errlen);
+    if (ex->cpu == NULL) {
+        gpu_destroy(&ex->base);
+        return NULL;
+    }
+    return &ex->base;
+}

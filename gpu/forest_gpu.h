@@ -1,0 +1,38 @@
+/*
+ * The CUDA executor: implements forest_exec.h on an NVIDIA GPU.  Only built
+ * where nvcc exists (FOREST_HAVE_CUDA / NGX_FOREST_CUDA); callers compile the
+ * calls out otherwise.
+ */
+#ifndef FOREST_GPU_H
+#define FOREST_GPU_H
+
+#include "forest_exec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Number of usable CUDA devices, or -1 with the CUDA runtime's reason in err.
+ * Call it in the process that will use the GPU (never before fork()). */
+int forest_gpu_probe(char *err, size_t errlen);
+
+typedef struct {
+    int         device;              /* CUDA device ordinal */
+    size_t      transfer_threshold;  /* batches below this many rows run on the CPU */
+    unsigned    cpu_threads;         /* threads of the CPU executor used below it */
+    unsigned    streams;             /* batches in flight at once (0 = 4) */
+} forest_gpu_options;
+
+/*
+ * A GPU executor for m.  Returns NULL with the reason in err when the GPU
+ * cannot run this model or no GPU is usable; the caller then decides whether
+ * that is fatal (device=gpu) or means the CPU (device=auto).
+ */
+forest_executor *forest_gpu_executor_create(const forest_model *m,
+    const forest_gpu_options *opt, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FOREST_GPU_H */

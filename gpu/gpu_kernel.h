@@ -1,0 +1,15 @@
+/* Launching the traversal kernel (gpu_kernel.cu) from host code. */
+#ifndef FOREST_GPU_KERNEL_H
+#define FOREST_GPU_KERNEL_H
+
+#include <cuda_runtime.h>
+
+#include "gpu_layout.h"
+
+/* dev: a gpu_forest whose arrays are device pointers.  X: n_rows x
+ * n_features on the device; out: n_rows x out_cols on the device. */
+cudaError_t gpu_predict_launch(const gpu_forest *dev, const float *X,
+    size_t n_rows, int margin, float *out, uint32_t out_cols,
+    cudaStream_t stream);
+
+#endif /* FOREST_GPU_KERNEL_H */
