@@ -1,0 +1,67 @@
+/*
+ * Shared pieces of the `forest` command-line tool: argument parsing, loading
+ * the model and the input, and error reporting.
+ */
+#ifndef FOREST_CLI_H
+#define FOREST_CLI_H
+
+#include "forest.h"
+#include "input.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+/* exit status: 1 for a failure at run time, 2 for a bad command line */
+#define CLI_EXIT_FAIL   1
+#define CLI_EXIT_USAGE  2
+
+/* Options a command accepts (bit set passed to cli_parse_args). */
+enum {
+    CLI_OPT_FORMAT   = 1 << 0,
+    CLI_OPT_MARGIN   = 1 << 1,
+    CLI_OPT_THREADS  = 1 << 2,
+    CLI_OPT_FEATURES = 1 << 3,
+    CLI_OPT_BATCH    = 1 << 4,
+    CLI_OPT_REPEAT   = 1 << 5
+};
+
+typedef struct {
+    forest_format format;        /* --format, default auto */
+    int           margin;        /* --margin */
+    unsigned      threads;       /* --threads, 0 = all CPUs */
+    uint32_t      features;      /* --features, for .f32 input */
+    size_t        batch;         /* --batch */
+    unsigned      repeat;        /* --repeat */
+    const char   *pos[2];        /* positional arguments */
+    int           n_pos;
+} cli_args;
+
+/*
+ * Parses argv[first..argc) for command cmd: options anywhere, as "--opt V"
+ * or "--opt=V", and exactly n_pos positional arguments.  On error prints a
+ * message and the usage line to stderr and returns -1.
+ */
+int cli_parse_args(int argc, char **argv, int first, const char *cmd,
+    unsigned allowed, int n_pos, cli_args *a);
+
+void cli_usage(FILE *f);
+
+/* Prints "forest: msg" to stderr; returns CLI_EXIT_FAIL. */
+int cli_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+forest_model *cli_load_model(const char *path, forest_format format);
+
+/* The input file read and arranged for the model; -1 after an error message. */
+int cli_load_input(const char *path, const forest_model *m, uint32_t features,
+    forest_matrix *mat);
+
+int cmd_info(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif /* FOREST_CLI_H */

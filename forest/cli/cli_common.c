@@ -1,0 +1,212 @@
+/*
+ * Argument parsing and model/input loading shared by the subcommands.
+ */
+#include "cli.h"
+#include "forest_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    unsigned    bit;
+    int         has_value;
+    unsigned long max;           /* largest accepted number */
+} cli_option;
+
+static const cli_option options[] = {
+    { "format",   CLI_OPT_FORMAT,   1, 0 },
+    { "margin",   CLI_OPT_MARGIN,   0, 0 },
+    { "threads",  CLI_OPT_THREADS,  1, 4096 },
+    { "features", CLI_OPT_FEATURES, 1, FOREST_MAX_FEATURES },
+    { "batch",    CLI_OPT_BATCH,    1, 1u << 24 },
+    { "repeat",   CLI_OPT_REPEAT,   1, 1000 },
+};
+
+void
+cli_usage(FILE *f)
+{
+    fputs("usage: forest info MODEL [--format F]\n"
+          "       forest predict MODEL INPUT [--format F] [--margin] "
+          "[--threads N] [--features N]\n"
+          "       forest bench MODEL INPUT [--format F] [--batch N] "
+          "[--threads N] [--repeat R] [--features N]\n"
+          "INPUT is CSV with a header line, or raw float32 when it ends in "
+          ".f32 (needs --features);\n"
+          "F is auto (default), xgboost, xgboost_json, xgboost_ubj, "
+          "xgboost_binary, lightgbm, treelite.\n", f);
+}
+
+int
+cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("forest: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_EXIT_FAIL;
+}
+
+static int
+usage_error(const char *cmd, const char *fmt, const char *what)
+{
+    fprintf(stderr, "forest %s: ", cmd);
+    fprintf(stderr, fmt, what);
+    fputc('\n', stderr);
+    cli_usage(stderr);
+    return -1;
+}
+
+static int
+parse_number(const char *cmd, const cli_option *o, const char *v,
+    unsigned long *out)
+{
+    char *end;
+
+    errno = 0;
+    if (*v < '0' || *v > '9') {
+        return usage_error(cmd, "--%s needs a non-negative integer", o->name);
+    }
+    *out = strtoul(v, &end, 10);
+    if (errno != 0 || *end != '\0' || *out > o->max) {
+        fprintf(stderr, "forest %s: --%s %s: not an integer in 0..%lu\n",
+            cmd, o->name, v, o->max);
+        cli_usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+apply_option(const char *cmd, const cli_option *o, const char *v,
+    cli_args *a)
+{
+    unsigned long n = 0;
+
+    if (o->bit == CLI_OPT_MARGIN) {
+        a->margin = 1;
+        return 0;
+    }
+    if (o->bit == CLI_OPT_FORMAT) {
+        if (forest_format_parse(v, &a->format) != 0) {
+            return usage_error(cmd, "unknown model format '%s'", v);
+        }
+        return 0;
+    }
+    if (parse_number(cmd, o, v, &n) != 0) {
+        return -1;
+    }
+    switch (o->bit) {
+    case CLI_OPT_THREADS:
+        a->threads = (unsigned) n;
+        return 0;
+    case CLI_OPT_FEATURES:
+        a->features = (uint32_t) n;
+        return n ? 0 : usage_error(cmd, "--%s must be at least 1", o->name);
+    case CLI_OPT_BATCH:
+        a->batch = (size_t) n;
+        return n ? 0 : usage_error(cmd, "--%s must be at least 1", o->name);
+    default:
+        a->repeat = (unsigned) n;
+        return n ? 0 : usage_error(cmd, "--%s must be at least 1", o->name);
+    }
+}
+
+int
+cli_parse_args(int argc, char **argv, int first, const char *cmd,
+    unsigned allowed, int n_pos, cli_args *a)
+{
+    for (int i = first; i < argc; i++) {
+        const char       *arg = argv[i], *value, *eq;
+        const cli_option *o = NULL;
+        size_t            len;
+
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            if (a->n_pos == n_pos) {
+                return usage_error(cmd, "unexpected argument '%s'", arg);
+            }
+            a->pos[a->n_pos++] = arg;
+            continue;
+        }
+        eq = strchr(arg, '=');
+        len = eq ? (size_t) (eq - arg - 2) : strlen(arg + 2);
+        for (size_t k = 0; k < sizeof(options) / sizeof(options[0]); k++) {
+            if (strlen(options[k].name) == len
+                && strncmp(options[k].name, arg + 2, len) == 0
+                && (options[k].bit & allowed))
+            {
+                o = &options[k];
+            }
+        }
+        if (o == NULL) {
+            return usage_error(cmd, "unknown option '%s'", arg);
+        }
+        if (!o->has_value) {
+            if (eq != NULL) {
+                return usage_error(cmd, "'%s' takes no value", arg);
+            }
+            value = NULL;
+        } else if (eq != NULL) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return usage_error(cmd, "'%s' needs a value", arg);
+        }
+        if (apply_option(cmd, o, value, a) != 0) {
+            return -1;
+        }
+    }
+    if (a->n_pos != n_pos) {
+        return usage_error(cmd, "%s", n_pos == 1 ? "expected MODEL"
+                                                 : "expected MODEL INPUT");
+    }
+    return 0;
+}
+
+forest_model *
+cli_load_model(const char *path, forest_format format)
+{
+    char          err[FOREST_ERR_LEN];
+    forest_model *m = forest_load(path, format, err, sizeof(err));
+
+    if (m == NULL) {
+        cli_fail("%s", err);
+    }
+    return m;
+}
+
+int
+cli_load_input(const char *path, const forest_model *m, uint32_t features,
+    forest_matrix *mat)
+{
+    char   err[FOREST_ERR_LEN];
+    size_t n = strlen(path);
+
+    if (n >= 4 && strcmp(path + n - 4, ".f32") == 0) {
+        if (features == 0) {
+            cli_fail("%s: raw float32 input needs --features N (the model "
+                "has %u)", path, m->n_features);
+            return -1;
+        }
+        if (features != m->n_features) {
+            cli_fail("%s: --features %u, but the model has %u features",
+                path, features, m->n_features);
+            return -1;
+        }
+    }
+    if (forest_input_load(path, features, mat, err, sizeof(err)) != 0
+        || forest_matrix_for_model(mat, m, path, err, sizeof(err)) != 0)
+    {
+        forest_matrix_free(mat);
+        cli_fail("%s", err);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * `forest predict MODEL INPUT`: one CSV line per input row, one "%.9g"
+ * column per output, no header.
+ */
+#include "cli.h"
+#include "forest_exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* rows per executor call, so the output buffer stays small on huge inputs */
+#define PREDICT_CHUNK 65536
+
+static int
+predict_rows(forest_executor *ex, const forest_matrix *mat, int margin)
+{
+    uint32_t cols = forest_output_columns(ex->model, margin);
+    size_t   chunk = mat->n_rows < PREDICT_CHUNK ? mat->n_rows : PREDICT_CHUNK;
+    float   *out = malloc(chunk * cols * sizeof(float) + 1);
+    char     err[FOREST_ERR_LEN];
+
+    if (out == NULL) {
+        return cli_fail("out of memory");
+    }
+    for (size_t r0 = 0; r0 < mat->n_rows; r0 += chunk) {
+        size_t n = mat->n_rows - r0 < chunk ? mat->n_rows - r0 : chunk;
+
+        if (forest_executor_predict(ex, mat->values + r0 * mat->n_cols, n,
+                margin, out, err, sizeof(err)) != 0)
+        {
+            free(out);
+            return cli_fail("prediction failed: %s", err);
+        }
+        for (size_t i = 0; i < n; i++) {
+            for (uint32_t k = 0; k < cols; k++) {
+                printf(k ? ",%.9g" : "%.9g", out[i * cols + k]);
+            }
+            putchar('\n');
+        }
+    }
+    free(out);
+    return fflush(stdout) == 0 && !ferror(stdout)
+           ? 0 : cli_fail("cannot write the output");
+}
+
+int
+cmd_predict(int argc, char **argv)
+{
+    cli_args         a = { 0 };
+    forest_model    *m;
+    forest_matrix    mat;
+    forest_executor *ex;
+    char             err[FOREST_ERR_LEN];
+    int              rc;
+
+    if (cli_parse_args(argc, argv, 2, "predict", CLI_OPT_FORMAT
+            | CLI_OPT_MARGIN | CLI_OPT_THREADS | CLI_OPT_FEATURES, 2, &a) != 0)
+    {
+        return CLI_EXIT_USAGE;
+    }
+    m = cli_load_model(a.pos[0], a.format);
+    if (m == NULL) {
+        return CLI_EXIT_FAIL;
+    }
+    if (cli_load_input(a.pos[1], m, a.features, &mat) != 0) {
+        forest_free(m);
+        return CLI_EXIT_FAIL;
+    }
+    ex = forest_cpu_executor_create(m, a.threads, err, sizeof(err));
+    if (ex == NULL) {
+        rc = cli_fail("%s", err);
+    } else {
+        rc = predict_rows(ex, &mat, a.margin);
+        forest_executor_destroy(ex);
+    }
+    forest_matrix_free(&mat);
+    forest_free(m);
+    return rc;
+}
