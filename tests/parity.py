@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Parity of `forest predict` with the originating libraries' own outputs.
+
+    parity.py BUILD_DIR
+
+Models are discovered by file name in the shared reference directory
+($FOREST_SHARED/models, default ../shared/models beside the repository) and in
+tests/models/: a model is any file <stem>.<ext> next to <stem>.expected.csv
+(tests/models files may use the shared directory's references of the same
+stem, e.g. sklearn pickles converted to Treelite checkpoints).  For each one
+`forest predict` runs on <stem>.input.csv (output transformed, with --margin,
+on <stem>.input.f32, with --threads 2, and with format detection) and every
+cell is compared: probabilities within 1e-5 absolute, anything else within
+1e-4 * max(1, |expected|).  A model that does not load is a failure.  Model
+files the loaders must refuse are listed in EXPECTED_REFUSED with a phrase the
+error message has to contain.
+
+Prints one line per model and "N passed, N failed" last; exit 1 on failure.
+"""
+import fnmatch
+import math
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# files next to the references that are not models (pickles, the shared
+# directory's own sklearn JSON dump, inputs and outputs)
+NOT_MODEL_EXT = {"csv", "f32", "pkl", "joblib", "md", "py", "sh", "log"}
+SKLEARN_DUMP_MARK = b'"sklearn-trees-json-v1"'
+
+# extension -> --format; other extensions are tried with detection only
+FORMAT_BY_EXT = {
+    "json": "xgboost_json",
+    "ubj": "xgboost_ubj",
+    "model": "xgboost_binary",
+    "deprecated": "xgboost_binary",
+    "txt": "lightgbm",
+    "treelite": "treelite",
+}
+
+# (file name pattern, phrase the loader's error must contain)
+EXPECTED_REFUSED = [
+    ("lgb*_linear*.txt", "linear"),
+]
+
+PROB_TOL = 1e-5
+REL_TOL = 1e-4
+
+
+def shared_dir():
+    base = os.environ.get("FOREST_SHARED") or os.path.join(REPO, "..",
+                                                            "shared")
+    return os.path.normpath(os.path.join(base, "models"))
+
+
+def split_model_name(fname):
+    stem, dot, ext = fname.rpartition(".")
+    return (stem, ext) if dot else (fname, "")
+
+
+def is_sklearn_dump(path):
+    with open(path, "rb") as f:
+        return SKLEARN_DUMP_MARK in f.read(4096)
+
+
+def refused_phrase(fname):
+    for pattern, phrase in EXPECTED_REFUSED:
+        if fnmatch.fnmatch(fname, pattern):
+            return phrase
+    return None
+
+
+def discover(shared, local):
+    """[(path, reference_prefix or None, refused_phrase or None)], problems"""
+    models, problems = [], []
+    covered = set()
+    for d, fallback in ((shared, None), (local, shared)):
+        if not os.path.isdir(d):
+            continue
+        for fname in sorted(os.listdir(d)):
+            stem, ext = split_model_name(fname)
+            path = os.path.join(d, fname)
+            if (ext in NOT_MODEL_EXT or fname.startswith((".", "README"))
+                    or not os.path.isfile(path)
+                    or (ext == "json" and is_sklearn_dump(path))):
+                continue
+            phrase = refused_phrase(fname)
+            prefix = None
+            for ref_dir in (d, fallback):
+                if ref_dir and os.path.isfile(
+                        os.path.join(ref_dir, stem + ".expected.csv")):
+                    prefix = os.path.join(ref_dir, stem)
+                    break
+            if phrase is None and prefix is None:
+                if ext in FORMAT_BY_EXT:
+                    problems.append((path, "no reference outputs (add " + stem
+                                     + ".expected.csv or list it in "
+                                     "EXPECTED_REFUSED)"))
+                continue
+            if prefix is not None and prefix.startswith(shared + os.sep):
+                covered.add(os.path.basename(prefix))
+            models.append((path, prefix, phrase))
+    # every shared reference set must be exercised by some loadable file
+    if os.path.isdir(shared):
+        for fname in sorted(os.listdir(shared)):
+            if fname.endswith(".expected.csv"):
+                stem = fname[:-len(".expected.csv")]
+                if stem not in covered:
+                    problems.append((os.path.join(shared, stem),
+                                     "no model file in a loadable format for "
+                                     "these references (expected "
+                                     "tests/models/" + stem + ".treelite)"))
+    return models, problems
+
+
+def read_csv(path):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    header = lines[0].split(",")
+    rows = [[float(v) for v in line.split(",")] for line in lines[1:] if line]
+    return header, rows
+
+
+def run_forest(forest, args):
+    p = subprocess.run([forest] + args, capture_output=True, text=True,
+                       timeout=120)
+    return p.returncode, p.stdout, p.stderr.strip()
+
+
+def describe_exit(rc, stderr):
+    if rc < 0:
+        return "crashed with signal %d: %s" % (-rc, stderr[-300:])
+    return "exit %d: %s" % (rc, stderr[-300:])
+
+
+def compare(out_text, header, expected):
+    lines = out_text.splitlines()
+    if len(lines) != len(expected):
+        return "%d output lines, expected %d" % (len(lines), len(expected))
+    worst = None
+    for r, (line, want) in enumerate(zip(lines, expected)):
+        try:
+            got = [float(v) for v in line.split(",")]
+        except ValueError:
+            return "line %d: not numbers: %r" % (r + 1, line[:80])
+        if len(got) != len(want):
+            return "line %d: %d columns, expected %d (%s)" % (
+                r + 1, len(got), len(want), ",".join(header))
+        for c, (g, w) in enumerate(zip(got, want)):
+            if header[c].startswith("prob"):
+                tol = PROB_TOL
+            else:
+                tol = REL_TOL * max(1.0, abs(w))
+            err = abs(g - w)
+            if math.isnan(g) != math.isnan(w) or err > tol:
+                if worst is None or not err <= worst[0]:
+                    worst = (err, r, c, g, w)
+    if worst is not None:
+        err, r, c, g, w = worst
+        return "row %d %s: got %.9g, expected %.9g (worst of the rows)" % (
+            r, header[c], g, w)
+    return None
+
+
+def check_refused(forest, path, phrase):
+    rc, _, err = run_forest(forest, ["info", path])
+    if rc == 0:
+        return "loaded, but it must be refused (%s)" % phrase
+    if rc < 0:
+        return describe_exit(rc, err)
+    # the file name must not count as naming the reason
+    if phrase.lower() not in err.replace(path, "").lower():
+        return "refused without naming '%s': %s" % (phrase, err[-300:])
+    return None
+
+
+def check_model(forest, path, prefix):
+    """list of (variant, None or failure)"""
+    fname = os.path.basename(path)
+    ext = split_model_name(fname)[1]
+    fmt = ["--format", FORMAT_BY_EXT[ext]] if ext in FORMAT_BY_EXT else []
+    csv_in = prefix + ".input.csv"
+    header, expected = read_csv(prefix + ".expected.csv")
+    variants = [("csv", fmt + [csv_in], header, expected)]
+    if os.path.isfile(prefix + ".margin.csv"):
+        mh, mrows = read_csv(prefix + ".margin.csv")
+        variants.append(("margin", fmt + ["--margin", csv_in], mh, mrows))
+    elif all(h.startswith("value") for h in header):
+        # regressors: the margin is the value (shared/models/README.md)
+        variants.append(("margin", fmt + ["--margin", csv_in], header,
+                         expected))
+    if os.path.isfile(prefix + ".input.f32"):
+        with open(csv_in) as f:
+            n_features = len(f.readline().split(","))
+        variants.append(("f32", fmt + ["--features", str(n_features),
+                                       prefix + ".input.f32"],
+                         header, expected))
+    variants.append(("threads2", fmt + ["--threads", "2", csv_in], header,
+                     expected))
+    if fmt:
+        variants.append(("auto", [csv_in], header, expected))
+
+    results = []
+    for name, args, want_header, want in variants:
+        rc, out, err = run_forest(forest, ["predict", path] + args)
+        if rc != 0:
+            results.append((name, describe_exit(rc, err)))
+            if name == "csv":
+                break      # the model does not load: one failure says it
+            continue
+        results.append((name, compare(out, want_header, want)))
+    return results
+
+
+def run_one(forest, item):
+    path, prefix, phrase = item
+    try:
+        if phrase is not None:
+            why = check_refused(forest, path, phrase)
+            return path, [("refused", why)]
+        return path, check_model(forest, path, prefix)
+    except (OSError, ValueError, IndexError,
+            subprocess.TimeoutExpired) as e:
+        return path, [("run", "%s: %s" % (type(e).__name__, e))]
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: parity.py BUILD_DIR")
+    forest = os.path.join(os.path.abspath(sys.argv[1]), "bin", "forest")
+    shared = shared_dir()
+    local = os.path.join(REPO, "tests", "models")
+    passed = failed = 0
+    if not os.path.isdir(shared):
+        print("FAIL shared models not found at %s (set FOREST_SHARED)"
+              % shared)
+        failed += 1
+    models, problems = discover(shared, local)
+    for path, why in problems:
+        print("FAIL %s: %s" % (os.path.relpath(path, REPO), why))
+        failed += 1
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for path, results in pool.map(lambda m: run_one(forest, m), models):
+            name = os.path.relpath(path, REPO)
+            bad = [(v, why) for v, why in results if why is not None]
+            if bad:
+                failed += 1
+                print("FAIL %s: %s" % (name, "; ".join(
+                    "%s: %s" % vw for vw in bad)))
+            else:
+                passed += 1
+                print("ok   %s (%s)" % (name, ", ".join(v for v, _ in
+                                                       results)))
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
