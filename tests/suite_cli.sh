@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Behaviour of the `forest` CLI: info fields, predict output shape, bench's
+# last line, and a clear message plus the right exit status (1 run-time
+# failure, 2 bad command line) for every kind of bad argument or input.
+# $1 = absolute build dir.
+set -uo pipefail
+BUILD=${1:?usage: suite_cli.sh BUILD_DIR}
+FOREST=$BUILD/bin/forest
+cd "$(dirname "$0")/.."
+SHARED=${FOREST_SHARED:-../shared}/models
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0 fail=0
+
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+# expect NAME RC REGEX CMD...: exit status RC and REGEX found in stdout+stderr
+expect() {
+    local name=$1 rc=$2 re=$3 out got
+    shift 3
+    out=$("$@" 2>&1); got=$?
+    if [ "$got" -ne "$rc" ]; then
+        bad "$name: exit $got, expected $rc: ${out:0:300}"
+    elif ! grep -Eq -- "$re" <<<"$out"; then
+        bad "$name: output lacks /$re/: ${out:0:300}"
+    else
+        ok "$name"
+    fi
+}
+
+# ---- command line errors (no model needed) -----------------------------
+expect "no arguments: usage" 2 '^usage: forest info' "$FOREST"
+expect "help" 0 'forest predict MODEL INPUT' "$FOREST" --help
+expect "unknown command" 2 "unknown command 'frobnicate'" "$FOREST" frobnicate
+expect "info without MODEL" 2 'expected MODEL' "$FOREST" info
+expect "predict without INPUT" 2 'expected MODEL INPUT' "$FOREST" predict x.json
+expect "extra argument" 2 "unexpected argument 'b'" "$FOREST" info a b
+expect "unknown option" 2 "unknown option '--bogus'" "$FOREST" info m --bogus
+expect "option not for this command" 2 "unknown option '--margin'" \
+    "$FOREST" info m --margin
+expect "bad format name" 2 "unknown model format 'bogus'" \
+    "$FOREST" info m --format bogus
+expect "option without value" 2 "'--threads' needs a value" \
+    "$FOREST" predict m i --threads
+expect "non-numeric threads" 2 'needs a non-negative integer' \
+    "$FOREST" predict m i --threads abc
+expect "batch 0" 2 'must be at least 1' "$FOREST" bench m i --batch 0
+expect "flag with value" 2 "takes no value" "$FOREST" predict m i --margin=1
+expect "missing model file" 1 "$TMP/none.json: cannot open" \
+    "$FOREST" info "$TMP/none.json"
+printf 'not a model at all\n' > "$TMP/junk.bin"
+expect "not a model" 1 'unrecognised model format' "$FOREST" info "$TMP/junk.bin"
+
+# ---- a model that loads: the first of these the loaders accept ---------
+# (name, trees, features); parity of the numbers is tests/parity.py's job
+model= trees= features=
+for cand in "lgb_reg.txt 80 8" "xgb_reg.json 50 10" \
+            "tl_xgb_binary.treelite 100 20" "lgb_binary.txt 100 20"; do
+    set -- $cand
+    if "$FOREST" info "$SHARED/$1" >/dev/null 2>&1; then
+        model=$SHARED/$1 trees=$2 features=$3
+        break
+    fi
+done
+if [ -z "$model" ]; then
+    bad "no shared model loads yet; the tests that need one are skipped"
+    echo "$pass passed, $fail failed"
+    exit 1
+fi
+stem=${model%.*}
+input=$stem.input.csv
+echo "# using $model"
+
+info=$("$FOREST" info "$model" 2>&1)
+for field in "format: [a-z_]+" "trees: $trees" "features: $features" \
+             "feature_names: " "categorical_features: " "classes: [0-9]+" \
+             "outputs: [0-9]+" "objective: " "postprocessor: [a-z_]+" \
+             "leaf_width: [0-9]+" "nodes: [0-9]+" \
+             "depth: min [0-9]+ mean [0-9.]+ max [0-9]+"; do
+    if grep -Eq "^$field" <<<"$info"; then ok "info shows /$field/"
+    else bad "info lacks /$field/: $info"; fi
+done
+expect "wrong explicit format" 1 "$model" \
+    "$FOREST" info "$model" --format xgboost_binary
+
+rows=$(($(wc -l < "$input") - 1))
+out=$("$FOREST" predict "$model" "$input" 2>&1)
+if [ "$?" -eq 0 ] && [ "$(wc -l <<<"$out")" -eq "$rows" ] \
+   && ! grep -Evq '^-?[0-9][0-9.e+-]*(,-?[0-9][0-9.e+-]*)*$' <<<"$out"; then
+    ok "predict: $rows numeric lines, no header"
+else
+    bad "predict output: ${out:0:300}"
+fi
+expect "predict from stdin" 0 '^-?[0-9]' \
+    bash -c "\"$FOREST\" predict \"$model\" - < \"$input\""
+head -1 "$input" > "$TMP/header_only.csv"
+expect "header-only CSV: no lines" 0 '^$' \
+    "$FOREST" predict "$model" "$TMP/header_only.csv"
+
+# a row of the input with one cell replaced by text
+{ head -3 "$input"; sed -n 4p "$input" | sed 's/^[^,]*,[^,]*/&x/'; } \
+    > "$TMP/bad_cell.csv"
+expect "bad CSV cell" 1 'bad_cell.csv: line 4: field 2: not a number' \
+    "$FOREST" predict "$model" "$TMP/bad_cell.csv"
+{ head -2 "$input"; sed -n 3p "$input" | cut -d, -f2-; } > "$TMP/short_row.csv"
+expect "short CSV row" 1 'line 3: [0-9]+ fields?, the header has' \
+    "$FOREST" predict "$model" "$TMP/short_row.csv"
+cut -d, -f2- "$input" > "$TMP/narrow.csv"
+expect "too few columns" 1 "columns, but the model has $features features" \
+    "$FOREST" predict "$model" "$TMP/narrow.csv"
+expect "missing input" 1 'cannot open' \
+    "$FOREST" predict "$model" "$TMP/none.csv"
+
+f32=$stem.input.f32
+expect ".f32 without --features" 1 'needs --features' \
+    "$FOREST" predict "$model" "$f32"
+expect ".f32 with the wrong --features" 1 "model has $features features" \
+    "$FOREST" predict "$model" "$f32" --features $((features + 1))
+head -c $(( $(stat -c %s "$f32") - 2 )) "$f32" > "$TMP/cut.f32"
+expect ".f32 size not a multiple" 1 'not a multiple of' \
+    "$FOREST" predict "$model" "$TMP/cut.f32" --features "$features"
+if cmp -s <("$FOREST" predict "$model" "$f32" --features "$features") \
+          <("$FOREST" predict "$model" "$input"); then
+    ok ".f32 and CSV give the same output"
+else
+    bad ".f32 and CSV outputs differ"
+fi
+
+# columns found by name when the model names its features
+if grep -q '^feature_names: (none)' <<<"$info"; then
+    ok "columns by name (skipped: the model has no feature names)"
+else
+    awk -F, -v OFS=, '{ t = $1; $1 = $2; $2 = t; print }' "$input" \
+        > "$TMP/swapped.csv"
+    if cmp -s <("$FOREST" predict "$model" "$TMP/swapped.csv") \
+              <("$FOREST" predict "$model" "$input"); then
+        ok "columns matched by header name"
+    else
+        bad "swapping two named columns changed the output"
+    fi
+fi
+
+out=$("$FOREST" bench "$model" "$input" --repeat 1 --batch 64 2>&1)
+if [ "$?" -eq 0 ] && tail -1 <<<"$out" \
+       | grep -Eq '^rows/s=[0-9.e+]+ ns/row/tree=[0-9.e+]+$'; then
+    ok "bench ends with rows/s=... ns/row/tree=..."
+else
+    bad "bench output: ${out:0:300}"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
