@@ -1,12 +1,1259 @@
-/* Placeholder until this loader lands: refuses every file. */
+/*
+ * Treelite checkpoint loader: the bytes treelite.Model.serialize() writes
+ * (Treelite 4.x; 3.9.x checkpoints too, which Treelite 4 still reads), the
+ * file Triton FIL loads as model_type "treelite_checkpoint".
+ *
+ * Layout (little-endian; an "array" is a uint64 count then count elements,
+ * a "string" is a uint64 length then the bytes, no NUL):
+ *   int32 major, minor, patch; uint8 threshold_type, leaf_output_type
+ *   (2 = float32, 3 = float64); uint64 num_tree; int32 num_feature;
+ *   uint8 task_type; bool average_tree_output;
+ *   4.x: int32 num_target; array<int32> num_class, leaf_vector_shape,
+ *        target_id, class_id; string postprocessor; float32 sigmoid_alpha,
+ *        ratio_c; array<float64> base_scores; string attributes;
+ *        int32 n_optional fields, each: string name, uint64 elem_size,
+ *        uint64 count, elem_size*count bytes.
+ *        Per tree: int32 num_nodes; bool has_categorical_split; then one
+ *        array per node field (node_type int8, cleft, cright, split_index
+ *        int32, default_left bool, leaf_value, threshold, cmp int8,
+ *        category_list_right_child bool), leaf_vector + begin/end (uint64),
+ *        category_list (uint32) + begin/end (uint64), six node-statistics
+ *        arrays, and two optional-field slots like the model's.
+ *   3.9: a 12-byte TaskParam and a 268-byte ModelParam struct instead, and
+ *        per tree one array of 48/56-byte node structs.
+ *
+ * Every tree is renumbered in depth-first order so that children follow
+ * their parents (forest_validate), which also drops unreachable nodes and
+ * rejects shared children and cycles.
+ */
 #include "forest_internal.h"
 
-forest_model *
-forest_load_treelite(const uint8_t *data, size_t len, const char *name, char *err,
-    size_t errlen)
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Categories above 2^24 never match: Treelite refuses inputs above that. */
+#define TL_MAX_CATEGORY    (1u << 24)
+/* Bound on the category bitsets of one model (64 MiB). */
+#define TL_MAX_CAT_WORDS   ((size_t) 1 << 24)
+
+enum { TL_FLOAT32 = 2, TL_FLOAT64 = 3 };
+enum { TL_OP_EQ = 1, TL_OP_LT, TL_OP_LE, TL_OP_GT, TL_OP_GE };
+enum { TL_NODE_LEAF = 0, TL_NODE_NUMERIC = 1, TL_NODE_CATEGORICAL = 2 };
+enum { TL_TASK_BINARY = 0, TL_TASK_REGRESSOR, TL_TASK_MULTICLASS,
+       TL_TASK_RANKING, TL_TASK_ISOLATION_FOREST };
+
+typedef struct {
+    const uint8_t *p;
+    size_t         len, pos;
+    const char    *name;
+    char          *err;
+    size_t         errlen;
+} tl_reader;
+
+/* One node field of a tree: element i is at base + i * stride, so the
+ * column arrays of 4.x and the node structs of 3.9 read the same way. */
+typedef struct {
+    const uint8_t *base;
+    size_t         stride;
+} tl_field;
+
+typedef struct {
+    uint32_t  n_nodes;
+    tl_field  node_type, cleft, cright, split_index, default_left,
+              leaf_value, threshold, cmp, cat_right, lv_begin, lv_end,
+              cat_begin, cat_end;
+    int       sindex_packed;    /* 3.9: default_left is bit 31 of split_index */
+    int       has_lv;           /* leaf_vector_begin/end present */
+    int       has_cat;          /* category_list_begin/end present */
+    const uint8_t *leaf_vector, *cat_list;
+    uint64_t  n_leaf_vector, n_cat_list;
+} tl_tree;
+
+typedef struct {
+    int32_t   major, minor, patch;
+    int       thr64, leaf64;
+    uint64_t  n_trees;
+    int32_t   n_features;
+    uint8_t   task;
+    uint8_t   average;
+    uint32_t  n_targets, max_class, shape0, shape1;
+    const uint8_t *num_class;         /* int32[n_targets], NULL: max_class */
+    const uint8_t *target_id, *class_id;  /* int32[n_trees] or NULL (3.9) */
+    int32_t   v3_class_mod;           /* 3.9 grove per class: class = t % K */
+    int32_t   v3_class_all;           /* 3.9 prob-dist leaves: class -1 */
+    char      post[64];
+    double    sigmoid_alpha, ratio_c;
+    const uint8_t *base_scores;       /* float64[...] (4.x) */
+    uint64_t  n_base_scores;
+    double    v3_global_bias;
+} tl_header;
+
+/* ---- bounded little-endian reads -------------------------------------- */
+
+static int32_t
+le_i32(const uint8_t *p)
 {
-    (void) data;
-    (void) len;
-    forest_errf(err, errlen, name, "loader not implemented yet");
-    return NULL;
+    uint32_t v = (uint32_t) p[0] | (uint32_t) p[1] << 8
+                 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+    int32_t  s;
+
+    memcpy(&s, &v, sizeof(s));
+    return s;
+}
+
+static uint64_t
+le_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static double
+le_real(const uint8_t *p, int is64)
+{
+    if (is64) {
+        uint64_t u = le_u64(p);
+        double   d;
+
+        memcpy(&d, &u, sizeof(d));
+        return d;
+    } else {
+        uint32_t u = (uint32_t) le_i32(p);
+        float    f;
+
+        memcpy(&f, &u, sizeof(f));
+        return f;
+    }
+}
+
+static const uint8_t *
+rd_bytes(tl_reader *r, uint64_t n, const char *what)
+{
+    const uint8_t *at;
+
+    if (n > r->len - r->pos) {
+        forest_errf(r->err, r->errlen, r->name, "truncated: %s needs %llu "
+            "bytes at offset %zu, %zu left", what, (unsigned long long) n,
+            r->pos, r->len - r->pos);
+        return NULL;
+    }
+    at = r->p + r->pos;
+    r->pos += (size_t) n;
+    return at;
+}
+
+static int
+rd_i32(tl_reader *r, int32_t *v, const char *what)
+{
+    const uint8_t *b = rd_bytes(r, 4, what);
+
+    if (b == NULL) {
+        return -1;
+    }
+    *v = le_i32(b);
+    return 0;
+}
+
+static int
+rd_u8(tl_reader *r, uint8_t *v, const char *what)
+{
+    const uint8_t *b = rd_bytes(r, 1, what);
+
+    if (b == NULL) {
+        return -1;
+    }
+    *v = b[0];
+    return 0;
+}
+
+static int
+rd_u64(tl_reader *r, uint64_t *v, const char *what)
+{
+    const uint8_t *b = rd_bytes(r, 8, what);
+
+    if (b == NULL) {
+        return -1;
+    }
+    *v = le_u64(b);
+    return 0;
+}
+
+static int
+rd_f32(tl_reader *r, double *v, const char *what)
+{
+    const uint8_t *b = rd_bytes(r, 4, what);
+
+    if (b == NULL) {
+        return -1;
+    }
+    *v = le_real(b, 0);
+    return 0;
+}
+
+/* An array: its element count, then the elements (returned in place). */
+static const uint8_t *
+rd_array(tl_reader *r, size_t elem, uint64_t *count, const char *what)
+{
+    if (rd_u64(r, count, what) != 0) {
+        return NULL;
+    }
+    if (*count > (r->len - r->pos) / elem) {
+        forest_errf(r->err, r->errlen, r->name, "truncated: %s has %llu "
+            "elements of %zu bytes at offset %zu, %zu bytes left", what,
+            (unsigned long long) *count, elem, r->pos, r->len - r->pos);
+        return NULL;
+    }
+    return rd_bytes(r, *count * elem, what);
+}
+
+/* An array that must have exactly n elements (n = 0 allows empty too when
+ * allow_empty). */
+static const uint8_t *
+rd_array_n(tl_reader *r, size_t elem, uint64_t n, int allow_empty,
+    const char *what)
+{
+    uint64_t       count;
+    const uint8_t *a = rd_array(r, elem, &count, what);
+
+    if (a == NULL) {
+        return NULL;
+    }
+    if (count != n && !(allow_empty && count == 0)) {
+        forest_errf(r->err, r->errlen, r->name, "%s has %llu elements, "
+            "expected %llu", what, (unsigned long long) count,
+            (unsigned long long) n);
+        return NULL;
+    }
+    return a;
+}
+
+static int
+skip_optional_fields(tl_reader *r, const char *slot)
+{
+    int32_t  n;
+    uint64_t name_len, elem, count;
+
+    if (rd_i32(r, &n, slot) != 0) {
+        return -1;
+    }
+    if (n < 0) {
+        forest_errf(r->err, r->errlen, r->name, "%s: negative field count %d",
+            slot, n);
+        return -1;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        if (rd_u64(r, &name_len, slot) != 0
+            || rd_bytes(r, name_len, slot) == NULL
+            || rd_u64(r, &elem, slot) != 0 || rd_u64(r, &count, slot) != 0)
+        {
+            return -1;
+        }
+        if (elem != 0 && count > UINT64_MAX / elem) {
+            forest_errf(r->err, r->errlen, r->name, "%s: field size "
+                "overflows", slot);
+            return -1;
+        }
+        if (rd_bytes(r, elem * count, slot) == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- field views --------------------------------------------------------*/
+
+static tl_field
+col(const uint8_t *base, size_t elem)
+{
+    tl_field f = { base, elem };
+
+    return f;
+}
+
+static const uint8_t *
+at(tl_field f, uint32_t i)
+{
+    return f.base + (size_t) i * f.stride;
+}
+
+/* ---- header ------------------------------------------------------------*/
+
+static int
+real_type(tl_reader *r, uint8_t t, const char *what, int *is64)
+{
+    if (t != TL_FLOAT32 && t != TL_FLOAT64) {
+        forest_errf(r->err, r->errlen, r->name, "%s type %u not supported "
+            "(only float32 and float64; integer leaf outputs are a "
+            "Treelite 3 feature Treelite 4 dropped too)", what, t);
+        return -1;
+    }
+    *is64 = t == TL_FLOAT64;
+    return 0;
+}
+
+static int
+read_header_v4(tl_reader *r, tl_header *h)
+{
+    int32_t        n_targets;
+    uint64_t       n, len;
+    const uint8_t *a, *s;
+
+    if (rd_i32(r, &n_targets, "num_target") != 0) {
+        return -1;
+    }
+    if (n_targets < 1 || (uint32_t) n_targets > FOREST_MAX_OUTPUTS) {
+        forest_errf(r->err, r->errlen, r->name, "bad num_target %d",
+            n_targets);
+        return -1;
+    }
+    h->n_targets = (uint32_t) n_targets;
+    h->num_class = rd_array_n(r, 4, h->n_targets, 0, "num_class");
+    if (h->num_class == NULL) {
+        return -1;
+    }
+    h->max_class = 0;
+    for (uint32_t t = 0; t < h->n_targets; t++) {
+        int32_t k = le_i32(h->num_class + 4 * (size_t) t);
+
+        if (k < 1 || (uint32_t) k > FOREST_MAX_OUTPUTS) {
+            forest_errf(r->err, r->errlen, r->name, "bad num_class[%u] = %d",
+                t, k);
+            return -1;
+        }
+        h->max_class = (uint32_t) k > h->max_class ? (uint32_t) k
+                                                   : h->max_class;
+    }
+    a = rd_array_n(r, 4, 2, 0, "leaf_vector_shape");
+    if (a == NULL) {
+        return -1;
+    }
+    if (le_i32(a) < 1 || le_i32(a + 4) < 1
+        || (uint32_t) le_i32(a) > h->n_targets
+        || (uint32_t) le_i32(a + 4) > h->max_class)
+    {
+        forest_errf(r->err, r->errlen, r->name, "bad leaf_vector_shape "
+            "[%d, %d] for %u targets, %u classes", le_i32(a), le_i32(a + 4),
+            h->n_targets, h->max_class);
+        return -1;
+    }
+    h->shape0 = (uint32_t) le_i32(a);
+    h->shape1 = (uint32_t) le_i32(a + 4);
+    h->target_id = rd_array_n(r, 4, h->n_trees, 0, "target_id");
+    if (h->target_id == NULL) {
+        return -1;
+    }
+    h->class_id = rd_array_n(r, 4, h->n_trees, 0, "class_id");
+    if (h->class_id == NULL) {
+        return -1;
+    }
+    if (rd_u64(r, &len, "postprocessor") != 0
+        || (s = rd_bytes(r, len, "postprocessor")) == NULL)
+    {
+        return -1;
+    }
+    if (len >= sizeof(h->post)) {
+        forest_errf(r->err, r->errlen, r->name, "postprocessor name of %llu "
+            "bytes not supported", (unsigned long long) len);
+        return -1;
+    }
+    memcpy(h->post, s, (size_t) len);
+    h->post[len] = '\0';
+    if (rd_f32(r, &h->sigmoid_alpha, "sigmoid_alpha") != 0
+        || rd_f32(r, &h->ratio_c, "ratio_c") != 0)
+    {
+        return -1;
+    }
+    h->base_scores = rd_array(r, 8, &n, "base_scores");
+    if (h->base_scores == NULL) {
+        return -1;
+    }
+    h->n_base_scores = n;
+    /* attributes: a JSON string with nothing prediction needs */
+    if (rd_u64(r, &len, "attributes") != 0
+        || rd_bytes(r, len, "attributes") == NULL)
+    {
+        return -1;
+    }
+    return skip_optional_fields(r, "per-model optional fields");
+}
+
+/* Treelite 3.9: TaskParam {uint8 output_type; bool grove_per_class;
+ * uint32 num_class; uint32 leaf_vector_size} (12 bytes with padding) and
+ * ModelParam {char pred_transform[256]; float sigmoid_alpha, ratio_c,
+ * global_bias}, mapped as Treelite 4 maps them. */
+static int
+read_header_v3(tl_reader *r, tl_header *h)
+{
+    const uint8_t *tp, *mp;
+    uint32_t       num_class, lv_size;
+    int32_t        n_opt;
+    size_t         plen;
+
+    if ((tp = rd_bytes(r, 12, "TaskParam")) == NULL
+        || (mp = rd_bytes(r, 268, "ModelParam")) == NULL
+        || rd_i32(r, &n_opt, "per-model optional fields") != 0)
+    {
+        return -1;
+    }
+    num_class = (uint32_t) le_i32(tp + 4);
+    lv_size = (uint32_t) le_i32(tp + 8);
+    if (tp[0] != 0) {
+        forest_errf(r->err, r->errlen, r->name, "integer leaf outputs "
+            "(Treelite 3 output_type %u) not supported", tp[0]);
+        return -1;
+    }
+    if (num_class < 1 || num_class > FOREST_MAX_OUTPUTS || n_opt != 0) {
+        forest_errf(r->err, r->errlen, r->name, "bad Treelite 3 header "
+            "(num_class %u, %d optional fields)", num_class, n_opt);
+        return -1;
+    }
+    h->n_targets = 1;
+    h->max_class = num_class;
+    h->shape0 = 1;
+    h->shape1 = 1;
+    switch (h->task) {
+    case 0:     /* kBinaryClfRegr */
+        h->task = TL_TASK_REGRESSOR;
+        break;
+    case 1:     /* kMultiClfGrovePerClass */
+        h->task = TL_TASK_MULTICLASS;
+        h->v3_class_mod = (int32_t) num_class;
+        break;
+    case 2:     /* kMultiClfProbDistLeaf */
+        h->task = TL_TASK_MULTICLASS;
+        h->shape1 = num_class;
+        h->v3_class_all = 1;
+        break;
+    default:
+        forest_errf(r->err, r->errlen, r->name, "Treelite 3 task type %u "
+            "not supported", h->task);
+        return -1;
+    }
+    if (lv_size != h->shape1 || (h->task == TL_TASK_REGRESSOR
+                                 && num_class != 1))
+    {
+        forest_errf(r->err, r->errlen, r->name, "inconsistent Treelite 3 "
+            "task parameters (num_class %u, leaf_vector_size %u)", num_class,
+            lv_size);
+        return -1;
+    }
+    plen = strnlen((const char *) mp, 256);
+    if (plen >= sizeof(h->post)) {
+        forest_errf(r->err, r->errlen, r->name, "pred_transform name too "
+            "long");
+        return -1;
+    }
+    memcpy(h->post, mp, plen);
+    h->post[plen] = '\0';
+    if (strcmp(h->post, "max_index") == 0) {
+        /* Treelite 4 reads max_index as softmax */
+        strcpy(h->post, "softmax");
+    }
+    if (strcmp(h->post, "sigmoid") == 0) {
+        h->task = TL_TASK_BINARY;
+    }
+    h->sigmoid_alpha = le_real(mp + 256, 0);
+    h->ratio_c = le_real(mp + 260, 0);
+    h->v3_global_bias = le_real(mp + 264, 0);
+    return 0;
+}
+
+static int
+read_header(tl_reader *r, tl_header *h)
+{
+    uint8_t thr, leaf;
+
+    memset(h, 0, sizeof(*h));
+    if (rd_i32(r, &h->major, "version") != 0
+        || rd_i32(r, &h->minor, "version") != 0
+        || rd_i32(r, &h->patch, "version") != 0)
+    {
+        return -1;
+    }
+    if (!(h->major == 4 || (h->major == 3 && h->minor == 9))) {
+        forest_errf(r->err, r->errlen, r->name, "Treelite checkpoint version "
+            "%d.%d.%d not supported (4.x and 3.9 are)", h->major, h->minor,
+            h->patch);
+        return -1;
+    }
+    if (rd_u8(r, &thr, "threshold_type") != 0
+        || rd_u8(r, &leaf, "leaf_output_type") != 0
+        || real_type(r, thr, "threshold", &h->thr64) != 0
+        || real_type(r, leaf, "leaf output", &h->leaf64) != 0
+        || rd_u64(r, &h->n_trees, "num_tree") != 0
+        || rd_i32(r, &h->n_features, "num_feature") != 0
+        || rd_u8(r, &h->task, "task_type") != 0
+        || rd_u8(r, &h->average, "average_tree_output") != 0)
+    {
+        return -1;
+    }
+    /* every tree takes well over 64 bytes, so this also bounds the
+     * allocations below by the file size */
+    if (h->n_trees == 0 || h->n_trees > FOREST_MAX_TREES
+        || h->n_trees > (r->len - r->pos) / 64)
+    {
+        forest_errf(r->err, r->errlen, r->name, "bad num_tree %llu for a "
+            "file of %zu bytes", (unsigned long long) h->n_trees, r->len);
+        return -1;
+    }
+    if (h->n_features < 1 || (uint32_t) h->n_features > FOREST_MAX_FEATURES) {
+        forest_errf(r->err, r->errlen, r->name, "bad num_feature %d",
+            h->n_features);
+        return -1;
+    }
+    if (h->major == 3) {
+        return read_header_v3(r, h);
+    }
+    if (h->task > TL_TASK_ISOLATION_FOREST) {
+        forest_errf(r->err, r->errlen, r->name, "unknown task_type %u",
+            h->task);
+        return -1;
+    }
+    return read_header_v4(r, h);
+}
+
+/* ---- trees ------------------------------------------------------------ */
+
+static int
+read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t)
+{
+    int32_t        n;
+    uint8_t        has_cat;
+    size_t         real_t = h->thr64 ? 8 : 4, real_l = h->leaf64 ? 8 : 4;
+    const uint8_t *a;
+    uint64_t       n_lv_begin, n_cat_begin;
+    static const struct { size_t elem; const char *what; } stats[] = {
+        { 8, "data_count" }, { 1, "data_count_present" },
+        { 8, "sum_hess" }, { 1, "sum_hess_present" },
+        { 8, "gain" }, { 1, "gain_present" },
+    };
+    struct { tl_field *f; size_t elem; const char *what; } cols[] = {
+        { &t->node_type, 1, "node_type" }, { &t->cleft, 4, "cleft" },
+        { &t->cright, 4, "cright" }, { &t->split_index, 4, "split_index" },
+        { &t->default_left, 1, "default_left" },
+        { &t->leaf_value, real_l, "leaf_value" },
+        { &t->threshold, real_t, "threshold" }, { &t->cmp, 1, "cmp" },
+        { &t->cat_right, 1, "category_list_right_child" },
+    };
+
+    if (rd_i32(r, &n, "num_nodes") != 0
+        || rd_u8(r, &has_cat, "has_categorical_split") != 0)
+    {
+        return -1;
+    }
+    if (n < 1) {
+        forest_errf(r->err, r->errlen, r->name, "tree has %d nodes", n);
+        return -1;
+    }
+    t->n_nodes = (uint32_t) n;
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        if ((a = rd_array_n(r, cols[i].elem, t->n_nodes, 0, cols[i].what))
+            == NULL)
+        {
+            return -1;
+        }
+        *cols[i].f = col(a, cols[i].elem);
+    }
+    if ((t->leaf_vector = rd_array(r, real_l, &t->n_leaf_vector,
+                                   "leaf_vector")) == NULL
+        || (a = rd_array(r, 8, &n_lv_begin, "leaf_vector_begin")) == NULL)
+    {
+        return -1;
+    }
+    if (n_lv_begin != 0 && n_lv_begin != t->n_nodes) {
+        forest_errf(r->err, r->errlen, r->name, "leaf_vector_begin has %llu "
+            "elements for %u nodes", (unsigned long long) n_lv_begin,
+            t->n_nodes);
+        return -1;
+    }
+    t->has_lv = n_lv_begin != 0;
+    t->lv_begin = col(a, 8);
+    if ((a = rd_array_n(r, 8, n_lv_begin, 0, "leaf_vector_end")) == NULL) {
+        return -1;
+    }
+    t->lv_end = col(a, 8);
+    if ((t->cat_list = rd_array(r, 4, &t->n_cat_list, "category_list"))
+        == NULL
+        || (a = rd_array_n(r, 8, t->n_nodes, 1, "category_list_begin"))
+           == NULL)
+    {
+        return -1;
+    }
+    t->cat_begin = col(a, 8);
+    n_cat_begin = le_u64(a - 8);
+    if ((a = rd_array_n(r, 8, n_cat_begin, 0, "category_list_end")) == NULL) {
+        return -1;
+    }
+    t->cat_end = col(a, 8);
+    t->has_cat = n_cat_begin != 0;
+    for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
+        uint64_t count;
+
+        if (rd_array(r, stats[i].elem, &count, stats[i].what) == NULL) {
+            return -1;
+        }
+    }
+    if (skip_optional_fields(r, "per-tree optional fields") != 0
+        || skip_optional_fields(r, "per-node optional fields") != 0)
+    {
+        return -1;
+    }
+    return 0;
+}
+
+/* Treelite 3.9 node struct: int32 cleft, cright; uint32 sindex (bit 31 =
+ * default left); union {leaf, threshold}; uint64 data_count; double
+ * sum_hess, gain; int8 split_type, cmp; bool data_count_present,
+ * sum_hess_present, gain_present, categories_list_right_child. */
+static int
+read_tree_v3(tl_reader *r, const tl_header *h, tl_tree *t)
+{
+    int32_t        n, n_opt_tree, n_opt_node;
+    uint8_t        has_cat;
+    size_t         u = (h->thr64 || h->leaf64) ? 8 : 4;
+    size_t         info = u == 8 ? 16 : 12, dc = u == 8 ? 24 : 16;
+    size_t         size = u == 8 ? 56 : 48;
+    const uint8_t *nodes, *a;
+    uint64_t       n_lv_begin, n_off;
+
+    if (rd_i32(r, &n, "num_nodes") != 0
+        || rd_u8(r, &has_cat, "has_categorical_split") != 0)
+    {
+        return -1;
+    }
+    if (n < 1) {
+        forest_errf(r->err, r->errlen, r->name, "tree has %d nodes", n);
+        return -1;
+    }
+    t->n_nodes = (uint32_t) n;
+    if ((nodes = rd_array_n(r, size, t->n_nodes, 0, "nodes")) == NULL) {
+        return -1;
+    }
+    t->cleft = col(nodes, size);
+    t->cright = col(nodes + 4, size);
+    t->split_index = col(nodes + 8, size);
+    t->sindex_packed = 1;
+    t->leaf_value = col(nodes + info, size);
+    t->threshold = col(nodes + info, size);
+    t->node_type = col(nodes + dc + 24, size);   /* split_type: 1 num, 2 cat */
+    t->cmp = col(nodes + dc + 25, size);
+    t->cat_right = col(nodes + dc + 29, size);
+    if ((t->leaf_vector = rd_array(r, h->leaf64 ? 8 : 4, &t->n_leaf_vector,
+                                   "leaf_vector")) == NULL
+        || (a = rd_array(r, 8, &n_lv_begin, "leaf_vector_begin")) == NULL)
+    {
+        return -1;
+    }
+    if (n_lv_begin != 0 && n_lv_begin != t->n_nodes) {
+        forest_errf(r->err, r->errlen, r->name, "leaf_vector_begin has %llu "
+            "elements for %u nodes", (unsigned long long) n_lv_begin,
+            t->n_nodes);
+        return -1;
+    }
+    t->has_lv = n_lv_begin != 0;
+    t->lv_begin = col(a, 8);
+    if ((a = rd_array_n(r, 8, n_lv_begin, 0, "leaf_vector_end")) == NULL) {
+        return -1;
+    }
+    t->lv_end = col(a, 8);
+    if ((t->cat_list = rd_array(r, 4, &t->n_cat_list, "category_list"))
+        == NULL
+        || (a = rd_array(r, 8, &n_off, "category offsets")) == NULL)
+    {
+        return -1;
+    }
+    if (n_off != (uint64_t) t->n_nodes + 1) {
+        forest_errf(r->err, r->errlen, r->name, "category offsets have %llu "
+            "elements for %u nodes", (unsigned long long) n_off, t->n_nodes);
+        return -1;
+    }
+    t->cat_begin = col(a, 8);
+    t->cat_end = col(a + 8, 8);
+    t->has_cat = 1;
+    if (rd_i32(r, &n_opt_tree, "per-tree optional fields") != 0
+        || rd_i32(r, &n_opt_node, "per-node optional fields") != 0)
+    {
+        return -1;
+    }
+    if (n_opt_tree != 0 || n_opt_node != 0) {
+        forest_errf(r->err, r->errlen, r->name, "Treelite 3 tree with "
+            "optional fields");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- conversion ------------------------------------------------------- */
+
+typedef struct {
+    forest_model *m;
+    size_t        cap_leaf, cap_cat;
+    uint32_t     *order;       /* scratch, per tree: old ids in new order */
+    uint32_t     *stack;
+    int32_t      *new_id;      /* scratch, per tree: old id -> new id */
+    uint32_t      scratch_n;
+} tl_build;
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    size_t n = *cap ? *cap : 256;
+    void  *q;
+
+    if (need <= *cap) {
+        return 0;
+    }
+    while (n < need) {
+        n *= 2;
+    }
+    q = realloc(*p, n * elem);
+    if (q == NULL) {
+        return -1;
+    }
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static uint32_t
+class_count(const tl_header *h, uint32_t target)
+{
+    return h->num_class ? (uint32_t) le_i32(h->num_class + 4 * (size_t) target)
+                        : h->max_class;
+}
+
+/*
+ * Where tree t's leaves go.  Returns the output column of a scalar-leaf
+ * tree, -1 for a tree whose leaf vectors cover every output in order, or
+ * -2 (error set) for layouts forest_model cannot express.  *width gets the
+ * leaf vector length.
+ */
+static int32_t
+tree_column(const tl_header *h, uint64_t t, uint32_t n_outputs,
+    uint32_t *width, tl_reader *r)
+{
+    int32_t  tid, cid;
+    uint32_t rows, cols;
+
+    if (h->target_id != NULL) {
+        tid = le_i32(h->target_id + 4 * t);
+        cid = le_i32(h->class_id + 4 * t);
+    } else {
+        tid = 0;
+        cid = h->v3_class_all ? -1
+              : h->v3_class_mod ? (int32_t) (t % (uint64_t) h->v3_class_mod)
+              : 0;
+    }
+    if (tid < -1 || cid < -1 || tid >= (int32_t) h->n_targets
+        || cid >= (int32_t) (tid >= 0 ? class_count(h, (uint32_t) tid)
+                                      : h->max_class))
+    {
+        forest_errf(r->err, r->errlen, r->name, "tree %llu: bad target_id %d "
+            "/ class_id %d", (unsigned long long) t, tid, cid);
+        return -2;
+    }
+    rows = tid < 0 ? h->shape0 : 1;
+    cols = cid < 0 ? h->shape1 : 1;
+    *width = rows * cols;
+    if (*width == 1) {
+        return (tid < 0 ? 0 : tid) * (int32_t) h->max_class
+               + (cid < 0 ? 0 : cid);
+    }
+    /* element (i, j) of the leaf vector adds to (target i or tid,
+     * class j or cid); forest_model adds leaf vectors to columns 0.. */
+    for (uint32_t i = 0; i < rows; i++) {
+        for (uint32_t j = 0; j < cols; j++) {
+            uint32_t target = tid < 0 ? i : (uint32_t) tid;
+            uint32_t klass = cid < 0 ? j : (uint32_t) cid;
+
+            if (target * h->max_class + klass != i * cols + j
+                || *width != n_outputs)
+            {
+                forest_errf(r->err, r->errlen, r->name, "tree %llu: leaf "
+                    "vectors of shape [%u, %u] with target_id %d, class_id "
+                    "%d for %u targets x %u classes are not supported",
+                    (unsigned long long) t, rows, cols, tid, cid,
+                    h->n_targets, h->max_class);
+                return -2;
+            }
+        }
+    }
+    return -1;
+}
+
+/* Depth-first order from the root, each node reached exactly once. */
+static int
+order_tree(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t *count,
+    tl_reader *r)
+{
+    uint32_t n = t->n_nodes, top = 0, emitted = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        b->new_id[i] = -1;
+    }
+    b->stack[top++] = 0;
+    b->new_id[0] = -2;                       /* queued */
+    while (top > 0) {
+        uint32_t id = b->stack[--top];
+        int32_t  kids[2];
+
+        b->new_id[id] = (int32_t) emitted;
+        b->order[emitted++] = id;
+        kids[0] = le_i32(at(t->cleft, id));
+        if (kids[0] == -1) {
+            continue;
+        }
+        kids[1] = le_i32(at(t->cright, id));
+        for (int k = 1; k >= 0; k--) {
+            if (kids[k] < 0 || (uint32_t) kids[k] >= n
+                || b->new_id[kids[k]] != -1)
+            {
+                forest_errf(r->err, r->errlen, r->name, "tree %llu node %u: "
+                    "bad child %d (out of range, shared or a cycle)",
+                    (unsigned long long) ti, id, kids[k]);
+                return -1;
+            }
+            b->new_id[kids[k]] = -2;
+            b->stack[top++] = (uint32_t) kids[k];
+        }
+    }
+    *count = emitted;
+    return 0;
+}
+
+static int
+numeric_test(const tl_header *h, const tl_tree *t, uint64_t ti, uint32_t id,
+    forest_node *nd, int *swap, tl_reader *r)
+{
+    double thr = le_real(at(t->threshold, id), h->thr64);
+    int    op = (int8_t) *at(t->cmp, id);
+
+    *swap = 0;
+    if (isnan(thr)) {
+        /* every comparison with NaN is false: always the right child */
+        nd->threshold = -INFINITY;
+        return 0;
+    }
+    switch (op) {
+    case TL_OP_LT:
+        nd->threshold = forest_threshold_lt(thr);
+        return 0;
+    case TL_OP_LE:
+        nd->threshold = forest_threshold_le(thr);
+        return 0;
+    case TL_OP_GT:                 /* left iff !(x <= t) */
+        nd->threshold = forest_threshold_le(thr);
+        *swap = 1;
+        return 0;
+    case TL_OP_GE:                 /* left iff !(x < t) */
+        nd->threshold = forest_threshold_lt(thr);
+        *swap = 1;
+        return 0;
+    case TL_OP_EQ:
+        if ((double) (float) thr != thr) {
+            /* no float32 input equals it: always the right child */
+            nd->threshold = -INFINITY;
+            return 0;
+        }
+        forest_errf(r->err, r->errlen, r->name, "tree %llu node %u: "
+            "operator == on threshold %.9g not supported", (unsigned long long) ti,
+            id, thr);
+        return -1;
+    default:
+        forest_errf(r->err, r->errlen, r->name, "tree %llu node %u: bad "
+            "comparison operator %d", (unsigned long long) ti, id, op);
+        return -1;
+    }
+}
+
+static int
+categorical_test(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t id,
+    forest_node *nd, tl_reader *r)
+{
+    forest_model *m = b->m;
+    uint64_t      begin = 0, end = 0;
+    uint32_t      nbits = 0, nwords;
+
+    if (t->has_cat) {
+        begin = le_u64(at(t->cat_begin, id));
+        end = le_u64(at(t->cat_end, id));
+    }
+    if (begin > end || end > t->n_cat_list) {
+        forest_errf(r->err, r->errlen, r->name, "tree %llu node %u: category "
+            "list [%llu, %llu) out of range", (unsigned long long) ti, id,
+            (unsigned long long) begin, (unsigned long long) end);
+        return -1;
+    }
+    for (uint64_t k = begin; k < end; k++) {
+        uint32_t c = (uint32_t) le_i32(t->cat_list + 4 * k);
+
+        if (c <= TL_MAX_CATEGORY && c + 1 > nbits) {
+            nbits = c + 1;
+        }
+    }
+    nwords = (nbits + 31) / 32;
+    if (m->n_cat_words + nwords > TL_MAX_CAT_WORDS) {
+        forest_errf(r->err, r->errlen, r->name, "category sets larger than "
+            "%zu words", TL_MAX_CAT_WORDS);
+        return -1;
+    }
+    if (grow((void **) &m->cat_bits, &b->cap_cat, m->n_cat_words + nwords,
+             sizeof(uint32_t)) != 0)
+    {
+        forest_errf(r->err, r->errlen, r->name, "out of memory");
+        return -1;
+    }
+    memset(m->cat_bits + m->n_cat_words, 0, nwords * sizeof(uint32_t));
+    for (uint64_t k = begin; k < end; k++) {
+        uint32_t c = (uint32_t) le_i32(t->cat_list + 4 * k);
+
+        if (c <= TL_MAX_CATEGORY) {
+            m->cat_bits[m->n_cat_words + c / 32] |= 1u << (c % 32);
+        }
+    }
+    nd->kind = FOREST_NODE_CATEGORICAL;
+    nd->cat_word = (uint32_t) m->n_cat_words;
+    nd->cat_nbits = nbits;
+    nd->cat_in_set_left = *at(t->cat_right, id) == 0;
+    m->n_cat_words += nwords;
+    return 0;
+}
+
+static int
+leaf_values(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
+    uint32_t id, uint32_t width, forest_node *nd, tl_reader *r)
+{
+    forest_model *m = b->m;
+    uint64_t      begin = 0, end = 0;
+    size_t        real = h->leaf64 ? 8 : 4;
+
+    if (t->has_lv) {
+        begin = le_u64(at(t->lv_begin, id));
+        end = le_u64(at(t->lv_end, id));
+    }
+    if (begin > end || end > t->n_leaf_vector
+        || (end != begin && end - begin != width))
+    {
+        forest_errf(r->err, r->errlen, r->name, "tree %llu node %u: leaf "
+            "vector [%llu, %llu) does not hold %u values",
+            (unsigned long long) ti, id, (unsigned long long) begin,
+            (unsigned long long) end, width);
+        return -1;
+    }
+    if (end == begin && width != 1) {
+        forest_errf(r->err, r->errlen, r->name, "tree %llu node %u: scalar "
+            "leaf in a tree with %u outputs per leaf", (unsigned long long) ti,
+            id, width);
+        return -1;
+    }
+    if (grow((void **) &m->leaf_values, &b->cap_leaf,
+             m->n_leaf_values + width, sizeof(double)) != 0)
+    {
+        forest_errf(r->err, r->errlen, r->name, "out of memory");
+        return -1;
+    }
+    nd->leaf = (uint32_t) m->n_leaf_values;
+    if (end == begin) {
+        m->leaf_values[m->n_leaf_values++] = le_real(at(t->leaf_value, id),
+                                                     h->leaf64);
+    } else {
+        for (uint64_t k = begin; k < end; k++) {
+            m->leaf_values[m->n_leaf_values++] =
+                le_real(t->leaf_vector + k * real, h->leaf64);
+        }
+    }
+    return 0;
+}
+
+static int
+convert_tree(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
+    uint32_t width, tl_reader *r)
+{
+    forest_model *m = b->m;
+    uint32_t      count;
+
+    if (t->n_nodes > b->scratch_n) {
+        free(b->order);
+        free(b->stack);
+        free(b->new_id);
+        b->order = malloc((size_t) t->n_nodes * sizeof(uint32_t));
+        b->stack = malloc((size_t) t->n_nodes * sizeof(uint32_t));
+        b->new_id = malloc((size_t) t->n_nodes * sizeof(int32_t));
+        b->scratch_n = t->n_nodes;
+        if (b->order == NULL || b->stack == NULL || b->new_id == NULL) {
+            b->scratch_n = 0;
+            forest_errf(r->err, r->errlen, r->name, "out of memory");
+            return -1;
+        }
+    }
+    if (order_tree(b, t, ti, &count, r) != 0) {
+        return -1;
+    }
+    m->tree_begin[ti] = (uint32_t) m->n_nodes;
+    for (uint32_t k = 0; k < count; k++) {
+        uint32_t     id = b->order[k];
+        forest_node *nd = &m->nodes[m->n_nodes + k];
+        int32_t      left = le_i32(at(t->cleft, id));
+        int          type, swap = 0;
+        uint32_t     sindex;
+
+        memset(nd, 0, sizeof(*nd));
+        nd->left = nd->right = -1;
+        if (left == -1) {
+            nd->kind = FOREST_NODE_LEAF;
+            if (leaf_values(b, h, t, ti, id, width, nd, r) != 0) {
+                return -1;
+            }
+            continue;
+        }
+        sindex = (uint32_t) le_i32(at(t->split_index, id));
+        if (t->sindex_packed) {
+            nd->default_left = (uint8_t) (sindex >> 31);
+            sindex &= 0x7fffffffu;
+        } else {
+            nd->default_left = *at(t->default_left, id) != 0;
+        }
+        if (sindex >= (uint32_t) h->n_features) {
+            forest_errf(r->err, r->errlen, r->name, "tree %llu node %u: "
+                "feature %d out of range (num_feature %d)",
+                (unsigned long long) ti, id, (int32_t) sindex, h->n_features);
+            return -1;
+        }
+        nd->feature = (int32_t) sindex;
+        type = (int8_t) *at(t->node_type, id);
+        if (type == TL_NODE_NUMERIC) {
+            nd->kind = FOREST_NODE_NUMERIC;
+            if (numeric_test(h, t, ti, id, nd, &swap, r) != 0) {
+                return -1;
+            }
+        } else if (type == TL_NODE_CATEGORICAL) {
+            if (categorical_test(b, t, ti, id, nd, r) != 0) {
+                return -1;
+            }
+        } else {
+            forest_errf(r->err, r->errlen, r->name, "tree %llu node %u: "
+                "node type %d with children", (unsigned long long) ti, id,
+                type);
+            return -1;
+        }
+        nd->left = b->new_id[left];
+        nd->right = b->new_id[le_i32(at(t->cright, id))];
+        if (swap) {
+            int32_t tmp = nd->left;
+
+            nd->left = nd->right;
+            nd->right = tmp;
+            nd->default_left = !nd->default_left;
+        }
+    }
+    m->n_nodes += count;
+    return 0;
+}
+
+/* ---- model -------------------------------------------------------------*/
+
+static const struct {
+    const char           *name;
+    forest_postprocessor  post;
+    int                   per_row;   /* couples the outputs of a row */
+} tl_posts[] = {
+    { "identity", FOREST_POST_IDENTITY, 0 },
+    { "identity_multiclass", FOREST_POST_IDENTITY, 0 },
+    { "sigmoid", FOREST_POST_SIGMOID, 0 },
+    { "multiclass_ova", FOREST_POST_SIGMOID, 0 },
+    { "softmax", FOREST_POST_SOFTMAX, 1 },
+    { "exponential", FOREST_POST_EXP, 0 },
+    { "exponential_standard_ratio", FOREST_POST_EXP_STANDARD_RATIO, 0 },
+    { "logarithm_one_plus_exp", FOREST_POST_LOG1P_EXP, 0 },
+    { "hinge", FOREST_POST_HINGE, 0 },
+    { "signed_square", FOREST_POST_SIGNED_SQUARE, 0 },
+};
+
+static int
+set_model_params(forest_model *m, const tl_header *h, tl_reader *r)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(tl_posts) / sizeof(tl_posts[0]); i++) {
+        if (strcmp(h->post, tl_posts[i].name) == 0) {
+            break;
+        }
+    }
+    if (i == sizeof(tl_posts) / sizeof(tl_posts[0])) {
+        forest_errf(r->err, r->errlen, r->name, "unknown postprocessor "
+            "\"%s\"", h->post);
+        return -1;
+    }
+    if (tl_posts[i].per_row && h->n_targets > 1) {
+        forest_errf(r->err, r->errlen, r->name, "postprocessor %s over %u "
+            "targets not supported", h->post, h->n_targets);
+        return -1;
+    }
+    m->post = tl_posts[i].post;
+    m->sigmoid_alpha = h->sigmoid_alpha;
+    m->ratio_c = h->ratio_c;
+    if (m->post == FOREST_POST_SIGMOID && h->sigmoid_alpha == 0.0) {
+        forest_errf(r->err, r->errlen, r->name, "sigmoid_alpha is 0");
+        return -1;
+    }
+    if (m->post == FOREST_POST_EXP_STANDARD_RATIO
+        && !(h->ratio_c > 0.0 && isfinite(h->ratio_c)))
+    {
+        forest_errf(r->err, r->errlen, r->name, "bad ratio_c %g", h->ratio_c);
+        return -1;
+    }
+    m->n_classes = h->task == TL_TASK_BINARY ? 2
+                   : h->task == TL_TASK_MULTICLASS && h->n_targets == 1
+                     ? h->max_class : 0;
+    snprintf(m->objective, sizeof(m->objective), "%s", h->post);
+    snprintf(m->source, sizeof(m->source), "treelite %d.%d.%d", h->major,
+        h->minor, h->patch);
+    m->format = FOREST_FORMAT_TREELITE;
+    m->n_features = (uint32_t) h->n_features;
+    return 0;
+}
+
+static int
+set_scores(forest_model *m, const tl_header *h, const uint32_t *n_contrib,
+    tl_reader *r)
+{
+    m->base_score = malloc(m->n_outputs * sizeof(double));
+    m->average_divisor = malloc(m->n_outputs * sizeof(double));
+    if (m->base_score == NULL || m->average_divisor == NULL) {
+        forest_errf(r->err, r->errlen, r->name, "out of memory");
+        return -1;
+    }
+    if (h->major == 4 && h->n_base_scores != m->n_outputs) {
+        forest_errf(r->err, r->errlen, r->name, "base_scores has %llu "
+            "values for %u outputs", (unsigned long long) h->n_base_scores,
+            m->n_outputs);
+        return -1;
+    }
+    for (uint32_t k = 0; k < m->n_outputs; k++) {
+        m->base_score[k] = h->major == 4 ? le_real(h->base_scores + 8 * k, 1)
+                                         : h->v3_global_bias;
+        /* Treelite averages over the trees that add to the output, then
+         * adds the base score */
+        m->average_divisor[k] = h->average && n_contrib[k] > 0
+                                ? (double) n_contrib[k] : 1.0;
+    }
+    return 0;
+}
+
+static forest_model *
+load(tl_reader *r)
+{
+    tl_header     h;
+    tl_tree      *trees = NULL;
+    uint32_t     *n_contrib = NULL;
+    uint32_t     *widths = NULL;
+    tl_build      b;
+    forest_model *m = NULL;
+    uint64_t      total_nodes = 0;
+    int           ok = 0;
+
+    memset(&b, 0, sizeof(b));
+    if (read_header(r, &h) != 0) {
+        return NULL;
+    }
+    if ((uint64_t) h.n_targets * h.max_class > FOREST_MAX_OUTPUTS) {
+        forest_errf(r->err, r->errlen, r->name, "%u targets x %u classes: too "
+            "many outputs", h.n_targets, h.max_class);
+        return NULL;
+    }
+    trees = calloc((size_t) h.n_trees, sizeof(*trees));
+    m = calloc(1, sizeof(*m));
+    if (trees == NULL || m == NULL) {
+        forest_errf(r->err, r->errlen, r->name, "out of memory");
+        goto done;
+    }
+    for (uint64_t t = 0; t < h.n_trees; t++) {
+        if ((h.major == 4 ? read_tree_v4(r, &h, &trees[t])
+                          : read_tree_v3(r, &h, &trees[t])) != 0)
+        {
+            goto done;
+        }
+        total_nodes += trees[t].n_nodes;
+        if (total_nodes > FOREST_MAX_NODES) {
+            forest_errf(r->err, r->errlen, r->name, "more than %u nodes",
+                FOREST_MAX_NODES);
+            goto done;
+        }
+    }
+    if (r->pos != r->len) {
+        forest_errf(r->err, r->errlen, r->name, "%zu unexpected bytes after "
+            "the last tree", r->len - r->pos);
+        goto done;
+    }
+    b.m = m;
+    m->n_trees = (uint32_t) h.n_trees;
+    m->n_outputs = h.n_targets * h.max_class;
+    m->leaf_width = 1;
+    if (set_model_params(m, &h, r) != 0) {
+        goto done;
+    }
+    m->nodes = malloc((size_t) total_nodes * sizeof(forest_node));
+    m->tree_begin = malloc(((size_t) h.n_trees + 1) * sizeof(uint32_t));
+    m->tree_group = malloc((size_t) h.n_trees * sizeof(int32_t));
+    n_contrib = calloc(m->n_outputs, sizeof(uint32_t));
+    widths = malloc((size_t) h.n_trees * sizeof(uint32_t));
+    if (m->nodes == NULL || m->tree_begin == NULL || m->tree_group == NULL
+        || n_contrib == NULL || widths == NULL)
+    {
+        forest_errf(r->err, r->errlen, r->name, "out of memory");
+        goto done;
+    }
+    for (uint64_t t = 0; t < h.n_trees; t++) {
+        int32_t group = tree_column(&h, t, m->n_outputs, &widths[t], r);
+
+        if (group == -2) {
+            goto done;
+        }
+        m->tree_group[t] = group;
+        if (group >= 0) {
+            n_contrib[group]++;
+        } else {
+            m->leaf_width = m->n_outputs;
+            for (uint32_t k = 0; k < m->n_outputs; k++) {
+                n_contrib[k]++;
+            }
+        }
+        if (convert_tree(&b, &h, &trees[t], t, widths[t], r) != 0) {
+            goto done;
+        }
+    }
+    m->tree_begin[h.n_trees] = (uint32_t) m->n_nodes;
+    if (set_scores(m, &h, n_contrib, r) != 0
+        || forest_model_finish(m, r->name, r->err, r->errlen) != 0)
+    {
+        goto done;
+    }
+    ok = 1;
+done:
+    free(trees);
+    free(n_contrib);
+    free(widths);
+    free(b.order);
+    free(b.stack);
+    free(b.new_id);
+    if (!ok) {
+        forest_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+forest_model *
+forest_load_treelite(const uint8_t *data, size_t len, const char *name,
+    char *err, size_t errlen)
+{
+    tl_reader r = { data, len, 0, name, err, errlen };
+
+    return load(&r);
 }
