@@ -1,0 +1,316 @@
+package ForestT;
+
+# Helpers shared by the t/*.t suites; works under the real Test::Nginx and
+# under t/lib's runner alike.  Load it BEFORE Test::Nginx::Socket: the real
+# module reads TEST_NGINX_LOAD_MODULES and friends when it is compiled.
+#
+# Response checks are filters for `--- response_body_filters eval` that
+# return "OK" or a description of the first difference, so a block ends with
+# `--- response_body: OK`.
+
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use IO::Socket::INET ();
+use IO::Select ();
+use JSON::PP ();
+use Scalar::Util qw(looks_like_number blessed);
+use Time::HiRes qw(time sleep);
+use Exporter 'import';
+
+our @EXPORT_OK = qw(json_like rows_json kserve_json kserve_binary concurrent
+                    http_request expected_rows input_rows);
+
+our $Root;
+BEGIN {
+    $Root = abs_path(dirname(__FILE__) . '/../..');
+    $ENV{TEST_NGINX_FOREST_ROOT} //= $Root;
+    $ENV{TEST_NGINX_SHARED} //= abs_path($ENV{FOREST_SHARED} // "$Root/../shared");
+    if (!defined $ENV{TEST_NGINX_LOAD_MODULES}) {
+        my $so = ($ENV{FOREST_BUILD} // "$Root/build") . '/ngx_http_forest_module.so';
+        $ENV{TEST_NGINX_LOAD_MODULES} = $so if -f $so;
+    }
+}
+
+my $JSON = JSON::PP->new->canonical->allow_nonref;
+
+# ---- reference data from ../shared/models ---------------------------------
+
+my %csv_cache;
+
+# Rows of <model>.<kind>.csv as arrays (undef = missing / empty field).
+sub read_csv {
+    my ($model, $kind) = @_;
+    my $key = "$model.$kind";
+    return $csv_cache{$key} if $csv_cache{$key};
+    my $path = "$ENV{TEST_NGINX_SHARED}/models/$key.csv";
+    open my $in, '<', $path or die "cannot open $path: $!\n";
+    my $header = <$in>;
+    my @rows;
+    while (my $line = <$in>) {
+        chomp $line;
+        push @rows, [map { length $_ ? $_ + 0 : undef } split /,/, $line, -1];
+    }
+    close $in;
+    return $csv_cache{$key} = \@rows;
+}
+
+sub input_rows    { my ($m, $from, $n) = @_; slice(read_csv($m, 'input'), $from, $n) }
+sub expected_rows { my ($m, $kind, $from, $n) = @_; slice(read_csv($m, $kind), $from, $n) }
+
+sub slice {
+    my ($rows, $from, $n) = @_;
+    $from //= 0;
+    $n //= @$rows - $from;
+    return [@$rows[$from .. $from + $n - 1]];
+}
+
+# %.9g round-trips float32; JSON has no NaN, so missing is null.
+sub num_text { defined $_[0] ? sprintf('%.9g', $_[0]) : 'null' }
+
+sub rows_json {
+    my ($rows) = @_;
+    return '[' . join(',', map { '[' . join(',', map { num_text($_) } @$_) . ']' } @$rows) . ']';
+}
+
+# KServe v2 JSON request body for input__0 [N, F].
+sub kserve_json {
+    my ($rows, %opt) = @_;
+    my $nf = @{ $rows->[0] };
+    my $data = $opt{flat}
+        ? '[' . join(',', map { num_text($_) } map { @$_ } @$rows) . ']'
+        : rows_json($rows);
+    my $dtype = $opt{datatype} // 'FP32';
+    my $body = '{' . (defined $opt{id} ? '"id":' . $JSON->encode($opt{id}) . ',' : '')
+        . '"inputs":[{"name":"' . ($opt{input_name} // 'input__0') . '","shape":['
+        . scalar(@$rows) . ",$nf],\"datatype\":\"$dtype\",\"data\":$data}]"
+        . (defined $opt{outputs} ? ',"outputs":' . $opt{outputs} : '')
+        . (defined $opt{parameters} ? ',"parameters":' . $opt{parameters} : '')
+        . '}';
+    return $body;
+}
+
+# Triton binary tensor extension: JSON header then raw little-endian FP32.
+# Returns (body, json_length).
+sub kserve_binary {
+    my ($rows, %opt) = @_;
+    my $nf = @{ $rows->[0] };
+    my $bin = pack 'f<*', map { defined $_ ? $_ : 9**9**9 / 9**9**9 } map { @$_ } @$rows;
+    $bin = pack('d<*', map { defined $_ ? $_ : 9**9**9 / 9**9**9 } map { @$_ } @$rows)
+        if ($opt{datatype} // '') eq 'FP64';
+    my $outputs = $opt{outputs}
+        // ($opt{binary_output} ? '[{"name":"output__0","parameters":{"binary_data":true}}]' : undef);
+    my $json = '{' . (defined $opt{id} ? '"id":' . $JSON->encode($opt{id}) . ',' : '')
+        . '"inputs":[{"name":"input__0","shape":[' . scalar(@$rows) . ",$nf],"
+        . '"datatype":"' . ($opt{datatype} // 'FP32') . '",'
+        . '"parameters":{"binary_data_size":' . length($bin) . '}}]'
+        . (defined $outputs ? ",\"outputs\":$outputs" : '') . '}';
+    return ($json . $bin, length $json);
+}
+
+# A whole HTTP request text for `--- raw_request eval` or concurrent().
+sub http_request {
+    my ($method, $uri, $body, @headers) = @_;
+    my $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    $req .= "$_\r\n" for @headers;
+    $req .= "Content-Length: " . length($body) . "\r\n" if defined $body;
+    return "$req\r\n" . ($body // '');
+}
+
+# ---- structural JSON comparison -------------------------------------------
+
+# Markers usable inside an expected structure.
+sub any_value { bless {}, 'ForestT::Any' }
+sub contains  { bless [@_], 'ForestT::Contains' }          # array holds these
+sub near      { bless { v => $_[0], tol => $_[1] }, 'ForestT::Near' }
+sub jstring   { bless \(my $s = $_[0]), 'ForestT::String' } # must be a JSON string
+
+our $Tol = 1e-5;
+
+sub num_close {
+    my ($got, $want, $tol) = @_;
+    return 0 if !looks_like_number($got);
+    my $scale = abs($want) > 1 ? abs($want) : 1;
+    return abs($got - $want) <= ($tol // $Tol) * $scale;
+}
+
+sub is_json_string {
+    my $v = shift;
+    require B;
+    my $flags = B::svref_2object(\$v)->FLAGS;
+    return ($flags & B::SVp_POK()) && !($flags & (B::SVp_IOK() | B::SVp_NOK()));
+}
+
+# Returns undef when $got matches $want, else "path: reason".
+sub diff {
+    my ($got, $want, $path) = @_;
+    my $show = sub { defined $_[0] ? (ref $_[0] ? $JSON->encode($_[0]) : $_[0]) : 'null' };
+    if (!defined $want) {
+        return defined $got ? "$path: got " . $show->($got) . ", want null" : undef;
+    }
+    my $wr = ref $want;
+    if ($wr eq 'ForestT::Any') {
+        return undef;
+    }
+    if ($wr eq 'Regexp') {
+        return "$path: got " . $show->($got) . ", want match of $want"
+            if !defined $got || ref $got || $got !~ $want;
+        return undef;
+    }
+    if ($wr eq 'ForestT::Near') {
+        return num_close($got, $want->{v}, $want->{tol}) ? undef
+            : "$path: got " . $show->($got) . ", want $want->{v} +- $want->{tol}";
+    }
+    if ($wr eq 'ForestT::String') {
+        return "$path: got " . $show->($got) . ", want the JSON string \"$$want\""
+            if !defined $got || ref $got || !is_json_string($got) || $got ne $$want;
+        return undef;
+    }
+    if ($wr eq 'ForestT::Contains') {
+        return "$path: got " . $show->($got) . ", want an array" if ref $got ne 'ARRAY';
+        for my $w (@$want) {
+            return "$path: " . $show->($got) . " does not contain " . $show->($w)
+                if !grep { !defined diff($_, $w, $path) } @$got;
+        }
+        return undef;
+    }
+    if ($wr eq 'HASH') {
+        return "$path: got " . $show->($got) . ", want an object" if ref $got ne 'HASH';
+        for my $k (sort keys %$want) {
+            if (!exists $got->{$k}) {
+                return "$path.$k: missing" if !(ref $want->{$k} eq 'ForestT::Absent');
+                next;
+            }
+            return "$path.$k: present, want absent" if ref $want->{$k} eq 'ForestT::Absent';
+            my $d = diff($got->{$k}, $want->{$k}, "$path.$k");
+            return $d if defined $d;
+        }
+        return undef;
+    }
+    if ($wr eq 'ARRAY') {
+        return "$path: got " . $show->($got) . ", want an array" if ref $got ne 'ARRAY';
+        return "$path: got " . scalar(@$got) . " elements, want " . scalar(@$want)
+            if @$got != @$want;
+        for my $i (0 .. $#$want) {
+            my $d = diff($got->[$i], $want->[$i], "$path\[$i]");
+            return $d if defined $d;
+        }
+        return undef;
+    }
+    if (JSON::PP::is_bool($want)) {
+        return (JSON::PP::is_bool($got) && !!$got == !!$want) ? undef
+            : "$path: got " . $show->($got) . ", want " . ($want ? 'true' : 'false');
+    }
+    return "$path: got " . $show->($got) . ", want $want" if !defined $got || ref $got;
+    if (looks_like_number($want) && !is_json_string($want)) {
+        my $got_is_string = is_json_string($got);
+        return !$got_is_string && num_close($got, $want) ? undef
+            : "$path: got " . $show->($got) . ", want the number $want";
+    }
+    return $got eq $want ? undef : "$path: got \"$got\", want \"$want\"";
+}
+
+sub absent { bless {}, 'ForestT::Absent' }
+
+# Filter: body parses as JSON and matches $want (objects: the keys listed;
+# arrays: element by element; numbers within 1e-5 relative; qr// for text).
+sub json_like {
+    my ($want) = @_;
+    return sub {
+        my $body = shift;
+        my $got = eval { $JSON->decode($body) };
+        return "response is not JSON ($@): " . substr($body, 0, 300) if !defined $got && $@;
+        my $d = diff($got, $want, '$');
+        return defined $d ? "MISMATCH $d\nbody: " . substr($body, 0, 600) : 'OK';
+    };
+}
+
+# Filter for a binary-extension response: JSON header (length from the body
+# itself, the header value is checked by response_headers_like) followed by
+# FP32 data; $check gets (header, [floats]) and returns undef or a diff.
+sub binary_like {
+    my ($want_header, $want_data) = @_;
+    return sub {
+        my $body = shift;
+        my ($hdr, $len) = eval { JSON::PP->new->decode_prefix($body) };
+        return "no JSON header in the response: " . substr($body, 0, 300) if !$hdr;
+        my $d = diff($hdr, $want_header, '$');
+        return "MISMATCH $d\nheader: " . substr($body, 0, $len) if defined $d;
+        my @floats = unpack 'f<*', substr($body, $len);
+        $d = diff(\@floats, $want_data, 'binary');
+        return defined $d ? "MISMATCH $d" : 'OK';
+    };
+}
+
+# Expected output__0 data for a model's reference rows, shaped as served with
+# predict_proba=on: binary [p0, p1], multiclass [p...], regression [v].
+sub served_rows {
+    my ($model, $kind, $binary, $from, $n) = @_;
+    my $rows = expected_rows($model, $kind // 'expected', $from, $n);
+    return [map { $binary ? (1 - $_->[0], $_->[0]) : @$_ } @$rows];
+}
+
+# ---- concurrency ------------------------------------------------------------
+
+# Sends every raw request on its own connection at once (all written before
+# any is read), returns the responses as { code, body, headers } in order.
+sub concurrent {
+    my ($port, $timeout, @reqs) = @_;
+    my @socks = map {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                              Proto => 'tcp', Timeout => $timeout)
+            or die "connect 127.0.0.1:$port: $!\n"
+    } @reqs;
+    for my $i (0 .. $#reqs) {
+        binmode $socks[$i];
+        my $off = 0;
+        while ($off < length $reqs[$i]) {
+            my $n = syswrite($socks[$i], $reqs[$i], length($reqs[$i]) - $off, $off);
+            die "write: $!\n" if !defined $n;
+            $off += $n;
+        }
+    }
+    my @raw = ('') x @reqs;
+    my %open = map { $_ => 1 } 0 .. $#reqs;
+    my $sel = IO::Select->new(@socks);
+    my $deadline = time + $timeout;
+    while (%open && time < $deadline) {
+        for my $s ($sel->can_read($deadline - time)) {
+            my ($i) = grep { $socks[$_] == $s } keys %open;
+            next if !defined $i;
+            my $n = sysread($s, my $buf, 65536);
+            if (!$n) {
+                delete $open{$i};
+                $sel->remove($s);
+                close $s;
+            } else {
+                $raw[$i] .= $buf;
+            }
+        }
+    }
+    return map { parse_raw($_) } @raw;
+}
+
+sub parse_raw {
+    my $raw = shift;
+    return { code => 0, body => '', headers => {} }
+        if $raw !~ /\AHTTP\/\d\.\d (\d{3})[^\r\n]*\r\n(.*?)\r\n\r\n(.*)\z/s;
+    my ($code, $head, $body) = ($1, $2, $3);
+    my %h = map { my ($k, $v) = split /\s*:\s*/, $_, 2; (lc $k => $v) } split /\r\n/, $head;
+    if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+        my $out = '';
+        while ($body =~ s/\A([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $n = hex $1;
+            last if !$n;
+            $out .= substr($body, 0, $n, '');
+            $body =~ s/\A\r\n//;
+        }
+        $body = $out;
+    }
+    return { code => $code, body => $body, headers => \%h };
+}
+
+sub decode_json { $JSON->decode($_[0]) }
+
+1;
