@@ -1,12 +1,19 @@
-/* Placeholder until this loader lands: refuses every file. */
-#include "forest_internal.h"
+/* XGBoost model saved as UBJSON (.ubj): decode, then build (xgboost_doc.c). */
+#include "doc.h"
+#include "xgboost_model.h"
 
 forest_model *
-forest_load_xgboost_ubj(const uint8_t *data, size_t len, const char *name, char *err,
-    size_t errlen)
+forest_load_xgboost_ubj(const uint8_t *data, size_t len, const char *name,
+    char *err, size_t errlen)
 {
-    (void) data;
-    (void) len;
-    forest_errf(err, errlen, name, "loader not implemented yet");
-    return NULL;
+    doc          *d;
+    forest_model *m;
+
+    d = doc_parse_ubjson(data, len, name, err, errlen);
+    if (d == NULL) {
+        return NULL;
+    }
+    m = xgb_model_from_doc(d, FOREST_FORMAT_XGBOOST_UBJ, name, err, errlen);
+    doc_free(d);
+    return m;
 }

@@ -1,0 +1,31 @@
+/*
+ * Container builder used by the JSON and UBJSON readers (doc_json.c,
+ * doc_ubjson.c): collects one array or object, then moves it into the arena.
+ */
+#ifndef FOREST_DOC_BUILD_H
+#define FOREST_DOC_BUILD_H
+
+#include "doc.h"
+
+typedef struct {
+    double       *nums;
+    size_t        n_nums, cap_nums;
+    doc_value    *items;
+    size_t        n, cap;
+    const char  **keys;       /* objects: arena strings */
+    size_t        cap_keys;
+    int           generic;    /* an element was not a number */
+} doc_builder;
+
+doc  *doc_new(void);
+void  doc_set_root(doc *d, doc_value v);
+/* 16-byte aligned; NULL when out of memory */
+void *doc_arena_alloc(doc *d, size_t size);
+
+/* key: NULL for array elements.  0, or -1 when out of memory. */
+int  doc_builder_push(doc_builder *b, const char *key, const doc_value *v);
+int  doc_builder_finish(doc *d, doc_builder *b, int is_object,
+    doc_value *out);
+void doc_builder_release(doc_builder *b);
+
+#endif /* FOREST_DOC_BUILD_H */

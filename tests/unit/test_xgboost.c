@@ -1,0 +1,454 @@
+/*
+ * XGBoost loaders (JSON, UBJSON, legacy binary): every xgb* model of the
+ * shared reference set ($FOREST_SHARED or ../shared, models/) and of
+ * tests/models/ must reproduce xgboost's own predictions (expected.csv,
+ * margin.csv) row by row through forest_predict_row_reference; hostile
+ * inputs must come back as NULL with a message, never a crash.
+ */
+#include "check.h"
+#include "forest.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    float   *v;
+    size_t   rows, cols;
+} table;
+
+static char *
+read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long  n;
+
+    if (f == NULL) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t) n + 1);
+    if (buf == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n) {
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t) n;
+    return buf;
+}
+
+/* header line, then %.9g fields as float32; empty field = NaN */
+static int
+read_csv(const char *path, table *t)
+{
+    size_t len, cap = 1024;
+    char  *text = read_file(path, &len), *p, *line_end;
+
+    memset(t, 0, sizeof(*t));
+    if (text == NULL) {
+        return -1;
+    }
+    p = strchr(text, '\n');
+    t->cols = 1;
+    for (char *q = text; q < p; q++) {
+        t->cols += *q == ',';
+    }
+    t->v = malloc(cap * sizeof(float));
+    for (p++; *p; p = line_end + 1) {
+        line_end = strchr(p, '\n');
+        if (line_end == NULL) {
+            line_end = p + strlen(p);
+        }
+        if (line_end == p) {
+            if (*line_end == '\0') {
+                break;
+            }
+            continue;
+        }
+        for (size_t c = 0; c < t->cols; c++) {
+            char *end;
+
+            if (t->rows * t->cols + c >= cap) {
+                cap *= 2;
+                t->v = realloc(t->v, cap * sizeof(float));
+            }
+            if (*p == ',' || *p == '\n' || *p == '\0' || *p == '\r') {
+                t->v[t->rows * t->cols + c] = NAN;
+                end = p;
+            } else {
+                t->v[t->rows * t->cols + c] = strtof(p, &end);
+            }
+            p = (*end == ',') ? end + 1 : end;
+        }
+        t->rows++;
+        if (*line_end == '\0') {
+            break;
+        }
+    }
+    free(text);
+    return 0;
+}
+
+static int
+close_enough(double a, double b, int prob)
+{
+    if (isnan(a) || isnan(b)) {
+        return isnan(a) && isnan(b);
+    }
+    if (prob) {
+        return fabs(a - b) <= 1e-5;
+    }
+    return fabs(a - b) <= 1e-4 * fmax(1.0, fabs(b));
+}
+
+/* rows of out vs ref; returns number of mismatching cells */
+static size_t
+compare(const char *what, const char *model, const forest_model *m,
+    const table *in, const table *ref, int margin, int prob)
+{
+    uint32_t cols = forest_output_columns(m, margin);
+    float    out[64];
+    size_t   bad = 0;
+
+    if (ref->cols != cols || ref->rows != in->rows || cols > 64) {
+        fprintf(stderr, "%s %s: shape %zux%zu, model gives %zux%u\n", model,
+            what, ref->rows, ref->cols, in->rows, cols);
+        return 1;
+    }
+    for (size_t r = 0; r < in->rows; r++) {
+        forest_predict_row_reference(m, in->v + r * in->cols, margin, out);
+        for (uint32_t k = 0; k < cols; k++) {
+            double want = ref->v[r * cols + k];
+
+            if (!close_enough(out[k], want, prob)) {
+                if (bad < 3) {
+                    fprintf(stderr, "%s %s row %zu col %u: got %.9g want "
+                        "%.9g\n", model, what, r, k, out[k], want);
+                }
+                bad++;
+            }
+        }
+    }
+    return bad;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static void
+check_model(const char *dir, const char *file)
+{
+    char          path[1100], base[1024], err[FOREST_ERR_LEN];
+    table         in, exp, mar;
+    forest_model *m;
+    const char   *dot = strrchr(file, '.');
+    int           prob;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    snprintf(base, sizeof(base), "%.500s/%.*s", dir, (int) (dot - file), file);
+    m = forest_load(path, FOREST_FORMAT_AUTO, err, sizeof(err));
+    CHECK(m != NULL);
+    if (m == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s.input.csv", base);
+    CHECK(read_csv(path, &in) == 0);
+    snprintf(path, sizeof(path), "%s.expected.csv", base);
+    CHECK(read_csv(path, &exp) == 0);
+    CHECK(in.cols == m->n_features);
+    prob = m->post == FOREST_POST_SIGMOID || m->post == FOREST_POST_SOFTMAX;
+    if (in.v != NULL && exp.v != NULL && in.cols == m->n_features) {
+        size_t bad = compare("expected", file, m, &in, &exp, 0, prob);
+
+        CHECK(bad == 0);
+        snprintf(path, sizeof(path), "%s.margin.csv", base);
+        if (read_csv(path, &mar) == 0) {
+            CHECK(compare("margin", file, m, &in, &mar, 1, 0) == 0);
+            free(mar.v);
+        }
+        printf("%-28s %-16s %-20s %5u trees %3u out %zu rows%s\n", file,
+            m->source, m->objective, m->n_trees, m->n_outputs, in.rows,
+            bad ? "  MISMATCH" : "");
+    }
+    free(in.v);
+    free(exp.v);
+    forest_free(m);
+}
+
+static void
+check_dir(const char *dir)
+{
+    DIR           *d = opendir(dir);
+    struct dirent *e;
+    char         **names = NULL;
+    size_t         n = 0;
+
+    if (d == NULL) {
+        printf("skip %s: not found\n", dir);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "xgb", 3) == 0
+            && (ends_with(e->d_name, ".json") || ends_with(e->d_name, ".ubj")
+                || ends_with(e->d_name, ".model")))
+        {
+            names = realloc(names, (n + 1) * sizeof(char *));
+            names[n++] = strdup(e->d_name);
+        }
+    }
+    closedir(d);
+    CHECK(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        check_model(dir, names[i]);
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* ---- hostile inputs ------------------------------------------------- */
+
+static forest_model *
+load_text(const char *text, forest_format f, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    return forest_load_buffer(text, strlen(text), f, "test", err, errlen);
+}
+
+/* must fail, with a message containing want */
+static void
+refuse(const char *text, forest_format f, const char *want)
+{
+    char          err[FOREST_ERR_LEN];
+    forest_model *m = load_text(text, f, err, sizeof(err));
+
+    CHECK(m == NULL);
+    CHECK(strstr(err, want) != NULL);
+    if (m != NULL || strstr(err, want) == NULL) {
+        fprintf(stderr, "wanted \"%s\", got \"%s\"\n", want, err);
+    }
+    forest_free(m);
+}
+
+#define MODEL_HEAD "{\"learner\":{\"feature_names\":[],\"feature_types\":[]," \
+    "\"gradient_booster\":{\"name\":\"gbtree\",\"model\":{" \
+    "\"gbtree_model_param\":{\"num_trees\":\"1\"},\"tree_info\":[%s]," \
+    "\"trees\":[{\"tree_param\":{\"num_nodes\":\"%s\"," \
+    "\"size_leaf_vector\":\"0\"},"
+#define MODEL_TAIL "}]}},\"learner_model_param\":{\"base_score\":\"%s\"," \
+    "\"num_class\":\"0\",\"num_feature\":\"2\"},\"objective\":{\"name\":" \
+    "\"%s\"}},\"version\":[2,1,0]}"
+
+/* A 3-node tree: x0 < 0.5 ? 1 : 2 with the given arrays spliced in. */
+static char *
+model_json(const char *info, const char *nodes, const char *left,
+    const char *right, const char *feat, const char *base, const char *obj)
+{
+    static char buf[4096];
+
+    snprintf(buf, sizeof(buf), MODEL_HEAD "\"left_children\":[%s],"
+        "\"right_children\":[%s],\"split_indices\":[%s],"
+        "\"split_conditions\":[0.5,1.0,2.0],\"default_left\":[true,false,0],"
+        "\"split_type\":[0,0,0]" MODEL_TAIL, info, nodes, left, right, feat,
+        base, obj);
+    return buf;
+}
+
+static void
+test_handmade(void)
+{
+    char          err[FOREST_ERR_LEN];
+    forest_model *m;
+    float         row[2] = { 0.25f, 0 }, out[1];
+
+    m = load_text(model_json("0", "3", "1,-1,-1", "2,-1,-1", "0,0,0",
+                  "[5E-1]", "reg:squarederror"), FOREST_FORMAT_AUTO, err,
+                  sizeof(err));
+    CHECK(m != NULL);
+    if (m == NULL) {
+        fprintf(stderr, "%s\n", err);
+        return;
+    }
+    forest_predict_row_reference(m, row, 0, out);
+    CHECK(out[0] == 1.5f);
+    row[0] = 0.5f;  /* not < 0.5: right */
+    forest_predict_row_reference(m, row, 0, out);
+    CHECK(out[0] == 2.5f);
+    row[0] = NAN;   /* default_left = true */
+    forest_predict_row_reference(m, row, 0, out);
+    CHECK(out[0] == 1.5f);
+    CHECK(strcmp(m->source, "xgboost 2.1.0") == 0);
+    forest_free(m);
+
+    /* a leaf root: the nodes it cannot reach are dropped */
+    m = load_text(model_json("0", "3", "-1,2,-1", "-1,0,-1", "0,7,1", "0",
+                  "reg:squarederror"), FOREST_FORMAT_AUTO, err, sizeof(err));
+    CHECK(m != NULL && m->n_nodes == 1);
+    if (m != NULL) {
+        forest_predict_row_reference(m, row, 0, out);
+        CHECK(out[0] == 0.5f);
+    }
+    forest_free(m);
+
+    refuse(model_json("0", "3", "1,-1,-1", "7,-1,-1", "0,0,0", "0.5",
+           "reg:squarederror"), FOREST_FORMAT_XGBOOST_JSON, "out of range");
+    refuse(model_json("0", "3", "1,0,-1", "2,2,-1", "0,0,0", "0.5",
+           "reg:squarederror"), FOREST_FORMAT_XGBOOST_JSON, "reached twice");
+    refuse(model_json("0", "3", "1,-1,-1", "2,-1,-1", "5,0,0", "0.5",
+           "reg:squarederror"), FOREST_FORMAT_XGBOOST_JSON, "feature 5");
+    refuse(model_json("0", "3000000", "1,-1,-1", "2,-1,-1", "0,0,0", "0.5",
+           "reg:squarederror"), FOREST_FORMAT_XGBOOST_JSON, "wrong length");
+    refuse(model_json("0", "99999999999", "1,-1,-1", "2,-1,-1", "0,0,0",
+           "0.5", "reg:squarederror"), FOREST_FORMAT_XGBOOST_JSON,
+           "num_nodes");
+    refuse(model_json("3", "3", "1,-1,-1", "2,-1,-1", "0,0,0", "0.5",
+           "reg:squarederror"), FOREST_FORMAT_XGBOOST_JSON, "group 3");
+    refuse(model_json("0", "3", "1,-1,-1", "2,-1,-1", "0,0,0", "[0.5",
+           "reg:squarederror"), FOREST_FORMAT_XGBOOST_JSON, "base_score");
+    refuse(model_json("0", "3", "1,-1,-1", "2,-1,-1", "0,0,0", "1.5",
+           "binary:logistic"), FOREST_FORMAT_XGBOOST_JSON, "base_score");
+    refuse(model_json("0", "3", "1,-1,-1", "2,-1,-1", "0,0,0", "0.5",
+           "reg:nonsense"), FOREST_FORMAT_XGBOOST_JSON,
+           "unsupported objective");
+    refuse("{\"learner\":{\"gradient_booster\":{\"name\":\"gblinear\","
+           "\"model\":{\"weights\":[1,2,3]}}}}", FOREST_FORMAT_XGBOOST_JSON,
+           "gblinear\" is not supported");
+    refuse("{\"version\":[1,0,0]}", FOREST_FORMAT_XGBOOST_JSON, "learner");
+    refuse("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+           "[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+           "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+           FOREST_FORMAT_XGBOOST_JSON, "too deep");
+    refuse("{\"a\":\"\\u12", FOREST_FORMAT_XGBOOST_JSON, "JSON");
+    refuse("{\"a\":1e999999999999999999999999999999999999999999999999999999"
+           "99999999999999}", FOREST_FORMAT_XGBOOST_JSON, "number too long");
+}
+
+static void
+test_ubjson_hostile(void)
+{
+    /* typed float64 array claiming 2^62 elements, an object count of 2^31,
+     * a negative string length, an unknown marker */
+    static const uint8_t huge_array[] = { '{', 'i', 1, 'a', '[', '$', 'D',
+        '#', 'L', 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    static const uint8_t huge_object[] = { '{', '#', 'l', 0x7f, 0xff, 0xff,
+        0xff, 'i', 1, 'a', 'Z' };
+    static const uint8_t neg_string[] = { '{', 'i', 0xff, 'a' };
+    static const uint8_t unknown[] = { '{', 'i', 1, 'a', 'Q', '}' };
+    static const struct { const uint8_t *p; size_t n; const char *want; }
+    cases[] = {
+        { huge_array, sizeof(huge_array), "larger than the data left" },
+        { huge_object, sizeof(huge_object), "larger than the data left" },
+        { neg_string, sizeof(neg_string), "negative length" },
+        { unknown, sizeof(unknown), "unknown type marker" },
+    };
+    char err[FOREST_ERR_LEN];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        forest_model *m = forest_load_buffer(cases[i].p, cases[i].n,
+            FOREST_FORMAT_XGBOOST_UBJ, "t.ubj", err, sizeof(err));
+
+        CHECK(m == NULL && strstr(err, cases[i].want) != NULL);
+        if (m != NULL || strstr(err, cases[i].want) == NULL) {
+            fprintf(stderr, "ubj case %zu: \"%s\"\n", i, err);
+        }
+        forest_free(m);
+    }
+}
+
+/* Every prefix must be refused; corrupted copies may load only as valid
+ * models (forest_model_finish validates them) and must predict. */
+static void
+test_damaged(const char *path, forest_format f, size_t stride)
+{
+    size_t        len, n_trunc = 0, n_ok = 0, fails = 0;
+    char         *data = read_file(path, &len), err[FOREST_ERR_LEN];
+    uint8_t      *copy;
+    uint32_t      seed = 12345;
+    float         row[64];
+
+    if (data == NULL) {
+        printf("skip damage tests on %s: not found\n", path);
+        return;
+    }
+    copy = malloc(len);
+    for (size_t cut = 0; cut < len; cut += cut < 256 ? 1 : stride) {
+        /* a private copy of exactly cut bytes, so ASan sees any overrun */
+        uint8_t      *prefix = malloc(cut ? cut : 1);
+        forest_model *m;
+
+        memcpy(prefix, data, cut);
+        err[0] = '\0';
+        m = forest_load_buffer(prefix, cut, f, path, err, sizeof(err));
+        if (m != NULL || err[0] == '\0') {
+            fails++;
+            if (fails < 3) {
+                fprintf(stderr, "%s cut at %zu: loaded or no message\n",
+                    path, cut);
+            }
+        }
+        forest_free(m);
+        free(prefix);
+        n_trunc++;
+    }
+    CHECK(fails == 0);
+    for (int i = 0; i < 300; i++) {
+        forest_model *m;
+
+        memcpy(copy, data, len);
+        for (int k = 0; k < 1 + i % 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            copy[(seed >> 8) % len] ^= (uint8_t) (1u << ((seed >> 3) % 8));
+        }
+        m = forest_load_buffer(copy, len, f, path, err, sizeof(err));
+        if (m != NULL) {
+            float out[64];
+
+            n_ok++;
+            for (size_t k = 0; k < 64; k++) {
+                row[k] = (float) k - 10.0f;
+            }
+            if (m->n_features <= 64 && m->n_outputs <= 64) {
+                forest_predict_row_reference(m, row, 0, out);
+            }
+            CHECK(forest_validate(m, err, sizeof(err)) == 0);
+        }
+        forest_free(m);
+    }
+    printf("%s: %zu truncations refused, 300 corruptions (%zu still "
+        "loaded)\n", path, n_trunc, n_ok);
+    free(copy);
+    free(data);
+}
+
+int
+main(void)
+{
+    const char *env = getenv("FOREST_SHARED");
+    char        shared[1024], path[1200];
+
+    snprintf(shared, sizeof(shared), "%s", env && *env ? env : "../shared");
+    snprintf(path, sizeof(path), "%s/models", shared);
+    check_dir(path);
+    check_dir("tests/models");
+    test_handmade();
+    test_ubjson_hostile();
+    snprintf(path, sizeof(path), "%s/models/xgb_cat.json", shared);
+    test_damaged(path, FOREST_FORMAT_XGBOOST_JSON, 997);
+    snprintf(path, sizeof(path), "%s/models/xgb_multiclass.ubj", shared);
+    test_damaged(path, FOREST_FORMAT_XGBOOST_UBJ, 1499);
+    snprintf(path, sizeof(path), "%s/models/xgb_binary.model", shared);
+    test_damaged(path, FOREST_FORMAT_XGBOOST_BINARY, 1499);
+    return check_summary();
+}
