@@ -1,24 +1,79 @@
 #!/usr/bin/env bash
-# Builds every fuzz/fuzz_*.c target with clang's libFuzzer (+ASan/UBSan) and
-# runs each for $1 seconds on its seed corpus.  Any crash fails the run.
-set -euo pipefail
+# Builds every fuzz/fuzz_*.c target with clang's libFuzzer (+ASan/UBSan,
+# UBSan fatal) and runs each for SECS seconds on a work copy of its seed
+# corpus (fuzz/corpus/<target>/, written by fuzz/make_seeds.py).
+#
+#   fuzz/run.sh [SECS] [TARGET...]      (default 60 s, every target)
+#
+# The library is compiled once; *_avx2.c / *_avx512.c get the same -m flags
+# as in the Makefile.  A target may name extra sources and libraries in
+# "// FUZZ_EXTRA_SRCS: ..." and "// FUZZ_LIBS: ..." lines.  Crashes, leaks,
+# timeouts and over-large allocations are saved under build/fuzz/artifacts/;
+# every target runs, and the exit status is 1 if any of them failed.
+set -uo pipefail
 secs=${1:-60}
+shift || true
 cd "$(dirname "$0")/.."
 out=build/fuzz
-mkdir -p "$out"
+CC=${FUZZ_CC:-$(command -v clang-14 || command -v clang)}
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
+CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -pthread -Iforest -Ingx_module $SAN"
+AVX2="-mavx2 -mfma -mbmi -mbmi2"
+AVX512="$AVX2 -mavx512f -mavx512vl -mavx512bw -mavx512dq"
+mkdir -p "$out/obj" "$out/artifacts"
+
 shopt -s nullglob
-targets=(fuzz/fuzz_*.c)
+if [ $# -gt 0 ]; then
+    targets=(); for t in "$@"; do targets+=("fuzz/$t.c"); done
+else
+    targets=(fuzz/fuzz_*.c)
+fi
 [ ${#targets[@]} -gt 0 ] || { echo "no fuzz targets"; exit 0; }
-srcs=$(ls forest/*.c | grep -v '_avx' ; true)
+
+compile_lib() {
+    local src=$1 obj=$out/obj/$(basename "${1%.c}").o flags=
+    case $src in
+        *_avx512.c) flags=$AVX512 ;;
+        *_avx2.c) flags=$AVX2 ;;
+    esac
+    $CC $CFLAGS -fsanitize=fuzzer-no-link $flags -c "$src" -o "$obj"
+}
+export -f compile_lib
+export CC CFLAGS AVX2 AVX512 out
+rm -f "$out"/obj/*.o
+if ! printf '%s\n' forest/*.c | xargs -P "$(nproc)" -I{} bash -c 'compile_lib {}'
+then
+    echo "library build failed"; exit 1
+fi
+
+failed=()
 for t in "${targets[@]}"; do
     name=$(basename "$t" .c)
     extra=$(sed -n 's,^// *FUZZ_EXTRA_SRCS: *,,p' "$t")
-    clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-        -Iforest -Ingx_module $t $srcs $extra -lm -lpthread $(sed -n 's,^// *FUZZ_LIBS: *,,p' "$t") -o "$out/$name"
-    corpus=build/fuzz/corpus-$name
+    libs=$(sed -n 's,^// *FUZZ_LIBS: *,,p' "$t")
+    # shellcheck disable=SC2086
+    if ! $CC $CFLAGS -fsanitize=fuzzer "$t" $extra "$out"/obj/*.o -lm $libs \
+            -o "$out/$name"; then
+        failed+=("$name(build)"); continue
+    fi
+    corpus=$out/corpus-$name
     mkdir -p "$corpus"
-    [ -d "fuzz/corpus/$name" ] && cp -n fuzz/corpus/$name/* "$corpus"/ 2>/dev/null || true
+    [ -d "fuzz/corpus/$name" ] && cp -n fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null
     echo "== $name for ${secs}s"
     "$out/$name" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
-        -print_final_stats=0 "$corpus" 2>&1 | tail -3
+        -artifact_prefix="$out/artifacts/$name-" -print_final_stats=1 \
+        "$corpus" > "$out/$name.log" 2>&1
+    rc=$?
+    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' \
+        "$out/$name.log" | tr '\n' ' '; echo
+    if [ $rc -ne 0 ]; then
+        failed+=("$name")
+        grep -E 'ERROR|SUMMARY|runtime error|Test unit written' \
+            "$out/$name.log" | head -6
+    fi
 done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz: failed: ${failed[*]} (logs: $out/<target>.log)"
+    exit 1
+fi
+echo "fuzz: ${#targets[@]} targets ran ${secs}s each without a failure"
