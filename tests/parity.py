@@ -188,8 +188,11 @@ def check_model(forest, path, prefix):
     if os.path.isfile(prefix + ".margin.csv"):
         mh, mrows = read_csv(prefix + ".margin.csv")
         variants.append(("margin", fmt + ["--margin", csv_in], mh, mrows))
-    elif all(h.startswith("value") for h in header):
-        # regressors: the margin is the value (shared/models/README.md)
+    elif (all(h.startswith("value") for h in header)
+          and "postprocessor: identity" in run_forest(
+              forest, ["info", path] + fmt)[1].splitlines()):
+        # regressors without a link function: the margin is the value
+        # (the transformed output checks that identity is right)
         variants.append(("margin", fmt + ["--margin", csv_in], header,
                          expected))
     if os.path.isfile(prefix + ".input.f32"):
