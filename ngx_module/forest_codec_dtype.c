@@ -1,0 +1,102 @@
+/*
+ * KServe/Triton tensor datatypes: element size, the range a JSON value of
+ * the type may take, and how one little-endian element becomes a float32
+ * feature (the forest compares float32 values, as Triton FIL does).
+ */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "forest_codec_internal.h"
+
+static uint64_t
+le(const uint8_t *b, unsigned n)
+{
+    uint64_t v = 0;
+
+    while (n-- > 0) {
+        v = v << 8 | b[n];
+    }
+    return v;
+}
+
+static float
+f32_bits(uint32_t bits)
+{
+    float f;
+
+    memcpy(&f, &bits, sizeof(f));
+    return f;
+}
+
+static float load_bool(const uint8_t *b) { return b[0] != 0; }
+static float load_u8(const uint8_t *b)   { return b[0]; }
+static float load_i8(const uint8_t *b)   { return (int8_t) b[0]; }
+static float load_u16(const uint8_t *b)  { return (uint16_t) le(b, 2); }
+static float load_i16(const uint8_t *b)  { return (int16_t) le(b, 2); }
+static float load_u32(const uint8_t *b)  { return (float) (uint32_t) le(b, 4); }
+static float load_i32(const uint8_t *b)  { return (float) (int32_t) le(b, 4); }
+static float load_u64(const uint8_t *b)  { return (float) le(b, 8); }
+static float load_i64(const uint8_t *b)  { return (float) (int64_t) le(b, 8); }
+static float load_f32(const uint8_t *b)  { return f32_bits((uint32_t) le(b, 4)); }
+static float load_bf16(const uint8_t *b) { return f32_bits((uint32_t) le(b, 2) << 16); }
+
+static float
+load_f64(const uint8_t *b)
+{
+    uint64_t bits = le(b, 8);
+    double   d;
+
+    memcpy(&d, &bits, sizeof(d));
+    return isnan(d) ? NAN : fcodec_to_float(d);
+}
+
+static float
+load_f16(const uint8_t *b)
+{
+    uint32_t h = (uint32_t) le(b, 2);
+    uint32_t sign = (h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    float    v;
+
+    if (exp == 0x1f) {
+        return f32_bits(sign | 0x7f800000u | man << 13);
+    }
+    v = exp == 0 ? ldexpf((float) man, -24)          /* subnormal */
+                 : ldexpf((float) (man | 0x400), (int) exp - 25);
+    return sign ? -v : v;
+}
+
+#define I_RANGE(lo, hi)  1, (double) (lo), (double) (hi)
+#define F_RANGE(m)       0, -(double) (m), (double) (m)
+
+static const fcodec_dtype dtypes[] = {
+    { "BOOL",   1, 1, 0, 0, 1,                     load_bool },
+    { "UINT8",  1, 0, I_RANGE(0, UINT8_MAX),         load_u8 },
+    { "INT8",   1, 0, I_RANGE(INT8_MIN, INT8_MAX),   load_i8 },
+    { "UINT16", 2, 0, I_RANGE(0, UINT16_MAX),        load_u16 },
+    { "INT16",  2, 0, I_RANGE(INT16_MIN, INT16_MAX), load_i16 },
+    { "UINT32", 4, 0, I_RANGE(0, UINT32_MAX),        load_u32 },
+    { "INT32",  4, 0, I_RANGE(INT32_MIN, INT32_MAX), load_i32 },
+    { "UINT64", 8, 0, I_RANGE(0, UINT64_MAX),        load_u64 },
+    { "INT64",  8, 0, I_RANGE(INT64_MIN, INT64_MAX), load_i64 },
+    { "FP16",   2, 0, F_RANGE(65504.0),              load_f16 },
+    { "BF16",   2, 0, F_RANGE(3.3895313892515355e38), load_bf16 },
+    { "FP32",   4, 0, F_RANGE(FLT_MAX),              load_f32 },
+    { "FP64",   8, 0, F_RANGE(DBL_MAX),              load_f64 },
+    { "BYTES",  0, 0, 0, 0, 0,                       NULL },
+};
+
+const fcodec_dtype *
+fcodec_dtype_find(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(dtypes) / sizeof(dtypes[0]); i++) {
+        if (strlen(dtypes[i].name) == len
+            && memcmp(dtypes[i].name, name, len) == 0)
+        {
+            return &dtypes[i];
+        }
+    }
+    return NULL;
+}

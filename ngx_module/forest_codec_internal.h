@@ -1,0 +1,181 @@
+/*
+ * Shared state of the codec files (not part of the module's contract, which
+ * is forest_codec.h).  One fcodec_parser holds the yajl handle, the growing
+ * row buffer and the per-API parse state; each API file owns its own part.
+ */
+#ifndef FOREST_CODEC_INTERNAL_H
+#define FOREST_CODEC_INTERNAL_H
+
+#include <stdarg.h>
+#include <yajl/yajl_parse.h>
+
+#include "forest_codec.h"
+
+#define FCODEC_NO_LEN      ((size_t) -1)
+/* Deep enough for every valid request of either API, shallow enough that a
+ * body of nested brackets cannot run up memory or time. */
+#define FCODEC_MAX_DEPTH   16
+#define FCODEC_MAX_DIMS    4
+
+/* What a yajl event carries, so each API routes every value through one
+ * function whatever its JSON type. */
+typedef enum {
+    FCODEC_V_NULL, FCODEC_V_BOOL, FCODEC_V_NUM, FCODEC_V_STR,
+    FCODEC_V_MAP, FCODEC_V_ARR
+} fcodec_vtype;
+
+typedef struct {
+    fcodec_vtype    type;
+    int             boolean;
+    double          num;
+    const char     *str;               /* FCODEC_V_STR: not NUL-terminated */
+    size_t          len;
+} fcodec_value;
+
+/* KServe tensor datatypes (Triton's names and little-endian layouts). */
+typedef struct {
+    const char     *name;
+    uint32_t        size;              /* bytes per element; 0 = BYTES */
+    int             is_bool;
+    int             is_int;
+    double          min, max;          /* values a JSON number may take */
+    float         (*load)(const uint8_t *le);
+} fcodec_dtype;
+
+const fcodec_dtype *fcodec_dtype_find(const char *name, size_t len);
+
+typedef struct {
+    uint32_t       *slots;             /* feature index + 1, 0 = empty */
+    uint32_t        mask;
+} fcodec_names;
+
+typedef struct {
+    int             n_inputs;
+    int             have_name, have_shape, have_dtype, have_data, have_bsize;
+    uint64_t        shape[FCODEC_MAX_DIMS];
+    uint32_t        rank;
+    const fcodec_dtype *dtype;
+    uint64_t        binary_size;
+
+    int             data_nested;       /* -1 unknown, 0 flat values, 1 rows */
+    int             saw_bool, saw_num;
+    int             saw_fraction;
+    double          fraction, vmin, vmax;
+
+    int             req_binary_output;
+    int             out_have_name, out_binary;   /* out_binary: -1 unset */
+    uint32_t        out_class;
+} fcodec_kserve_state;
+
+typedef struct {
+    int             have_rows;         /* the wrapper named its rows */
+    uint8_t        *seen;              /* named row: features given so far */
+    fcodec_names    names;
+} fcodec_simple_state;
+
+typedef struct {
+    const fcodec_dtype *dtype;         /* NULL: the body has no binary part */
+    uint64_t        expected;          /* binary_data_size */
+    uint64_t        received;
+    uint8_t         partial[8];        /* an element split across pieces */
+    uint32_t        n_partial;
+} fcodec_binary_state;
+
+struct fcodec_parser {
+    fcodec_api          api;
+    const fcodec_model *m;
+    fcodec_alloc       *a;
+    yajl_handle         h;
+    fcodec_request      req;
+
+    size_t              json_len;      /* FCODEC_NO_LEN: all of the body */
+    size_t              json_fed;
+    int                 json_done;
+
+    int                 depth;
+    uint8_t             ctx[FCODEC_MAX_DEPTH + 1];
+    int                 key;           /* member the next value belongs to */
+
+    float              *vals;          /* the rows, row-major */
+    size_t              n_vals, cap_vals, max_vals;
+    size_t              n_rows;        /* rows begun */
+    size_t              row_start;     /* first value of the current row */
+
+    fcodec_kserve_state ks;
+    fcodec_simple_state ss;
+    fcodec_binary_state bin;
+};
+
+/* Records the first error (later ones are consequences); returns 0 so that a
+ * yajl callback can `return fcodec_fail(...)` to stop the parse. */
+int fcodec_fail(fcodec_parser *p, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void *fcodec_palloc(fcodec_parser *p, size_t size);
+char *fcodec_pstrdup(fcodec_parser *p, const char *s, size_t len);
+
+/* Context stack: push checks the depth limit; both return 0 on error. */
+int fcodec_push(fcodec_parser *p, int ctx);
+int fcodec_top(const fcodec_parser *p);
+void fcodec_pop(fcodec_parser *p);
+void fcodec_set_top(fcodec_parser *p, int ctx);
+
+/* yajl callback tables: each API fills one through the shared adapters,
+ * routing every value into its own handler. */
+typedef struct {
+    int (*value)(fcodec_parser *p, const fcodec_value *v);
+    int (*key)(fcodec_parser *p, const char *s, size_t len);
+    int (*end)(fcodec_parser *p);      /* end of the map or array on top */
+    int (*done)(fcodec_parser *p);     /* the JSON text is complete */
+} fcodec_api_ops;
+
+extern const fcodec_api_ops fcodec_kserve_ops;
+extern const fcodec_api_ops fcodec_simple_ops;
+
+/* Row buffer (forest_codec_rows.c).  All return 1, or 0 after fcodec_fail. */
+int fcodec_rows_reserve(fcodec_parser *p, size_t n_vals);
+int fcodec_rows_push(fcodec_parser *p, float v);
+int fcodec_row_begin(fcodec_parser *p);
+int fcodec_row_begin_missing(fcodec_parser *p);   /* all features NaN */
+int fcodec_row_end(fcodec_parser *p);
+float fcodec_to_float(double d);
+
+/* Feature names (forest_codec_names.c): index, or -1 when unknown. */
+int fcodec_names_build(fcodec_parser *p, fcodec_names *n);
+long fcodec_names_find(const fcodec_names *n, const fcodec_model *m,
+    const char *name, size_t len);
+
+/* Binary tensor section (forest_codec_binary.c). */
+int fcodec_binary_expect(fcodec_parser *p, const fcodec_dtype *dt,
+    uint64_t declared);
+int fcodec_binary_feed(fcodec_parser *p, const uint8_t *data, size_t len);
+int fcodec_binary_finish(fcodec_parser *p);
+
+/* Output shaping (forest_codec_shape.c): one served row from one forest row. */
+void fcodec_shape_row(const fcodec_shape *s, const float *in, float *out);
+
+/* Output buffer (forest_codec_out.c); ok turns 0 once memory ran out. */
+typedef struct {
+    fcodec_alloc   *a;
+    uint8_t        *buf;
+    size_t          len, cap;
+    int             ok;
+} fcodec_out;
+
+void fcodec_out_init(fcodec_out *o, fcodec_alloc *a, size_t hint);
+uint8_t *fcodec_out_reserve(fcodec_out *o, size_t n);
+void fcodec_out_raw(fcodec_out *o, const void *s, size_t n);
+void fcodec_out_str(fcodec_out *o, const char *s);      /* verbatim */
+void fcodec_out_json_string(fcodec_out *o, const char *s);
+void fcodec_out_float(fcodec_out *o, float v);          /* null if not finite */
+void fcodec_out_uint(fcodec_out *o, uint64_t v);
+void fcodec_out_le32(fcodec_out *o, uint32_t v);
+
+/* Classification extension (forest_codec_classify.c): the k highest of a
+ * row's cols values, best first, and Triton's "value:index" text of one. */
+#define FCODEC_CLASS_TEXT_MAX  80
+void fcodec_class_top(const float *row, uint32_t cols, uint32_t k,
+    uint32_t *idx);
+size_t fcodec_class_text(char *buf, float value, uint32_t index);
+
+#endif /* FOREST_CODEC_INTERNAL_H */

@@ -1,0 +1,581 @@
+/*
+ * KServe v2 inference requests, decoded as yajl streams them:
+ *   {"id": "...", "parameters": {"binary_data_output": bool},
+ *    "inputs": [{"name": "input__0", "shape": [N, F], "datatype": "FP32",
+ *                "data": [flat or one array per row],
+ *                "parameters": {"binary_data_size": B}}],
+ *    "outputs": [{"name": "output__0",
+ *                 "parameters": {"binary_data": bool, "classification": K}}]}
+ * Members may come in any order, so what depends on several of them (shape
+ * against values, datatype against values, binary size against shape) is
+ * checked when the JSON ends; what one member decides alone fails at once.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "forest_codec_internal.h"
+
+enum {
+    K_ROOT = 0, K_REQ, K_REQ_PARAMS, K_INPUTS, K_INPUT, K_SHAPE, K_DATA,
+    K_DATA_ROW, K_IN_PARAMS, K_OUTPUTS, K_OUTPUT, K_OUT_PARAMS, K_SKIP
+};
+
+enum {
+    KEY_OTHER = 0, KEY_ID, KEY_INPUTS, KEY_OUTPUTS, KEY_PARAMS, KEY_NAME,
+    KEY_SHAPE, KEY_DATATYPE, KEY_DATA, KEY_BINARY_DATA_SIZE,
+    KEY_BINARY_DATA_OUTPUT, KEY_BINARY_DATA, KEY_CLASSIFICATION,
+    KEY_SHARED_MEMORY
+};
+
+static const struct {
+    int         ctx;
+    const char *name;
+    int         key;
+} members[] = {
+    { K_REQ,        "id",                   KEY_ID },
+    { K_REQ,        "inputs",               KEY_INPUTS },
+    { K_REQ,        "outputs",              KEY_OUTPUTS },
+    { K_REQ,        "parameters",           KEY_PARAMS },
+    { K_REQ_PARAMS, "binary_data_output",   KEY_BINARY_DATA_OUTPUT },
+    { K_INPUT,      "name",                 KEY_NAME },
+    { K_INPUT,      "shape",                KEY_SHAPE },
+    { K_INPUT,      "datatype",             KEY_DATATYPE },
+    { K_INPUT,      "data",                 KEY_DATA },
+    { K_INPUT,      "parameters",           KEY_PARAMS },
+    { K_IN_PARAMS,  "binary_data_size",     KEY_BINARY_DATA_SIZE },
+    { K_IN_PARAMS,  "shared_memory_region", KEY_SHARED_MEMORY },
+    { K_OUTPUT,     "name",                 KEY_NAME },
+    { K_OUTPUT,     "parameters",           KEY_PARAMS },
+    { K_OUT_PARAMS, "binary_data",          KEY_BINARY_DATA },
+    { K_OUT_PARAMS, "classification",       KEY_CLASSIFICATION },
+    { K_OUT_PARAMS, "shared_memory_region", KEY_SHARED_MEMORY },
+};
+
+/* Shape-announced rows are reserved up front only this far: a small body
+ * must not make a large allocation by claiming a large shape. */
+#define PREALLOC_MAX_VALUES  65536
+#define NAME_MAX_SHOWN       64
+
+static const char *
+type_name(const fcodec_value *v)
+{
+    static const char *names[] = {
+        "null", "a boolean", "a number", "a string", "an object", "an array"
+    };
+
+    return names[v->type];
+}
+
+static int
+skip(fcodec_parser *p, const fcodec_value *v)
+{
+    if (v->type == FCODEC_V_MAP || v->type == FCODEC_V_ARR) {
+        return fcodec_push(p, K_SKIP);
+    }
+    return 1;
+}
+
+static int
+get_bool(fcodec_parser *p, const fcodec_value *v, const char *what, int *out)
+{
+    if (v->type != FCODEC_V_BOOL) {
+        return fcodec_fail(p, 400, "%s is %s; it must be true or false",
+                           what, type_name(v));
+    }
+    *out = v->boolean;
+    return 1;
+}
+
+static int
+get_count(fcodec_parser *p, const fcodec_value *v, const char *what,
+    uint64_t limit, uint64_t *out)
+{
+    if (v->type != FCODEC_V_NUM || v->num < 0 || v->num != floor(v->num)
+        || v->num > (double) limit)
+    {
+        return fcodec_fail(p, 400, "%s must be an integer from 0 to %llu",
+                           what, (unsigned long long) limit);
+    }
+    *out = (uint64_t) v->num;
+    return 1;
+}
+
+static void
+shape_text(const fcodec_kserve_state *ks, char *buf, size_t size)
+{
+    size_t   at = 0;
+    uint32_t i;
+
+    at += snprintf(buf, size, "[");
+    for (i = 0; i < ks->rank && i < FCODEC_MAX_DIMS; i++) {
+        at += snprintf(buf + at, size - at, "%s%llu", i ? "," : "",
+                       (unsigned long long) ks->shape[i]);
+    }
+    snprintf(buf + at, size - at, "%s]",
+             ks->rank > FCODEC_MAX_DIMS ? ",..." : "");
+}
+
+/* ---- members ------------------------------------------------------------ */
+
+static int
+request_member(fcodec_parser *p, const fcodec_value *v)
+{
+    switch (p->key) {
+    case KEY_ID:
+        if (v->type != FCODEC_V_STR || memchr(v->str, '\0', v->len) != NULL) {
+            return fcodec_fail(p, 400, "\"id\" must be a string (without NUL)");
+        }
+        p->req.id = fcodec_pstrdup(p, v->str, v->len);
+        return p->req.id != NULL;
+    case KEY_INPUTS:
+        if (v->type != FCODEC_V_ARR) {
+            return fcodec_fail(p, 400, "\"inputs\" is %s; it must be an array",
+                               type_name(v));
+        }
+        return fcodec_push(p, K_INPUTS);
+    case KEY_OUTPUTS:
+        if (v->type != FCODEC_V_ARR) {
+            return fcodec_fail(p, 400, "\"outputs\" is %s; it must be an "
+                               "array", type_name(v));
+        }
+        return fcodec_push(p, K_OUTPUTS);
+    case KEY_PARAMS:
+        if (v->type != FCODEC_V_MAP) {
+            return fcodec_fail(p, 400, "\"parameters\" is %s; it must be an "
+                               "object", type_name(v));
+        }
+        return fcodec_push(p, K_REQ_PARAMS);
+    default:
+        return skip(p, v);
+    }
+}
+
+static int
+input_member(fcodec_parser *p, const fcodec_value *v)
+{
+    fcodec_kserve_state *ks = &p->ks;
+    int                  shown;
+
+    switch (p->key) {
+    case KEY_NAME:
+        if (v->type != FCODEC_V_STR) {
+            return fcodec_fail(p, 400, "the input's \"name\" is %s; it must "
+                               "be a string", type_name(v));
+        }
+        if (v->len != 8 || memcmp(v->str, "input__0", 8) != 0) {
+            shown = v->len > NAME_MAX_SHOWN ? NAME_MAX_SHOWN : (int) v->len;
+            return fcodec_fail(p, 400, "unknown input \"%.*s\": model %s has "
+                               "one input, input__0", shown, v->str,
+                               p->m->name);
+        }
+        ks->have_name = 1;
+        p->req.input_name = fcodec_pstrdup(p, v->str, v->len);
+        return p->req.input_name != NULL;
+    case KEY_SHAPE:
+        if (v->type != FCODEC_V_ARR) {
+            return fcodec_fail(p, 400, "input__0 \"shape\" is %s; it must be "
+                               "an array", type_name(v));
+        }
+        ks->have_shape = 1;
+        ks->rank = 0;
+        return fcodec_push(p, K_SHAPE);
+    case KEY_DATATYPE:
+        if (v->type != FCODEC_V_STR) {
+            return fcodec_fail(p, 400, "input__0 \"datatype\" is %s; it must "
+                               "be a string", type_name(v));
+        }
+        ks->dtype = fcodec_dtype_find(v->str, v->len);
+        if (ks->dtype == NULL || ks->dtype->size == 0) {
+            shown = v->len > NAME_MAX_SHOWN ? NAME_MAX_SHOWN : (int) v->len;
+            return fcodec_fail(p, 400, "input__0 datatype \"%.*s\" is not "
+                               "supported: send FP32, FP64, FP16, BF16, an "
+                               "integer type or BOOL", shown, v->str);
+        }
+        ks->have_dtype = 1;
+        return 1;
+    case KEY_DATA:
+        if (v->type != FCODEC_V_ARR) {
+            return fcodec_fail(p, 400, "input__0 \"data\" is %s; it must be "
+                               "an array", type_name(v));
+        }
+        if (ks->have_data) {
+            return fcodec_fail(p, 400, "input__0 gives \"data\" twice");
+        }
+        ks->have_data = 1;
+        return fcodec_push(p, K_DATA);
+    case KEY_PARAMS:
+        if (v->type != FCODEC_V_MAP) {
+            return fcodec_fail(p, 400, "input__0 \"parameters\" is %s; it "
+                               "must be an object", type_name(v));
+        }
+        return fcodec_push(p, K_IN_PARAMS);
+    default:
+        return skip(p, v);
+    }
+}
+
+static int
+output_member(fcodec_parser *p, const fcodec_value *v)
+{
+    int shown;
+
+    switch (p->key) {
+    case KEY_NAME:
+        if (v->type != FCODEC_V_STR) {
+            return fcodec_fail(p, 400, "an output's \"name\" is %s; it must "
+                               "be a string", type_name(v));
+        }
+        if (v->len != 9 || memcmp(v->str, "output__0", 9) != 0) {
+            shown = v->len > NAME_MAX_SHOWN ? NAME_MAX_SHOWN : (int) v->len;
+            return fcodec_fail(p, 400, "unknown output \"%.*s\": model %s has "
+                               "one output, output__0", shown, v->str,
+                               p->m->name);
+        }
+        p->ks.out_have_name = 1;
+        return 1;
+    case KEY_PARAMS:
+        if (v->type != FCODEC_V_MAP) {
+            return fcodec_fail(p, 400, "output__0 \"parameters\" is %s; it "
+                               "must be an object", type_name(v));
+        }
+        return fcodec_push(p, K_OUT_PARAMS);
+    default:
+        return skip(p, v);
+    }
+}
+
+static int
+shared_memory(fcodec_parser *p)
+{
+    return fcodec_fail(p, 400, "shared memory tensors are not supported; send "
+                       "the data in the request body");
+}
+
+/* ---- tensor values ------------------------------------------------------ */
+
+static int
+data_value(fcodec_parser *p, const fcodec_value *v)
+{
+    fcodec_kserve_state *ks = &p->ks;
+    int                  in_row = fcodec_top(p) == K_DATA_ROW;
+
+    if (v->type == FCODEC_V_ARR) {
+        if (in_row) {
+            return fcodec_fail(p, 400, "input__0 data is nested deeper than "
+                               "its shape [rows, %u]", p->m->n_features);
+        }
+        if (ks->data_nested == 0) {
+            goto mixed;
+        }
+        ks->data_nested = 1;
+        return fcodec_row_begin(p) && fcodec_push(p, K_DATA_ROW);
+    }
+    if (v->type == FCODEC_V_STR || v->type == FCODEC_V_MAP) {
+        return fcodec_fail(p, 400, "input__0 data value %zu is %s; values "
+                           "must be numbers (null marks a missing value)",
+                           p->n_vals, type_name(v));
+    }
+    if (!in_row) {
+        if (ks->data_nested == 1) {
+            goto mixed;
+        }
+        ks->data_nested = 0;
+    }
+    if (v->type == FCODEC_V_BOOL) {
+        ks->saw_bool = 1;
+        return fcodec_rows_push(p, (float) v->boolean);
+    }
+    if (v->type == FCODEC_V_NULL) {
+        return fcodec_rows_push(p, NAN);
+    }
+    if (!ks->saw_num || v->num < ks->vmin) {
+        ks->vmin = v->num;
+    }
+    if (!ks->saw_num || v->num > ks->vmax) {
+        ks->vmax = v->num;
+    }
+    ks->saw_num = 1;
+    if (!ks->saw_fraction && v->num != floor(v->num)) {
+        ks->saw_fraction = 1;
+        ks->fraction = v->num;
+    }
+    return fcodec_rows_push(p, fcodec_to_float(v->num));
+
+mixed:
+    return fcodec_fail(p, 400, "input__0 data mixes rows (arrays) and single "
+                       "values");
+}
+
+/* Datatype against the JSON values, once both are known. */
+static int
+check_values(fcodec_parser *p)
+{
+    const fcodec_kserve_state *ks = &p->ks;
+    const fcodec_dtype        *dt = ks->dtype;
+
+    if (dt->is_bool) {
+        if (ks->saw_num) {
+            return fcodec_fail(p, 400, "input__0 is BOOL but its data holds "
+                               "numbers; send true and false");
+        }
+        return 1;
+    }
+    if (ks->saw_bool) {
+        return fcodec_fail(p, 400, "input__0 is %s but its data holds true or "
+                           "false", dt->name);
+    }
+    if (dt->is_int && ks->saw_fraction) {
+        return fcodec_fail(p, 400, "input__0 is %s but its data holds %g",
+                           dt->name, ks->fraction);
+    }
+    if (ks->saw_num && (ks->vmin < dt->min || ks->vmax > dt->max)) {
+        return fcodec_fail(p, 400, "input__0 is %s but its data holds %g, "
+                           "outside the type's range", dt->name,
+                           ks->vmin < dt->min ? ks->vmin : ks->vmax);
+    }
+    return 1;
+}
+
+static int
+shape_dim(fcodec_parser *p, const fcodec_value *v)
+{
+    fcodec_kserve_state *ks = &p->ks;
+    uint64_t             dim = 0;
+
+    if (!get_count(p, v, "each dimension of input__0 \"shape\"",
+                   UINT64_C(1) << 53, &dim))
+    {
+        return 0;
+    }
+    if (ks->rank < FCODEC_MAX_DIMS) {
+        ks->shape[ks->rank] = dim;
+    }
+    ks->rank++;
+    return 1;
+}
+
+static int
+check_shape(fcodec_parser *p)
+{
+    const fcodec_kserve_state *ks = &p->ks;
+    const fcodec_model        *m = p->m;
+    char                       text[96];
+    uint64_t                   n;
+
+    shape_text(ks, text, sizeof(text));
+    if (ks->rank != 2) {
+        return fcodec_fail(p, 400, "input__0 shape %s must have two "
+                           "dimensions: [rows, %u]", text, m->n_features);
+    }
+    if (ks->shape[1] != m->n_features) {
+        return fcodec_fail(p, 400, "input__0 shape %s: model %s expects %u "
+                           "features", text, m->name, m->n_features);
+    }
+    if (ks->shape[0] == 0) {
+        return fcodec_fail(p, 400, "input__0 shape %s holds no rows", text);
+    }
+    if (ks->shape[0] > m->max_rows) {
+        return fcodec_fail(p, 413, "input__0 has %llu rows; model %s takes at "
+                           "most %zu per request",
+                           (unsigned long long) ks->shape[0], m->name,
+                           m->max_rows);
+    }
+    n = ks->shape[0] * m->n_features;
+    return fcodec_rows_reserve(p, n < PREALLOC_MAX_VALUES
+                                  ? (size_t) n : PREALLOC_MAX_VALUES);
+}
+
+static int
+end_output(fcodec_parser *p)
+{
+    if (!p->ks.out_have_name) {
+        return fcodec_fail(p, 400, "an entry of \"outputs\" has no \"name\"");
+    }
+    p->req.outputs_listed = 1;
+    p->req.binary_output = p->ks.out_binary;
+    p->req.class_count = p->ks.out_class;
+    return 1;
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+static int
+kserve_value(fcodec_parser *p, const fcodec_value *v)
+{
+    fcodec_kserve_state *ks = &p->ks;
+    uint64_t             count = 0;
+
+    switch (fcodec_top(p)) {
+    case K_ROOT:
+        if (v->type != FCODEC_V_MAP) {
+            return fcodec_fail(p, 400, "the request is %s; it must be a JSON "
+                               "object", type_name(v));
+        }
+        return fcodec_push(p, K_REQ);
+    case K_REQ:
+        return request_member(p, v);
+    case K_REQ_PARAMS:
+        if (p->key == KEY_BINARY_DATA_OUTPUT) {
+            return get_bool(p, v, "parameters.binary_data_output",
+                            &ks->req_binary_output);
+        }
+        return skip(p, v);
+    case K_INPUTS:
+        if (v->type != FCODEC_V_MAP) {
+            return fcodec_fail(p, 400, "an entry of \"inputs\" is %s; it must "
+                               "be an object", type_name(v));
+        }
+        if (++ks->n_inputs > 1) {
+            return fcodec_fail(p, 400, "model %s has one input, input__0; "
+                               "the request has more", p->m->name);
+        }
+        return fcodec_push(p, K_INPUT);
+    case K_INPUT:
+        return input_member(p, v);
+    case K_SHAPE:
+        return shape_dim(p, v);
+    case K_DATA:
+    case K_DATA_ROW:
+        return data_value(p, v);
+    case K_IN_PARAMS:
+        if (p->key == KEY_BINARY_DATA_SIZE) {
+            ks->have_bsize = 1;
+            return get_count(p, v, "input__0 parameters.binary_data_size",
+                             UINT64_C(1) << 53, &ks->binary_size);
+        }
+        return p->key == KEY_SHARED_MEMORY ? shared_memory(p) : skip(p, v);
+    case K_OUTPUTS:
+        if (v->type != FCODEC_V_MAP) {
+            return fcodec_fail(p, 400, "an entry of \"outputs\" is %s; it "
+                               "must be an object", type_name(v));
+        }
+        ks->out_have_name = 0;
+        ks->out_binary = -1;
+        ks->out_class = 0;
+        return fcodec_push(p, K_OUTPUT);
+    case K_OUTPUT:
+        return output_member(p, v);
+    case K_OUT_PARAMS:
+        if (p->key == KEY_BINARY_DATA) {
+            return get_bool(p, v, "output__0 parameters.binary_data",
+                            &ks->out_binary);
+        }
+        if (p->key == KEY_CLASSIFICATION) {
+            if (!get_count(p, v, "output__0 parameters.classification",
+                           UINT32_MAX, &count))
+            {
+                return 0;
+            }
+            ks->out_class = (uint32_t) count;
+            return 1;
+        }
+        return p->key == KEY_SHARED_MEMORY ? shared_memory(p) : skip(p, v);
+    default:
+        return skip(p, v);
+    }
+}
+
+static int
+kserve_key(fcodec_parser *p, const char *s, size_t len)
+{
+    int    ctx = fcodec_top(p);
+    size_t i;
+
+    p->key = KEY_OTHER;
+    for (i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        if (members[i].ctx == ctx && strlen(members[i].name) == len
+            && memcmp(members[i].name, s, len) == 0)
+        {
+            p->key = members[i].key;
+            break;
+        }
+    }
+    return 1;
+}
+
+static int
+kserve_end(fcodec_parser *p)
+{
+    switch (fcodec_top(p)) {
+    case K_SHAPE:
+        if (!check_shape(p)) {
+            return 0;
+        }
+        break;
+    case K_DATA_ROW:
+        if (!fcodec_row_end(p)) {
+            return 0;
+        }
+        break;
+    case K_OUTPUT:
+        if (!end_output(p)) {
+            return 0;
+        }
+        break;
+    }
+    fcodec_pop(p);
+    return 1;
+}
+
+static int
+kserve_done(fcodec_parser *p)
+{
+    const fcodec_kserve_state *ks = &p->ks;
+    char                       text[96];
+    uint64_t                   n, need;
+
+    if (ks->n_inputs == 0) {
+        return fcodec_fail(p, 400, "the request has no inputs; model %s takes "
+                           "input__0", p->m->name);
+    }
+    if (!ks->have_name) {
+        return fcodec_fail(p, 400, "the input has no \"name\"; model %s takes "
+                           "input__0", p->m->name);
+    }
+    if (!ks->have_shape || !ks->have_dtype) {
+        return fcodec_fail(p, 400, "input__0 has no \"%s\"",
+                           ks->have_shape ? "datatype" : "shape");
+    }
+    if (ks->have_data == ks->have_bsize) {
+        return fcodec_fail(p, 400, "input__0 needs either \"data\" or "
+                           "parameters.binary_data_size (it has %s)",
+                           ks->have_data ? "both" : "neither");
+    }
+
+    shape_text(ks, text, sizeof(text));
+    n = ks->shape[0] * p->m->n_features;
+    if (ks->have_data) {
+        if (!check_values(p)) {
+            return 0;
+        }
+        if (p->n_vals != n) {
+            return fcodec_fail(p, 400, "input__0 shape %s has %llu values, "
+                               "got %zu", text, (unsigned long long) n,
+                               p->n_vals);
+        }
+    } else {
+        if (p->json_len == FCODEC_NO_LEN) {
+            return fcodec_fail(p, 400, "input__0 has binary_data_size but the "
+                               "request has no Inference-Header-Content-Length");
+        }
+        need = n * ks->dtype->size;
+        if (ks->binary_size != need) {
+            return fcodec_fail(p, 400, "input__0 binary_data_size is %llu but "
+                               "shape %s of %s takes %llu bytes",
+                               (unsigned long long) ks->binary_size, text,
+                               ks->dtype->name, (unsigned long long) need);
+        }
+        fcodec_binary_expect(p, ks->dtype, need);
+    }
+
+    if (!p->req.outputs_listed || p->req.binary_output < 0) {
+        p->req.binary_output = ks->req_binary_output;
+    }
+    p->req.want_output = 1;
+    return 1;
+}
+
+const fcodec_api_ops fcodec_kserve_ops = {
+    kserve_value, kserve_key, kserve_end, kserve_done
+};
