@@ -1,46 +1,211 @@
-/* Placeholder CPU executor over the reference predictor (single thread);
- * replaced by the optimised executor. */
+/*
+ * The CPU executor: compiles the model (cpu_plan.c), picks the widest block
+ * kernel this CPU runs (or the one FOREST_SIMD=scalar|avx2|avx512 names),
+ * and splits a batch into blocks of CPU_BLOCK rows shared out over a
+ * persistent thread pool.  Batches too small to repay waking the workers
+ * run on the calling thread alone.
+ */
 #include "forest_exec.h"
-#include "forest_internal.h"
+#include "cpu_plan.h"
+#include "cpu_pool.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* rows x trees below which a batch stays on the calling thread */
+#define PARALLEL_MIN_WORK  32768
+/* accumulator doubles kept on the stack (wider models allocate) */
+#define STACK_ACC          2048
+
+typedef struct {
+    forest_executor base;
+    cpu_plan        plan;
+    cpu_block_fn    block;
+    cpu_pool       *pool;        /* NULL when running on one thread */
+} cpu_executor;
+
+typedef struct {
+    const cpu_executor *ex;
+    const float        *rows;
+    size_t              n_rows;
+    int                 margin;
+    uint32_t            cols;
+    float              *out;
+} cpu_batch;
+
+static void
+finish_rows(const forest_model *m, const double *acc, size_t n, int margin,
+    uint32_t cols, double *row_margin, float *out)
+{
+    for (size_t r = 0; r < n; r++) {
+        float *o = out + r * cols;
+
+        for (uint32_t k = 0; k < m->n_outputs; k++) {
+            row_margin[k] = acc[(size_t) k * CPU_BLOCK + r]
+                            / m->average_divisor[k] + m->base_score[k];
+        }
+        if (margin) {
+            for (uint32_t k = 0; k < m->n_outputs; k++) {
+                o[k] = (float) row_margin[k];
+            }
+        } else {
+            forest_postprocess_row(m, row_margin, o);
+        }
+    }
+}
 
 static int
-ref_predict(forest_executor *ex, const float *rows, size_t n_rows, int margin,
-    float *out, char *err, size_t errlen)
+run_block(void *ctx, size_t b)
 {
-    const forest_model *m = ex->model;
-    uint32_t            cols = forest_output_columns(m, margin);
+    const cpu_batch *bt = ctx;
+    const cpu_plan  *p = &bt->ex->plan;
+    size_t           r0 = b * CPU_BLOCK;
+    size_t           n = bt->n_rows - r0 < CPU_BLOCK ? bt->n_rows - r0
+                                                     : CPU_BLOCK;
+    size_t           need = (size_t) p->n_outputs * (CPU_BLOCK + 1);
+    double           stack_acc[STACK_ACC];
+    double          *acc = stack_acc;
 
-    (void) err;
-    (void) errlen;
-    for (size_t r = 0; r < n_rows; r++) {
-        forest_predict_row_reference(m, rows + r * m->n_features, margin,
-            out + r * cols);
+    if (need > STACK_ACC) {
+        acc = malloc(need * sizeof(double));
+        if (acc == NULL) {
+            return -1;
+        }
+    }
+    memset(acc, 0, (size_t) p->n_outputs * CPU_BLOCK * sizeof(double));
+    bt->ex->block(p, bt->rows + r0 * p->n_features, n, acc);
+    finish_rows(p->m, acc, n, bt->margin, bt->cols,
+        acc + (size_t) p->n_outputs * CPU_BLOCK, bt->out + r0 * bt->cols);
+    if (acc != stack_acc) {
+        free(acc);
     }
     return 0;
 }
 
-static void
-ref_destroy(forest_executor *ex)
+static int
+cpu_predict(forest_executor *base, const float *rows, size_t n_rows,
+    int margin, float *out, char *err, size_t errlen)
 {
+    cpu_executor *ex = (cpu_executor *) base;
+    size_t        n_blocks = (n_rows + CPU_BLOCK - 1) / CPU_BLOCK;
+    cpu_batch     bt = { ex, rows, n_rows, margin,
+                         forest_output_columns(base->model, margin), out };
+    int           rc = 0;
+
+    if (n_rows == 0) {
+        return 0;
+    }
+    if (rows == NULL || out == NULL) {
+        forest_errf(err, errlen, "cpu executor", "no input or output buffer");
+        return -1;
+    }
+    if (ex->pool != NULL && n_blocks > 1
+        && n_rows * ex->plan.n_trees >= PARALLEL_MIN_WORK)
+    {
+        rc = cpu_pool_run(ex->pool, run_block, &bt, n_blocks);
+    } else {
+        for (size_t b = 0; b < n_blocks && rc == 0; b++) {
+            rc = run_block(&bt, b);
+        }
+    }
+    if (rc != 0) {
+        forest_errf(err, errlen, "cpu executor", "out of memory for the "
+            "accumulators of %u outputs", ex->plan.n_outputs);
+    }
+    return rc;
+}
+
+static void
+cpu_destroy(forest_executor *base)
+{
+    cpu_executor *ex = (cpu_executor *) base;
+
+    cpu_pool_destroy(ex->pool);
+    cpu_plan_free(&ex->plan);
     free(ex);
 }
 
-static const forest_executor_ops ref_ops = { "cpu", ref_predict, ref_destroy };
+static const forest_executor_ops cpu_ops = { "cpu", cpu_predict, cpu_destroy };
+
+static int
+has_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+           && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+}
+
+static int
+has_avx512(void)
+{
+    return has_avx2() && __builtin_cpu_supports("avx512f")
+           && __builtin_cpu_supports("avx512vl")
+           && __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("avx512dq");
+}
+
+/* FOREST_SIMD forces a kernel (tests, benchmarks); default: the widest. */
+static cpu_block_fn
+pick_kernel(char *err, size_t errlen)
+{
+    const char *want = getenv("FOREST_SIMD");
+
+    if (want == NULL || *want == '\0' || strcasecmp(want, "auto") == 0) {
+        return has_avx512() ? cpu_block_avx512
+               : has_avx2() ? cpu_block_avx2 : cpu_block_scalar;
+    }
+    if (strcasecmp(want, "scalar") == 0) {
+        return cpu_block_scalar;
+    }
+    if (strcasecmp(want, "avx2") == 0 && has_avx2()) {
+        return cpu_block_avx2;
+    }
+    if (strcasecmp(want, "avx512") == 0 && has_avx512()) {
+        return cpu_block_avx512;
+    }
+    forest_errf(err, errlen, "cpu executor", "FOREST_SIMD=%s: not one of "
+        "auto, scalar, avx2, avx512 that this CPU supports", want);
+    return NULL;
+}
 
 forest_executor *
 forest_cpu_executor_create(const forest_model *m, unsigned threads, char *err,
     size_t errlen)
 {
-    forest_executor *ex = calloc(1, sizeof(*ex));
+    cpu_executor *ex;
+    cpu_block_fn  block = pick_kernel(err, errlen);
 
-    (void) threads;
+    if (block == NULL) {
+        return NULL;
+    }
+    if (threads == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+        threads = online > 0 ? (unsigned) online : 1;
+    }
+    ex = calloc(1, sizeof(*ex));
     if (ex == NULL) {
         forest_errf(err, errlen, "cpu executor", "out of memory");
         return NULL;
     }
-    ex->ops = &ref_ops;
-    ex->model = m;
-    return ex;
+    ex->base.ops = &cpu_ops;
+    ex->base.model = m;
+    ex->block = block;
+    if (cpu_plan_build(&ex->plan, m, err, errlen) != 0) {
+        free(ex);
+        return NULL;
+    }
+    if (threads > 1) {
+        /* the calling thread is one of the `threads` */
+        ex->pool = cpu_pool_create(threads - 1);
+        if (ex->pool == NULL) {
+            forest_errf(err, errlen, "cpu executor", "cannot start %u worker "
+                "threads", threads - 1);
+            cpu_plan_free(&ex->plan);
+            free(ex);
+            return NULL;
+        }
+    }
+    return &ex->base;
 }

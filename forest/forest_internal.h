@@ -24,6 +24,11 @@ void forest_errf(char *err, size_t errlen, const char *name,
 float forest_threshold_le(double t);
 float forest_threshold_lt(double t);
 
+/* The node rule of forest.h for one non-leaf node: 1 when x goes left.
+ * Defined by the reference predictor; exact paths of executors reuse it. */
+int forest_node_goes_left(const forest_model *m, const forest_node *nd,
+    float x);
+
 /* Each loader: bytes in, model out (or NULL with "name: reason" in err). */
 forest_model *forest_load_xgboost_json(const uint8_t *data, size_t len,
     const char *name, char *err, size_t errlen);

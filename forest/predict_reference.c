@@ -23,8 +23,8 @@ category_in_set(const forest_model *m, const forest_node *nd, float x)
     return (m->cat_bits[nd->cat_word + c / 32] >> (c % 32)) & 1u;
 }
 
-static int
-goes_left(const forest_model *m, const forest_node *nd, float x)
+int
+forest_node_goes_left(const forest_model *m, const forest_node *nd, float x)
 {
     if (isnan(x) || (nd->zero_is_missing && fabsf(x) <= FOREST_ZERO_BOUND)) {
         return nd->default_left;
@@ -60,7 +60,7 @@ forest_predict_row_reference(const forest_model *m, const float *row,
         const forest_node *nd = tree;
 
         while (nd->kind != FOREST_NODE_LEAF) {
-            nd = tree + (goes_left(m, nd, row[nd->feature])
+            nd = tree + (forest_node_goes_left(m, nd, row[nd->feature])
                          ? nd->left : nd->right);
         }
         if (m->tree_group[t] >= 0) {

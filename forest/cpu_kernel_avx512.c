@@ -1,0 +1,204 @@
+/*
+ * AVX-512 block kernel: 16 rows per vector, up to four vectors walked
+ * through each tree together so their gathers overlap.  Dense trees take
+ * their top six levels from registers (broadcast, then in-register
+ * permutes) and gather nodes only below.  Compiled with the AVX-512 flags
+ * (Makefile); called only when the CPU has them.
+ */
+#include "cpu_plan.h"
+
+#include <immintrin.h>
+
+#define VL   16
+#define MAXV (CPU_BLOCK / VL)
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* One decision for 16 rows: w = node words, t = thresholds. */
+INLINE __m512i
+step(__m512i idx, __m512i w, __m512 t, const float *rows, __m512i rowoff)
+{
+    __m512i   at = _mm512_add_epi32(rowoff,
+                       _mm512_and_si512(w, _mm512_set1_epi32(CPU_FEAT_MASK)));
+    __m512    x = _mm512_i32gather_ps(at, rows, 4);
+    __mmask16 left = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ)
+                   | _mm512_mask_cmp_ps_mask(_mm512_movepi32_mask(w), x, x,
+                                             _CMP_UNORD_Q);
+
+    idx = _mm512_add_epi32(_mm512_add_epi32(idx, idx), _mm512_set1_epi32(2));
+    return _mm512_mask_sub_epi32(idx, left, idx, _mm512_set1_epi32(1));
+}
+
+/* acc[k][16 rows] += leaf[slot * width + k] */
+INLINE void
+add_leaves(const cpu_plan *p, const cpu_tree *tr, __m512i slot, double *acc)
+{
+    const double *leaf = p->leaf + tr->leaf_off;
+    uint32_t      w = tr->group >= 0 ? 1 : p->leaf_width;
+    size_t        col0 = tr->group >= 0 ? (size_t) tr->group : 0;
+
+    if (w > 1) {
+        slot = _mm512_mullo_epi32(slot, _mm512_set1_epi32((int) w));
+    }
+    for (uint32_t k = 0; k < w; k++) {
+        double *a = acc + (col0 + k) * CPU_BLOCK;
+        __m512d lo = _mm512_i32gather_pd(_mm512_castsi512_si256(slot),
+                                         leaf + k, 8);
+        __m512d hi = _mm512_i32gather_pd(_mm512_extracti64x4_epi64(slot, 1),
+                                         leaf + k, 8);
+
+        _mm512_storeu_pd(a, _mm512_add_pd(_mm512_loadu_pd(a), lo));
+        _mm512_storeu_pd(a + 8, _mm512_add_pd(_mm512_loadu_pd(a + 8), hi));
+    }
+}
+
+INLINE void
+dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m512i *rowoff, double *acc, const int nv)
+{
+    const int32_t *node = p->node + tr->node_off;
+    const float   *thr = p->thr + tr->node_off;
+    uint32_t       depth = tr->depth, d;
+    __m512i        idx[MAXV];
+
+    for (int v = 0; v < nv; v++) {
+        idx[v] = _mm512_setzero_si512();
+    }
+    if (depth > 0) {
+        __m512i w = _mm512_set1_epi32(node[0]);
+        __m512  t = _mm512_set1_ps(thr[0]);
+
+        for (int v = 0; v < nv; v++) {
+            idx[v] = step(idx[v], w, t, rows, rowoff[v]);
+        }
+    }
+    /* levels 1-4: at most 16 nodes, one register each */
+    for (d = 1; d < depth && d <= 4; d++) {
+        uint32_t base = (1u << d) - 1;
+        __m512i  tw = _mm512_loadu_si512(node + base);
+        __m512   tt = _mm512_loadu_ps(thr + base);
+        __m512i  off = _mm512_set1_epi32((int) base);
+
+        for (int v = 0; v < nv; v++) {
+            __m512i rel = _mm512_sub_epi32(idx[v], off);
+
+            idx[v] = step(idx[v], _mm512_permutexvar_epi32(rel, tw),
+                          _mm512_permutexvar_ps(rel, tt), rows, rowoff[v]);
+        }
+    }
+    /* level 5: 32 nodes, two registers */
+    if (d == 5 && d < depth) {
+        __m512i tw0 = _mm512_loadu_si512(node + 31);
+        __m512i tw1 = _mm512_loadu_si512(node + 47);
+        __m512  tt0 = _mm512_loadu_ps(thr + 31);
+        __m512  tt1 = _mm512_loadu_ps(thr + 47);
+        __m512i off = _mm512_set1_epi32(31);
+
+        for (int v = 0; v < nv; v++) {
+            __m512i rel = _mm512_sub_epi32(idx[v], off);
+
+            idx[v] = step(idx[v], _mm512_permutex2var_epi32(tw0, rel, tw1),
+                          _mm512_permutex2var_ps(tt0, rel, tt1), rows,
+                          rowoff[v]);
+        }
+        d++;
+    }
+    for (; d < depth; d++) {
+        for (int v = 0; v < nv; v++) {
+            idx[v] = step(idx[v], _mm512_i32gather_epi32(idx[v], node, 4),
+                          _mm512_i32gather_ps(idx[v], thr, 4), rows,
+                          rowoff[v]);
+        }
+    }
+    for (int v = 0; v < nv; v++) {
+        add_leaves(p, tr,
+            _mm512_sub_epi32(idx[v], _mm512_set1_epi32((int) ((1u << depth) - 1))),
+            acc + v * VL);
+    }
+}
+
+INLINE void
+sparse_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m512i *rowoff, double *acc, const int nv)
+{
+    const int32_t *node = p->node + tr->node_off;
+    const float   *thr = p->thr + tr->node_off;
+    const int32_t *right = p->right + tr->node_off;
+    __m512i        idx[MAXV], w[MAXV];
+    __m512i        one = _mm512_set1_epi32(1);
+
+    for (int v = 0; v < nv; v++) {
+        idx[v] = _mm512_setzero_si512();
+    }
+    for (uint32_t d = 0; d < tr->depth; d++) {
+        __mmask16 inner = 0;
+
+        for (int v = 0; v < nv; v++) {
+            w[v] = _mm512_i32gather_epi32(idx[v], node, 4);
+            inner |= _mm512_testn_epi32_mask(w[v],
+                                             _mm512_set1_epi32((int) CPU_LEAF));
+        }
+        if (inner == 0) {
+            break;
+        }
+        for (int v = 0; v < nv; v++) {
+            __m512i   at = _mm512_add_epi32(rowoff[v], _mm512_and_si512(w[v],
+                               _mm512_set1_epi32(CPU_FEAT_MASK)));
+            __m512    x = _mm512_i32gather_ps(at, rows, 4);
+            __m512    t = _mm512_i32gather_ps(idx[v], thr, 4);
+            __m512i   r = _mm512_i32gather_epi32(idx[v], right, 4);
+            __mmask16 left = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ)
+                           | _mm512_mask_cmp_ps_mask(_mm512_movepi32_mask(w[v]),
+                                                     x, x, _CMP_UNORD_Q);
+
+            idx[v] = _mm512_mask_add_epi32(r, left, idx[v], one);
+        }
+    }
+    for (int v = 0; v < nv; v++) {
+        add_leaves(p, tr, idx[v], acc + v * VL);
+    }
+}
+
+/* one copy per vector count, so every lane loop is unrolled */
+#define BY_NV(fn, nv, ...) do {                                             \
+    switch (nv) {                                                           \
+    case 1: fn(__VA_ARGS__, 1); break;                                      \
+    case 2: fn(__VA_ARGS__, 2); break;                                      \
+    case 3: fn(__VA_ARGS__, 3); break;                                      \
+    default: fn(__VA_ARGS__, 4); break;                                     \
+    }                                                                       \
+} while (0)
+
+void
+cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n, double *acc)
+{
+    __m512i rowoff[MAXV];
+    int     nv = (int) ((n + VL - 1) / VL);
+
+    for (int v = 0; v < nv; v++) {
+        __m512i   r = _mm512_add_epi32(_mm512_set1_epi32(v * VL),
+                          _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                                            11, 12, 13, 14, 15));
+        /* lanes past the last row read row 0; their sums are dropped */
+        __mmask16 real = _mm512_cmplt_epi32_mask(r,
+                             _mm512_set1_epi32((int) n));
+
+        rowoff[v] = _mm512_maskz_mullo_epi32(real, r,
+                        _mm512_set1_epi32((int) p->n_features));
+    }
+    for (uint32_t t = 0; t < p->n_trees; t++) {
+        const cpu_tree *tr = &p->trees[t];
+
+        switch (tr->kind) {
+        case CPU_TREE_DENSE:
+            BY_NV(dense_tree_nv, nv, p, tr, rows, rowoff, acc);
+            break;
+        case CPU_TREE_SPARSE:
+            BY_NV(sparse_tree_nv, nv, p, tr, rows, rowoff, acc);
+            break;
+        default:
+            cpu_tree_generic(p, tr, rows, n, acc);
+            break;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+/*
+ * The CPU executor's compiled form of a forest_model, and the block kernels
+ * that walk it.  Not installed; shared by exec_cpu.c and the cpu_kernel_*.c
+ * files (one per instruction set).
+ *
+ * Tree layouts:
+ *   DENSE   complete binary tree of `depth` decision levels, children of i at
+ *           2i+1 (left) and 2i+2 (right), leaves implicit at the bottom level
+ *           (2^depth leaf slots; a leaf above the bottom fills every slot
+ *           below it).  No child pointers, so the top levels fit in vector
+ *           registers and the walk is a fixed number of steps.
+ *   SPARSE  depth-first order, left child adjacent (i+1), right child in
+ *           `right`; a leaf points right to itself and never goes left (NaN
+ *           threshold, no default-left), so walking past it is harmless.
+ *   GENERIC categorical or zero_is_missing nodes: walked with the
+ *           reference node rules straight from the model.
+ */
+#ifndef CPU_PLAN_H
+#define CPU_PLAN_H
+
+#include "forest_internal.h"
+
+/* rows walked together through each tree */
+#define CPU_BLOCK        64
+/* node word: feature index in the low bits, flags above */
+#define CPU_FEAT_MASK    0x00ffffff
+#define CPU_DEFAULT_LEFT 0x80000000u   /* sign bit: NaN goes left */
+#define CPU_LEAF         0x40000000u   /* SPARSE: this node is a leaf */
+/* deepest tree laid out densely (2^depth leaf slots) */
+#define CPU_DENSE_MAX_DEPTH 10
+
+typedef enum {
+    CPU_TREE_DENSE = 0,
+    CPU_TREE_SPARSE,
+    CPU_TREE_GENERIC
+} cpu_tree_kind;
+
+typedef struct {
+    uint32_t kind;        /* cpu_tree_kind */
+    uint32_t depth;       /* decision levels on the longest path */
+    int32_t  group;       /* output column, -1: vector leaves */
+    uint32_t model_tree;  /* GENERIC: tree index in the model */
+    size_t   node_off;    /* into cpu_plan.node / thr / right */
+    size_t   leaf_off;    /* into cpu_plan.leaf */
+} cpu_tree;
+
+typedef struct {
+    const forest_model *m;
+    cpu_tree  *trees;
+    uint32_t   n_trees;
+    uint32_t   n_features;
+    uint32_t   n_outputs;
+    uint32_t   leaf_width;
+    uint32_t   max_depth;
+    int32_t   *node;      /* feature | flags */
+    float     *thr;       /* go left iff x < thr (NaN: default side) */
+    int32_t   *right;     /* SPARSE only (tree-relative); 0 elsewhere */
+    double    *leaf;      /* DENSE: per leaf slot; SPARSE: per node */
+    size_t     n_nodes, n_leaf;
+} cpu_plan;
+
+/* Compiles m (already validated).  0, or -1 with err. */
+int cpu_plan_build(cpu_plan *p, const forest_model *m, char *err,
+    size_t errlen);
+void cpu_plan_free(cpu_plan *p);
+
+/*
+ * A block kernel adds, for rows [0, n) of a block (n <= CPU_BLOCK, rows
+ * n_features apart), every tree's leaf values into acc[k * CPU_BLOCK + r]
+ * (acc zeroed by the caller), in tree order.
+ */
+typedef void (*cpu_block_fn)(const cpu_plan *p, const float *rows, size_t n,
+    double *acc);
+
+void cpu_block_scalar(const cpu_plan *p, const float *rows, size_t n,
+    double *acc);
+void cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n,
+    double *acc);
+void cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n,
+    double *acc);
+
+/* GENERIC trees, shared by every kernel. */
+void cpu_tree_generic(const cpu_plan *p, const cpu_tree *tr,
+    const float *rows, size_t n, double *acc);
+
+/* Adds the leaf values at `slot` (per row) of one tree into acc. */
+static inline void
+cpu_add_leaf(const cpu_plan *p, const cpu_tree *tr, size_t r, uint32_t slot,
+    double *acc)
+{
+    if (tr->group >= 0) {
+        acc[(size_t) tr->group * CPU_BLOCK + r] += p->leaf[tr->leaf_off + slot];
+        return;
+    }
+    for (uint32_t k = 0; k < p->leaf_width; k++) {
+        acc[(size_t) k * CPU_BLOCK + r]
+            += p->leaf[tr->leaf_off + (size_t) slot * p->leaf_width + k];
+    }
+}
+
+#endif /* CPU_PLAN_H */
