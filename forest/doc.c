@@ -220,7 +220,11 @@ doc_builder_finish(doc *d, doc_builder *b, int is_object, doc_value *out)
         if (nums == NULL) {
             return -1;
         }
-        memcpy(nums, b->nums, b->n_nums * sizeof(double));
+        if (b->n_nums != 0) {   /* an empty array has no buffer */
+            if (b->n_nums > 0) {
+            memcpy(nums, b->nums, b->n_nums * sizeof(double));
+        }
+        }
         out->type = DOC_NUMBERS;
         out->n = b->n_nums;
         out->u.nums = nums;
