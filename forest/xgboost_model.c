@@ -318,6 +318,10 @@ add_categories(xgb_builder *b, const xgb_tree *t, uint32_t i,
     nd->cat_word = (uint32_t) m->n_cat_words;
     nd->cat_nbits = (uint32_t) (max_cat + 1);
     words = (nd->cat_nbits + 31) / 32;
+    if (words == 0) {
+        /* an empty set: every category goes left */
+        return 0;
+    }
     if (m->n_cat_words + words > XGB_MAX_CAT_WORDS) {
         forest_errf(err, errlen, b->name, "category sets too large");
         return -1;

@@ -188,6 +188,12 @@ check_model(const char *dir, const char *file)
     forest_free(m);
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
 static void
 check_dir(const char *dir)
 {
@@ -210,6 +216,7 @@ check_dir(const char *dir)
         }
     }
     closedir(d);
+    qsort(names, n, sizeof(char *), by_name);
     CHECK(n > 0);
     for (size_t i = 0; i < n; i++) {
         check_model(dir, names[i]);
