@@ -1,19 +1,336 @@
-/* Skeleton: replaced by the module's own issue. */
-#include <ngx_config.h>
-#include <ngx_core.h>
-#include <ngx_http.h>
+/*
+ * ngx_http_forest_module: directives, configuration and worker lifecycle.
+ */
+#include "ngx_http_forest_module.h"
 
-#include "forest.h"
 
-static ngx_http_module_t ngx_http_forest_module_ctx = {
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+#define NGX_HTTP_FOREST_DEFAULT_MAX_ROWS  65536
+
+
+static void *ngx_http_forest_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_forest_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_forest_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_forest_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_forest_init_process(ngx_cycle_t *cycle);
+static void ngx_http_forest_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_forest_kserve(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_forest_predict(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_forest_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_forest_set_api(ngx_conf_t *cf,
+    ngx_http_forest_loc_conf_t *flcf, ngx_http_forest_api_e api,
+    ngx_http_handler_pt handler);
+
+
+static ngx_command_t  ngx_http_forest_commands[] = {
+
+    { ngx_string("forest_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_forest_model_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("forest_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_forest_main_conf_t, thread_pool_name),
+      NULL },
+
+    { ngx_string("forest_max_rows"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_forest_loc_conf_t, max_rows),
+      NULL },
+
+    { ngx_string("forest_kserve"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_forest_kserve,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("forest_predict"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_forest_predict,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("forest_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_forest_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
 };
 
-ngx_module_t ngx_http_forest_module = {
+
+static ngx_http_module_t  ngx_http_forest_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_forest_postconfiguration,     /* postconfiguration */
+
+    ngx_http_forest_create_main_conf,      /* create main configuration */
+    ngx_http_forest_init_main_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_forest_create_loc_conf,       /* create location configuration */
+    ngx_http_forest_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_forest_module = {
     NGX_MODULE_V1,
-    &ngx_http_forest_module_ctx,
-    NULL,
-    NGX_HTTP_MODULE,
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    &ngx_http_forest_module_ctx,           /* module context */
+    ngx_http_forest_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_forest_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_forest_exit_process,          /* exit process */
+    NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static void *
+ngx_http_forest_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_forest_main_conf_t  *fmcf;
+
+    fmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_forest_main_conf_t));
+    if (fmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&fmcf->models, cf->pool, 4,
+                       sizeof(ngx_http_forest_model_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     fmcf->thread_pool_name = { 0, NULL };
+     *     fmcf->thread_pool = NULL;
+     *     fmcf->shm_zone = NULL;
+     */
+
+    return fmcf;
+}
+
+
+static char *
+ngx_http_forest_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_forest_main_conf_t *fmcf = conf;
+
+    if (fmcf->thread_pool_name.data == NULL) {
+        ngx_str_set(&fmcf->thread_pool_name, "default");
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_forest_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_forest_loc_conf_t  *flcf;
+
+    flcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_forest_loc_conf_t));
+    if (flcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     flcf->api = NGX_HTTP_FOREST_API_NONE;
+     *     flcf->model_name = { 0, NULL };
+     *     flcf->model = NULL;
+     */
+
+    flcf->max_rows = NGX_CONF_UNSET_SIZE;
+
+    return flcf;
+}
+
+
+static char *
+ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_forest_loc_conf_t *prev = parent;
+    ngx_http_forest_loc_conf_t *conf = child;
+
+    ngx_http_forest_main_conf_t  *fmcf;
+
+    ngx_conf_merge_size_value(conf->max_rows, prev->max_rows,
+                              NGX_HTTP_FOREST_DEFAULT_MAX_ROWS);
+
+    if (conf->max_rows == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"forest_max_rows\" must be at least 1");
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * forest_model may follow the locations that name its model, so the
+     * name is resolved here, once the whole http block has been read.
+     */
+
+    if (conf->model_name.len && conf->model == NULL) {
+        fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_forest_module);
+
+        conf->model = ngx_http_forest_model_find(fmcf, &conf->model_name,
+                                                 NULL);
+        if (conf->model == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "forest_predict names unknown model \"%V\" "
+                          "(no forest_model with that name) in %s:%ui",
+                          &conf->model_name, conf->model_file,
+                          conf->model_line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_forest_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_forest_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_forest_module);
+
+    if (fmcf->models.nelts == 0) {
+        return NGX_OK;
+    }
+
+    fmcf->thread_pool = ngx_thread_pool_add(cf, &fmcf->thread_pool_name);
+    if (fmcf->thread_pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_forest_metrics_zone(cf, fmcf);
+}
+
+
+static char *
+ngx_http_forest_set_api(ngx_conf_t *cf, ngx_http_forest_loc_conf_t *flcf,
+    ngx_http_forest_api_e api, ngx_http_handler_pt handler)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (flcf->api != NGX_HTTP_FOREST_API_NONE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "only one of forest_kserve, forest_predict and "
+                           "forest_metrics may serve a location");
+        return NGX_CONF_ERROR;
+    }
+
+    flcf->api = api;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_forest_kserve(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_forest_set_api(cf, conf, NGX_HTTP_FOREST_API_KSERVE,
+                                   ngx_http_forest_kserve_handler);
+}
+
+
+static char *
+ngx_http_forest_predict(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_forest_loc_conf_t *flcf = conf;
+
+    ngx_str_t  *value;
+
+    if (cf->args->nelts == 2) {
+        value = cf->args->elts;
+
+        flcf->model_name = value[1];
+        flcf->model_file = cf->conf_file->file.name.data;
+        flcf->model_line = cf->conf_file->line;
+    }
+
+    return ngx_http_forest_set_api(cf, flcf, NGX_HTTP_FOREST_API_PREDICT,
+                                   ngx_http_forest_predict_handler);
+}
+
+
+static char *
+ngx_http_forest_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_forest_set_api(cf, conf, NGX_HTTP_FOREST_API_METRICS,
+                                   ngx_http_forest_metrics_handler);
+}
+
+
+static ngx_int_t
+ngx_http_forest_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_forest_main_conf_t  *fmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    fmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_forest_module);
+    if (fmcf == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_forest_models_init_worker(cycle, fmcf);
+}
+
+
+static void
+ngx_http_forest_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_forest_main_conf_t  *fmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return;
+    }
+
+    fmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_forest_module);
+    if (fmcf == NULL) {
+        return;
+    }
+
+    /*
+     * The thread pool module, a core module, has exited before us: its
+     * threads ran every queued task, so no executor is in use any more.
+     */
+
+    ngx_http_forest_models_exit_worker(fmcf);
+}

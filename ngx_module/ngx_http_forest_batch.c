@@ -1,0 +1,392 @@
+/*
+ * The per-worker, per-model dynamic batcher.
+ *
+ * An idle model (nothing on the thread pool) runs a request at once.  While
+ * a batch runs, the rows of further requests are appended to a pending
+ * batch, which goes to the thread pool when it reaches max_batch_size rows,
+ * when batch_delay expires, or when a running batch completes.  Each request
+ * remembers its first row in the batch and gets exactly its rows back.
+ *
+ * A batch owns its memory (its own pool) and lives until its thread task has
+ * completed, whatever happens to the requests in it: a request that goes
+ * away only clears its slot.
+ */
+#include "ngx_http_forest_module.h"
+
+
+/* how often a batch still running is reported */
+#define NGX_HTTP_FOREST_GUARD_MS  60000
+
+
+struct ngx_http_forest_batch_s {
+    ngx_pool_t               *pool;
+    ngx_log_t                *log;
+    ngx_http_forest_model_t  *model;
+    int                       margin;
+
+    float                    *rows;
+    size_t                    n_rows;
+    size_t                    cap_rows;
+    float                    *out;
+
+    ngx_http_forest_ctx_t   **ctxs;
+    ngx_uint_t                n_ctxs;
+    ngx_uint_t                cap_ctxs;
+
+    /* dispatches a filling batch once batch_delay has passed */
+    ngx_event_t               delay;
+    /*
+     * armed while the batch is on the thread pool: a non-cancelable timer
+     * keeps a gracefully exiting worker alive until the batch is answered
+     */
+    ngx_event_t               guard;
+
+    uint64_t                  start_us;
+    uint64_t                  compute_us;
+    int                       rc;
+    char                      err[FOREST_ERR_LEN];
+};
+
+
+static ngx_http_forest_batch_t *ngx_http_forest_batch_create(
+    ngx_http_forest_model_t *m, int margin);
+static ngx_int_t ngx_http_forest_batch_append(ngx_http_forest_batch_t *b,
+    ngx_http_forest_ctx_t *ctx);
+static void ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b);
+static void ngx_http_forest_batch_fail(ngx_http_forest_batch_t *b,
+    ngx_uint_t status, const char *error);
+static void ngx_http_forest_batch_thread(void *data, ngx_log_t *log);
+static void ngx_http_forest_batch_done(ngx_event_t *ev);
+static void ngx_http_forest_batch_delay_handler(ngx_event_t *ev);
+static void ngx_http_forest_batch_guard_handler(ngx_event_t *ev);
+
+
+ngx_int_t
+ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx)
+{
+    size_t                    n;
+    ngx_http_forest_model_t  *m;
+    ngx_http_forest_batch_t  *b;
+
+    m = ctx->model;
+    n = ctx->req.n_rows;
+    b = m->pending[ctx->margin];
+
+    if (b != NULL && b->n_rows + n > m->max_batch_size) {
+        ngx_http_forest_batch_dispatch(b);
+        b = NULL;
+    }
+
+    if (b == NULL) {
+        b = ngx_http_forest_batch_create(m, ctx->margin);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        m->pending[ctx->margin] = b;
+    }
+
+    if (ngx_http_forest_batch_append(b, ctx) != NGX_OK) {
+        if (b->n_ctxs == 0) {
+            m->pending[ctx->margin] = NULL;
+            ngx_destroy_pool(b->pool);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (m->in_flight == 0 || b->n_rows >= m->max_batch_size) {
+        ngx_http_forest_batch_dispatch(b);
+        return NGX_OK;
+    }
+
+    if (m->batch_delay && !b->delay.timer_set) {
+        ngx_add_timer(&b->delay, m->batch_delay);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_forest_batch_detach(ngx_http_forest_ctx_t *ctx)
+{
+    if (ctx->batch == NULL) {
+        return;
+    }
+
+    ctx->batch->ctxs[ctx->slot] = NULL;
+    ctx->batch = NULL;
+}
+
+
+static ngx_http_forest_batch_t *
+ngx_http_forest_batch_create(ngx_http_forest_model_t *m, int margin)
+{
+    ngx_pool_t               *pool;
+    ngx_http_forest_batch_t  *b;
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    b = ngx_pcalloc(pool, sizeof(ngx_http_forest_batch_t));
+    if (b == NULL) {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    b->pool = pool;
+    /* batch events outlive any one request: log with the cycle's log */
+    b->log = ngx_cycle->log;
+    b->model = m;
+    b->margin = margin;
+
+    b->delay.handler = ngx_http_forest_batch_delay_handler;
+    b->delay.data = b;
+    b->delay.log = b->log;
+
+    b->guard.handler = ngx_http_forest_batch_guard_handler;
+    b->guard.data = b;
+    b->guard.log = b->log;
+
+    return b;
+}
+
+
+static ngx_int_t
+ngx_http_forest_batch_append(ngx_http_forest_batch_t *b,
+    ngx_http_forest_ctx_t *ctx)
+{
+    size_t                   n, cap, row_bytes;
+    float                   *rows;
+    ngx_uint_t               cap_ctxs;
+    ngx_http_forest_ctx_t  **ctxs;
+
+    n = ctx->req.n_rows;
+    row_bytes = (size_t) b->model->forest->n_features * sizeof(float);
+
+    if (b->n_rows + n > b->cap_rows) {
+        cap = ngx_max(b->cap_rows * 2, b->n_rows + n);
+        cap = ngx_max(cap, 16);
+
+        rows = ngx_palloc(b->pool, cap * row_bytes);
+        if (rows == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (b->rows != NULL) {
+            ngx_memcpy(rows, b->rows, b->n_rows * row_bytes);
+            ngx_pfree(b->pool, b->rows);
+        }
+
+        b->rows = rows;
+        b->cap_rows = cap;
+    }
+
+    if (b->n_ctxs == b->cap_ctxs) {
+        cap_ctxs = ngx_max(b->cap_ctxs * 2, 8);
+
+        ctxs = ngx_palloc(b->pool, cap_ctxs * sizeof(ngx_http_forest_ctx_t *));
+        if (ctxs == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (b->ctxs != NULL) {
+            ngx_memcpy(ctxs, b->ctxs,
+                       b->n_ctxs * sizeof(ngx_http_forest_ctx_t *));
+            ngx_pfree(b->pool, b->ctxs);
+        }
+
+        b->ctxs = ctxs;
+        b->cap_ctxs = cap_ctxs;
+    }
+
+    ngx_memcpy((u_char *) b->rows + b->n_rows * row_bytes, ctx->req.rows,
+               n * row_bytes);
+
+    ctx->batch = b;
+    ctx->slot = b->n_ctxs;
+    ctx->row_offset = b->n_rows;
+    ctx->queued_us = ngx_http_forest_now_us();
+
+    b->ctxs[b->n_ctxs++] = ctx;
+    b->n_rows += n;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
+{
+    size_t                        cols;
+    ngx_thread_task_t            *task;
+    ngx_http_forest_model_t      *m;
+    ngx_http_forest_main_conf_t  *fmcf;
+
+    m = b->model;
+
+    if (m->pending[b->margin] == b) {
+        m->pending[b->margin] = NULL;
+    }
+
+    if (b->delay.timer_set) {
+        ngx_del_timer(&b->delay);
+    }
+
+    cols = forest_output_columns(m->forest, b->margin);
+
+    b->out = ngx_palloc(b->pool, b->n_rows * cols * sizeof(float));
+    task = ngx_thread_task_alloc(b->pool, 0);
+
+    if (b->out == NULL || task == NULL) {
+        ngx_http_forest_batch_fail(b, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                   "out of memory for the batch");
+        return;
+    }
+
+    task->ctx = b;
+    task->handler = ngx_http_forest_batch_thread;
+    task->event.handler = ngx_http_forest_batch_done;
+    task->event.data = b;
+    task->event.log = b->log;
+
+    fmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_forest_module);
+
+    if (ngx_thread_task_post(fmcf->thread_pool, task) != NGX_OK) {
+        /* the thread pool has logged why (e.g. its queue is full) */
+        ngx_http_forest_batch_fail(b, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   "the thread pool cannot take the batch");
+        return;
+    }
+
+    m->in_flight++;
+    ngx_add_timer(&b->guard, NGX_HTTP_FOREST_GUARD_MS);
+}
+
+
+/* A batch that never ran: every request in it gets the error. */
+static void
+ngx_http_forest_batch_fail(ngx_http_forest_batch_t *b, ngx_uint_t status,
+    const char *error)
+{
+    ngx_uint_t              i;
+    ngx_http_forest_ctx_t  *ctx;
+
+    for (i = 0; i < b->n_ctxs; i++) {
+        ctx = b->ctxs[i];
+
+        if (ctx != NULL) {
+            ctx->batch = NULL;
+            ngx_http_forest_complete(ctx, NULL, status, error);
+        }
+    }
+
+    ngx_destroy_pool(b->pool);
+}
+
+
+static void
+ngx_http_forest_batch_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_forest_batch_t *b = data;
+
+    uint64_t  start;
+
+    start = ngx_http_forest_now_us();
+
+    b->rc = forest_executor_predict(b->model->executor, b->rows, b->n_rows,
+                                    b->margin, b->out, b->err,
+                                    sizeof(b->err));
+
+    b->start_us = start;
+    b->compute_us = ngx_http_forest_now_us() - start;
+}
+
+
+static void
+ngx_http_forest_batch_done(ngx_event_t *ev)
+{
+    ngx_http_forest_batch_t *b = ev->data;
+
+    int                       margin;
+    size_t                    cols;
+    uint64_t                  queue_us;
+    ngx_uint_t                i, n_reqs;
+    ngx_http_forest_ctx_t    *ctx;
+    ngx_http_forest_model_t  *m;
+
+    m = b->model;
+    m->in_flight--;
+
+    if (b->guard.timer_set) {
+        ngx_del_timer(&b->guard);
+    }
+
+    /* keep the executor busy: what gathered meanwhile goes next */
+    for (margin = 0; margin < 2; margin++) {
+        if (m->pending[margin] != NULL) {
+            ngx_http_forest_batch_dispatch(m->pending[margin]);
+        }
+    }
+
+    queue_us = 0;
+    n_reqs = 0;
+
+    for (i = 0; i < b->n_ctxs; i++) {
+        ctx = b->ctxs[i];
+        if (ctx != NULL) {
+            queue_us += b->start_us - ctx->queued_us;
+            n_reqs++;
+        }
+    }
+
+    ngx_http_forest_stats_batch(m, b->n_rows, n_reqs, queue_us,
+                                b->compute_us);
+
+    cols = forest_output_columns(m->forest, b->margin);
+
+    for (i = 0; i < b->n_ctxs; i++) {
+        ctx = b->ctxs[i];
+        if (ctx == NULL) {
+            continue;
+        }
+
+        ctx->batch = NULL;
+
+        if (b->rc == 0) {
+            ngx_http_forest_complete(ctx, b->out + ctx->row_offset * cols,
+                                     0, NULL);
+
+        } else {
+            ngx_http_forest_complete(ctx, NULL,
+                                     NGX_HTTP_INTERNAL_SERVER_ERROR, b->err);
+        }
+    }
+
+    ngx_destroy_pool(b->pool);
+}
+
+
+static void
+ngx_http_forest_batch_delay_handler(ngx_event_t *ev)
+{
+    ngx_http_forest_batch_dispatch(ev->data);
+}
+
+
+static void
+ngx_http_forest_batch_guard_handler(ngx_event_t *ev)
+{
+    ngx_http_forest_batch_t *b = ev->data;
+
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "forest: a batch of %uz rows of model \"%V\" has been "
+                  "running for more than %d s", b->n_rows, &b->model->name,
+                  NGX_HTTP_FOREST_GUARD_MS / 1000);
+
+    ngx_add_timer(&b->guard, NGX_HTTP_FOREST_GUARD_MS);
+}

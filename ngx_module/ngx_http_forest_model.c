@@ -1,0 +1,541 @@
+/*
+ * The forest_model directive and the model registry: every model is loaded
+ * and validated while the configuration is read, so a bad model fails
+ * `nginx -t` (and a reload keeps the old configuration); each worker then
+ * gives every model an executor of its own.
+ */
+#include "ngx_http_forest_module.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#if (NGX_FOREST_CUDA)
+#include "../gpu/forest_gpu.h"
+#endif
+
+
+#define NGX_HTTP_FOREST_DEFAULT_MAX_BATCH  1024
+
+
+static char *ngx_http_forest_model_param(ngx_conf_t *cf,
+    ngx_http_forest_model_t *m, ngx_str_t *param);
+static ngx_int_t ngx_http_forest_parse_flag(ngx_str_t *v, ngx_flag_t *out);
+static ngx_int_t ngx_http_forest_parse_delay(ngx_str_t *v, ngx_uint_t *us);
+static ngx_int_t ngx_http_forest_valid_name(ngx_str_t *name);
+static char *ngx_http_forest_model_check(ngx_conf_t *cf,
+    ngx_http_forest_model_t *m);
+static void ngx_http_forest_model_cleanup(void *data);
+static forest_executor *ngx_http_forest_executor_create(
+    ngx_http_forest_model_t *m, char *err, size_t errlen);
+
+
+char *
+ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_forest_main_conf_t *fmcf = conf;
+
+    char                      err[FOREST_ERR_LEN];
+    ngx_str_t                *value;
+    ngx_uint_t                i;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_forest_model_t  *m, **mp;
+
+    value = cf->args->elts;
+
+    if (ngx_http_forest_valid_name(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid model name \"%V\": use 1 to %d of "
+                           "A-Z a-z 0-9 _ . - (and not \"stats\")",
+                           &value[1], NGX_HTTP_FOREST_NAME_MAX - 1);
+        return NGX_CONF_ERROR;
+    }
+
+    m = ngx_pcalloc(cf->pool, sizeof(ngx_http_forest_model_t));
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* configuration tokens are NUL-terminated */
+    m->name = value[1];
+    ngx_str_set(&m->version, "1");
+    m->version_n = 1;
+    m->format = FOREST_FORMAT_AUTO;
+    m->predict_proba = 0;
+    m->is_classifier = NGX_CONF_UNSET;
+    m->threshold = 0.5f;
+    m->max_batch_size = NGX_HTTP_FOREST_DEFAULT_MAX_BATCH;
+    m->device = NGX_HTTP_FOREST_DEVICE_CPU;
+    m->threads = 1;
+
+    m->path = value[2];
+    if (ngx_conf_full_name(cf->cycle, &m->path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 3; i < cf->args->nelts; i++) {
+        if (ngx_http_forest_model_param(cf, m, &value[i]) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_forest_model_find(fmcf, &m->name, &m->version) != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate forest_model \"%V\" version %V",
+                           &m->name, &m->version);
+        return NGX_CONF_ERROR;
+    }
+
+#if !(NGX_FOREST_CUDA)
+    if (m->device != NGX_HTTP_FOREST_DEVICE_CPU) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "forest_model \"%V\": device=%s: no GPU support "
+                           "in this build (built without CUDA); use "
+                           "device=cpu", &m->name,
+                           m->device == NGX_HTTP_FOREST_DEVICE_GPU
+                           ? "gpu" : "auto");
+        return NGX_CONF_ERROR;
+    }
+#endif
+
+    m->forest = forest_load((const char *) m->path.data, m->format,
+                            err, sizeof(err));
+    if (m->forest == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "forest_model \"%V\": cannot load %s", &m->name,
+                           err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        forest_free(m->forest);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_forest_model_cleanup;
+    cln->data = m->forest;
+
+    if (ngx_http_forest_model_check(cf, m) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    mp = ngx_array_push(&fmcf->models);
+    if (mp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *mp = m;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
+    ngx_str_t *param)
+{
+    u_char     *eq;
+    char       *end;
+    double      d;
+    ngx_int_t   n;
+    ngx_str_t   key, v;
+
+    eq = ngx_strlchr(param->data, param->data + param->len, '=');
+    if (eq == NULL) {
+        goto invalid;
+    }
+
+    key.data = param->data;
+    key.len = eq - param->data;
+    v.data = eq + 1;
+    v.len = param->data + param->len - v.data;
+
+    if (v.len == 0) {
+        goto invalid;
+    }
+
+#define KEY_IS(s)  (key.len == sizeof(s) - 1                                 \
+                    && ngx_strncmp(key.data, s, sizeof(s) - 1) == 0)
+
+    if (KEY_IS("format")) {
+        if (forest_format_parse((const char *) v.data, &m->format) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "forest_model \"%V\": unknown format \"%V\" "
+                               "(auto, xgboost, xgboost_json, xgboost_ubj, "
+                               "xgboost_binary, lightgbm, "
+                               "treelite_checkpoint)", &m->name, &v);
+            return NGX_CONF_ERROR;
+        }
+        return NGX_CONF_OK;
+    }
+
+    if (KEY_IS("version")) {
+        if (v.len > NGX_HTTP_FOREST_VERSION_MAX - 1) {
+            goto invalid;
+        }
+        n = ngx_atoi(v.data, v.len);
+        if (n == NGX_ERROR || n < 1) {
+            goto invalid;
+        }
+        m->version = v;
+        m->version_n = (uint64_t) n;
+        return NGX_CONF_OK;
+    }
+
+    if (KEY_IS("predict_proba")) {
+        if (ngx_http_forest_parse_flag(&v, &m->predict_proba) != NGX_OK) {
+            goto invalid;
+        }
+        return NGX_CONF_OK;
+    }
+
+    if (KEY_IS("is_classifier") || KEY_IS("output_class")) {
+        if (ngx_http_forest_parse_flag(&v, &m->is_classifier) != NGX_OK) {
+            goto invalid;
+        }
+        return NGX_CONF_OK;
+    }
+
+    if (KEY_IS("threshold")) {
+        errno = 0;
+        d = strtod((const char *) v.data, &end);
+        if (errno || end != (char *) v.data + v.len || !isfinite(d)) {
+            goto invalid;
+        }
+        m->threshold = (float) d;
+        return NGX_CONF_OK;
+    }
+
+    if (KEY_IS("max_batch_size")) {
+        n = ngx_atoi(v.data, v.len);
+        if (n == NGX_ERROR || n < 1) {
+            goto invalid;
+        }
+        m->max_batch_size = n;
+        return NGX_CONF_OK;
+    }
+
+    if (KEY_IS("batch_delay")) {
+        if (ngx_http_forest_parse_delay(&v, &m->batch_delay_us) != NGX_OK) {
+            goto invalid;
+        }
+        /* NGINX timers tick in milliseconds */
+        m->batch_delay = (m->batch_delay_us + 999) / 1000;
+        return NGX_CONF_OK;
+    }
+
+    if (KEY_IS("device")) {
+        if (v.len == 3 && ngx_strncmp(v.data, "cpu", 3) == 0) {
+            m->device = NGX_HTTP_FOREST_DEVICE_CPU;
+        } else if (v.len == 3 && ngx_strncmp(v.data, "gpu", 3) == 0) {
+            m->device = NGX_HTTP_FOREST_DEVICE_GPU;
+        } else if (v.len == 4 && ngx_strncmp(v.data, "auto", 4) == 0) {
+            m->device = NGX_HTTP_FOREST_DEVICE_AUTO;
+        } else {
+            goto invalid;
+        }
+        return NGX_CONF_OK;
+    }
+
+    if (KEY_IS("threads")) {
+        n = ngx_atoi(v.data, v.len);
+        if (n == NGX_ERROR || n > 1024) {
+            goto invalid;
+        }
+        m->threads = n;
+        return NGX_CONF_OK;
+    }
+
+#undef KEY_IS
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "forest_model \"%V\": unknown parameter \"%V\" "
+                       "(format, version, predict_proba, is_classifier, "
+                       "threshold, max_batch_size, batch_delay, device, "
+                       "threads)", &m->name, param);
+    return NGX_CONF_ERROR;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "forest_model \"%V\": invalid parameter \"%V\"",
+                       &m->name, param);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_forest_parse_flag(ngx_str_t *v, ngx_flag_t *out)
+{
+    if ((v->len == 2 && ngx_strncasecmp(v->data, (u_char *) "on", 2) == 0)
+        || (v->len == 4 && ngx_strncasecmp(v->data, (u_char *) "true", 4) == 0)
+        || (v->len == 1 && v->data[0] == '1'))
+    {
+        *out = 1;
+        return NGX_OK;
+    }
+
+    if ((v->len == 3 && ngx_strncasecmp(v->data, (u_char *) "off", 3) == 0)
+        || (v->len == 5
+            && ngx_strncasecmp(v->data, (u_char *) "false", 5) == 0)
+        || (v->len == 1 && v->data[0] == '0'))
+    {
+        *out = 0;
+        return NGX_OK;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* "100us", "2ms", "1s"; a bare number is milliseconds, like NGINX times */
+static ngx_int_t
+ngx_http_forest_parse_delay(ngx_str_t *v, ngx_uint_t *us)
+{
+    size_t      digits;
+    ngx_int_t   n;
+    ngx_uint_t  scale;
+    ngx_str_t   unit;
+
+    for (digits = 0; digits < v->len; digits++) {
+        if (v->data[digits] < '0' || v->data[digits] > '9') {
+            break;
+        }
+    }
+
+    n = ngx_atoi(v->data, digits);
+    if (n == NGX_ERROR || n > 60000000) {
+        return NGX_ERROR;
+    }
+
+    unit.data = v->data + digits;
+    unit.len = v->len - digits;
+
+    if (unit.len == 2 && ngx_strncmp(unit.data, "us", 2) == 0) {
+        scale = 1;
+    } else if (unit.len == 0
+               || (unit.len == 2 && ngx_strncmp(unit.data, "ms", 2) == 0))
+    {
+        scale = 1000;
+    } else if (unit.len == 1 && unit.data[0] == 's') {
+        scale = 1000000;
+    } else {
+        return NGX_ERROR;
+    }
+
+    if ((ngx_uint_t) n > 60000000 / scale) {
+        return NGX_ERROR;
+    }
+
+    *us = (ngx_uint_t) n * scale;
+
+    return NGX_OK;
+}
+
+
+/* Names go into URIs, JSON and Prometheus labels unescaped. */
+static ngx_int_t
+ngx_http_forest_valid_name(ngx_str_t *name)
+{
+    size_t  i;
+    u_char  c;
+
+    if (name->len == 0 || name->len > NGX_HTTP_FOREST_NAME_MAX - 1) {
+        return NGX_ERROR;
+    }
+
+    if (name->len == 5 && ngx_strncmp(name->data, "stats", 5) == 0) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        c = name->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_forest_model_check(ngx_conf_t *cf, ngx_http_forest_model_t *m)
+{
+    char              err[FOREST_ERR_LEN];
+    forest_executor  *ex;
+
+    if (m->is_classifier == NGX_CONF_UNSET) {
+        m->is_classifier = (m->forest->n_classes > 0);
+    }
+
+    if (m->predict_proba && m->forest->n_classes == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "forest_model \"%V\": predict_proba=on needs a "
+                           "classifier, but %s has objective \"%s\"",
+                           &m->name, m->path.data, m->forest->objective);
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * Build the CPU executor once so that a model it cannot run fails
+     * here rather than in every worker.
+     */
+
+    if (m->device == NGX_HTTP_FOREST_DEVICE_CPU) {
+        ex = forest_cpu_executor_create(m->forest, m->threads, err,
+                                        sizeof(err));
+        if (ex == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "forest_model \"%V\": %s: %s", &m->name,
+                               m->path.data, err);
+            return NGX_CONF_ERROR;
+        }
+
+        forest_executor_destroy(ex);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_forest_model_cleanup(void *data)
+{
+    forest_free(data);
+}
+
+
+ngx_http_forest_model_t *
+ngx_http_forest_model_find(ngx_http_forest_main_conf_t *fmcf,
+    ngx_str_t *name, ngx_str_t *version)
+{
+    ngx_uint_t                i;
+    ngx_http_forest_model_t  *m, **models, *latest;
+
+    models = fmcf->models.elts;
+    latest = NULL;
+
+    for (i = 0; i < fmcf->models.nelts; i++) {
+        m = models[i];
+
+        if (m->name.len != name->len
+            || ngx_strncmp(m->name.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        if (version == NULL || version->len == 0) {
+            if (latest == NULL || m->version_n > latest->version_n) {
+                latest = m;
+            }
+            continue;
+        }
+
+        if (m->version.len == version->len
+            && ngx_strncmp(m->version.data, version->data, version->len) == 0)
+        {
+            return m;
+        }
+    }
+
+    return latest;
+}
+
+
+static forest_executor *
+ngx_http_forest_executor_create(ngx_http_forest_model_t *m, char *err,
+    size_t errlen)
+{
+#if (NGX_FOREST_CUDA)
+    forest_executor     *ex;
+    forest_gpu_options   opt;
+
+    if (m->device != NGX_HTTP_FOREST_DEVICE_CPU) {
+        ngx_memzero(&opt, sizeof(forest_gpu_options));
+        opt.cpu_threads = m->threads;
+
+        ex = forest_gpu_executor_create(m->forest, &opt, err, errlen);
+        if (ex != NULL || m->device == NGX_HTTP_FOREST_DEVICE_GPU) {
+            return ex;
+        }
+    }
+#endif
+
+    return forest_cpu_executor_create(m->forest, m->threads, err, errlen);
+}
+
+
+ngx_int_t
+ngx_http_forest_models_init_worker(ngx_cycle_t *cycle,
+    ngx_http_forest_main_conf_t *fmcf)
+{
+    char                      err[FOREST_ERR_LEN];
+    ngx_uint_t                i;
+    ngx_http_forest_model_t  *m, **models;
+
+    models = fmcf->models.elts;
+
+    for (i = 0; i < fmcf->models.nelts; i++) {
+        m = models[i];
+
+        m->executor = ngx_http_forest_executor_create(m, err, sizeof(err));
+
+        if (m->executor == NULL) {
+            /* the model answers 503 and stays "not ready" in this worker */
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                          "forest_model \"%V\" version %V is not ready: %s",
+                          &m->name, &m->version, err);
+            continue;
+        }
+
+        m->executor_kind = m->executor->ops->name;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_forest_models_exit_worker(ngx_http_forest_main_conf_t *fmcf)
+{
+    ngx_uint_t                i;
+    ngx_http_forest_model_t  *m, **models;
+
+    models = fmcf->models.elts;
+
+    for (i = 0; i < fmcf->models.nelts; i++) {
+        m = models[i];
+
+        forest_executor_destroy(m->executor);
+        m->executor = NULL;
+    }
+}
+
+
+void
+ngx_http_forest_model_shape(ngx_http_forest_model_t *m, int margin,
+    fcodec_shape *shape)
+{
+    shape->forest_columns = forest_output_columns(m->forest, margin);
+    shape->n_classes = m->forest->n_classes;
+    shape->is_classifier = (int) m->is_classifier;
+    shape->predict_proba = (int) m->predict_proba;
+    shape->margin = margin;
+    shape->threshold = m->threshold;
+}
+
+
+uint32_t
+ngx_http_forest_model_columns(ngx_http_forest_model_t *m, int margin)
+{
+    fcodec_shape  shape;
+
+    ngx_http_forest_model_shape(m, margin, &shape);
+
+    return fcodec_output_columns(&shape);
+}

@@ -1,0 +1,187 @@
+/*
+ * ngx_http_forest_module: types shared by the module's files.
+ *
+ * Configuration time (master): every forest_model is loaded, validated and
+ * registered in the main conf.  Worker time: init_process gives each model an
+ * executor and a batcher of its own; requests are decoded by the codec
+ * (forest_codec.h), batched, run on an NGINX thread pool and answered back on
+ * the event loop.
+ */
+#ifndef NGX_HTTP_FOREST_MODULE_H
+#define NGX_HTTP_FOREST_MODULE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_thread_pool.h>
+
+#include "forest.h"
+#include "forest_exec.h"
+#include "forest_codec.h"
+
+
+#define NGX_HTTP_FOREST_VERSION       "0.1.0"
+
+#define NGX_HTTP_FOREST_NAME_MAX      64
+#define NGX_HTTP_FOREST_VERSION_MAX   19     /* digits of a uint64 */
+/* batch-size histogram buckets: le 1, 2, 4, ... 2^(N-2), +Inf */
+#define NGX_HTTP_FOREST_BATCH_BUCKETS 18
+
+
+typedef enum {
+    NGX_HTTP_FOREST_DEVICE_CPU = 0,
+    NGX_HTTP_FOREST_DEVICE_GPU,
+    NGX_HTTP_FOREST_DEVICE_AUTO
+} ngx_http_forest_device_e;
+
+
+/* Counters of one model version in shared memory, summed over workers. */
+typedef struct {
+    ngx_queue_t             queue;
+    u_char                  name[NGX_HTTP_FOREST_NAME_MAX];
+    size_t                  name_len;
+    u_char                  version[NGX_HTTP_FOREST_VERSION_MAX];
+    size_t                  version_len;
+
+    ngx_atomic_t            success;
+    ngx_atomic_t            failure;
+    ngx_atomic_t            success_us;          /* request durations */
+    ngx_atomic_t            failure_us;
+    ngx_atomic_t            queue_us;
+    ngx_atomic_t            batched;             /* requests run in batches */
+    ngx_atomic_t            compute_us;          /* per request */
+    ngx_atomic_t            inference_count;     /* rows */
+    ngx_atomic_t            exec_count;          /* batches */
+    ngx_atomic_t            exec_compute_us;     /* per batch */
+    ngx_atomic_t            last_inference_ms;   /* unix time */
+    ngx_atomic_t            batch_bucket[NGX_HTTP_FOREST_BATCH_BUCKETS];
+} ngx_http_forest_stats_t;
+
+
+typedef struct ngx_http_forest_batch_s  ngx_http_forest_batch_t;
+typedef struct ngx_http_forest_ctx_s    ngx_http_forest_ctx_t;
+
+
+typedef struct {
+    ngx_str_t               name;                /* NUL-terminated */
+    ngx_str_t               version;             /* NUL-terminated digits */
+    uint64_t                version_n;
+    ngx_str_t               path;                /* full path, NUL-terminated */
+
+    forest_model           *forest;
+    forest_format           format;
+    ngx_flag_t              predict_proba;
+    ngx_flag_t              is_classifier;
+    float                   threshold;
+    ngx_uint_t              max_batch_size;      /* rows merged into one run */
+    ngx_msec_t              batch_delay;         /* 0: merge only while busy */
+    ngx_uint_t              batch_delay_us;      /* as configured, for /config */
+    ngx_http_forest_device_e  device;
+    ngx_uint_t              threads;
+
+    ngx_http_forest_stats_t  *stats;             /* shared memory */
+
+    /* per worker, set in init_process */
+    forest_executor        *executor;            /* NULL: not ready (503) */
+    const char             *executor_kind;       /* "cpu", "gpu" */
+    ngx_http_forest_batch_t  *pending[2];        /* filling; index: margin */
+    ngx_uint_t              in_flight;           /* batches on the thread pool */
+} ngx_http_forest_model_t;
+
+
+typedef struct {
+    ngx_array_t             models;              /* ngx_http_forest_model_t * */
+    ngx_str_t               thread_pool_name;
+    ngx_thread_pool_t      *thread_pool;
+    ngx_shm_zone_t         *shm_zone;
+} ngx_http_forest_main_conf_t;
+
+
+typedef enum {
+    NGX_HTTP_FOREST_API_NONE = 0,
+    NGX_HTTP_FOREST_API_KSERVE,
+    NGX_HTTP_FOREST_API_PREDICT,
+    NGX_HTTP_FOREST_API_METRICS
+} ngx_http_forest_api_e;
+
+
+typedef struct {
+    ngx_http_forest_api_e   api;
+    ngx_str_t               model_name;          /* forest_predict NAME */
+    u_char                 *model_file;          /* where it was named */
+    ngx_uint_t              model_line;
+    ngx_http_forest_model_t  *model;
+    size_t                  max_rows;
+} ngx_http_forest_loc_conf_t;
+
+
+/* One request from decoded body to response. */
+struct ngx_http_forest_ctx_s {
+    ngx_http_request_t     *request;
+    ngx_http_forest_model_t  *model;
+    fcodec_api              api;
+    fcodec_model            fm;                  /* the parser keeps these */
+    fcodec_alloc            alloc;
+    fcodec_request          req;
+    int                     margin;
+
+    ngx_http_forest_batch_t  *batch;             /* NULL unless waiting */
+    ngx_uint_t              slot;                /* index in batch->ctxs */
+    size_t                  row_offset;          /* first row in the batch */
+
+    uint64_t                start_us;
+    uint64_t                queued_us;
+};
+
+
+extern ngx_module_t  ngx_http_forest_module;
+
+
+/* ngx_http_forest_model.c */
+char *ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_http_forest_model_t *ngx_http_forest_model_find(
+    ngx_http_forest_main_conf_t *fmcf, ngx_str_t *name, ngx_str_t *version);
+ngx_int_t ngx_http_forest_models_init_worker(ngx_cycle_t *cycle,
+    ngx_http_forest_main_conf_t *fmcf);
+void ngx_http_forest_models_exit_worker(ngx_http_forest_main_conf_t *fmcf);
+uint32_t ngx_http_forest_model_columns(ngx_http_forest_model_t *m,
+    int margin);
+void ngx_http_forest_model_shape(ngx_http_forest_model_t *m, int margin,
+    fcodec_shape *shape);
+
+/* ngx_http_forest_handler.c */
+ngx_int_t ngx_http_forest_predict_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_forest_infer(ngx_http_request_t *r,
+    ngx_http_forest_model_t *m, fcodec_api api);
+ngx_int_t ngx_http_forest_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *content_type, u_char *body, size_t len);
+ngx_int_t ngx_http_forest_send_error(ngx_http_request_t *r,
+    ngx_http_forest_model_t *m, ngx_uint_t status, ngx_uint_t level,
+    const char *fmt, ...);
+ngx_int_t ngx_http_forest_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+void ngx_http_forest_complete(ngx_http_forest_ctx_t *ctx, const float *out,
+    ngx_uint_t status, const char *error);
+uint64_t ngx_http_forest_now_us(void);
+
+/* ngx_http_forest_kserve.c */
+ngx_int_t ngx_http_forest_kserve_handler(ngx_http_request_t *r);
+
+/* ngx_http_forest_batch.c */
+ngx_int_t ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx);
+void ngx_http_forest_batch_detach(ngx_http_forest_ctx_t *ctx);
+
+/* ngx_http_forest_metrics.c */
+ngx_int_t ngx_http_forest_metrics_zone(ngx_conf_t *cf,
+    ngx_http_forest_main_conf_t *fmcf);
+ngx_int_t ngx_http_forest_metrics_handler(ngx_http_request_t *r);
+u_char *ngx_http_forest_stats_json(ngx_pool_t *pool,
+    ngx_http_forest_main_conf_t *fmcf, ngx_http_forest_model_t *only,
+    size_t *len);
+void ngx_http_forest_stats_request(ngx_http_forest_model_t *m,
+    ngx_uint_t success, uint64_t duration_us);
+void ngx_http_forest_stats_batch(ngx_http_forest_model_t *m, size_t rows,
+    ngx_uint_t n_requests, uint64_t queue_us_total, uint64_t compute_us);
+
+#endif /* NGX_HTTP_FOREST_MODULE_H */
