@@ -917,6 +917,14 @@ categorical_test(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t id,
             m->cat_bits[m->n_cat_words + c / 32] |= 1u << (c % 32);
         }
     }
+    if (m->feature_is_categorical == NULL) {
+        m->feature_is_categorical = calloc(m->n_features, 1);
+        if (m->feature_is_categorical == NULL) {
+            forest_errf(r->err, r->errlen, r->name, "out of memory");
+            return -1;
+        }
+    }
+    m->feature_is_categorical[nd->feature] = 1;
     nd->kind = FOREST_NODE_CATEGORICAL;
     nd->cat_word = (uint32_t) m->n_cat_words;
     nd->cat_nbits = nbits;

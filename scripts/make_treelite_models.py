@@ -6,8 +6,9 @@ scikit-learn's own predictions for tests/unit/test_treelite.c.
     python3 scripts/make_treelite_models.py [--shared ../shared] [--venv121 /tmp/venv-skl121]
 
 Needs the global scikit-learn + treelite.  With --venv121 (a venv holding
-scikit-learn==1.2.1 and treelite) it also converts ../shared/models/skl_*.pkl
-(written by scikit-learn 1.2.1) into tests/models/skl_*.treelite.
+scikit-learn==1.2.1 and treelite==4.0.0) it also converts
+../shared/models/skl_gbdt.pkl (written by scikit-learn 1.2.1) into
+tests/models/skl_gbdt.treelite, checked against ../shared/models/skl_gbdt.*.
 
 Per model <name> it writes
   <name>.treelite       the checkpoint (via convert_sklearn.py on a pickle)
@@ -111,7 +112,7 @@ def build(name, est, X, rng, kind):
     write_csv(os.path.join(OUT, name + ".input.csv"),
               [f"f{i}" for i in range(N_FEAT)], Xt)
     if kind == "iforest":
-        exp = -est.score_samples(Xt)
+        exp = -est.score_samples(Xt).reshape(N_ROWS, 1)
         hdr = ["value"]
         what = "-score_samples"
     elif kind.startswith("reg"):
@@ -181,9 +182,12 @@ MODELS = [
 
 
 def convert_shared(shared, venv):
-    """The shared pickles need scikit-learn 1.2.1 to unpickle."""
+    """The shared pickles need scikit-learn 1.2.1 to unpickle, and a treelite
+    that still imports its trees (4.0.0; 4.8.1 wants sklearn >= 1.3 trees).
+    Only the small one is kept; tests/suite_convert_sklearn.sh converts the
+    others at test time."""
     python = os.path.join(venv, "bin", "python")
-    for name in ("skl_gbdt", "skl_rf_multi", "skl_et"):
+    for name in ("skl_gbdt",):
         pkl = os.path.join(shared, "models", name + ".pkl")
         subprocess.run([python, CONVERT, pkl,
                         os.path.join(OUT, name + ".treelite")], check=True)
