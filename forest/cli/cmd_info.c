@@ -108,7 +108,8 @@ print_per_output(const char *key, const double *v, uint32_t n)
 {
     printf("%s: ", key);
     for (uint32_t k = 0; k < n; k++) {
-        printf("%s%.9g", k ? "," : "", v[k]);
+        /* + 0.0 prints a negative zero as 0 */
+        printf("%s%.9g", k ? "," : "", v[k] + 0.0);
     }
     putchar('\n');
 }
