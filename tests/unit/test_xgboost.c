@@ -353,13 +353,17 @@ test_ubjson_hostile(void)
         0xff, 'i', 1, 'a', 'Z' };
     static const uint8_t neg_string[] = { '{', 'i', 0xff, 'a' };
     static const uint8_t unknown[] = { '{', 'i', 1, 'a', 'Q', '}' };
+    static uint8_t       deep[200];
     static const struct { const uint8_t *p; size_t n; const char *want; }
     cases[] = {
         { huge_array, sizeof(huge_array), "larger than the data left" },
         { huge_object, sizeof(huge_object), "larger than the data left" },
         { neg_string, sizeof(neg_string), "negative length" },
         { unknown, sizeof(unknown), "unknown type marker" },
+        { deep, sizeof(deep), "too deep" },
     };
+
+    memset(deep, '[', sizeof(deep));
     char err[FOREST_ERR_LEN];
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -372,6 +376,42 @@ test_ubjson_hostile(void)
         }
         forest_free(m);
     }
+}
+
+/* Files from before xgboost 1.0 have no "binf" magic: the same bytes
+ * without it must load (format given) and predict identically. */
+static void
+test_binary_without_magic(const char *path)
+{
+    size_t        len;
+    char         *data = read_file(path, &len), err[FOREST_ERR_LEN];
+    forest_model *a, *b;
+    float         row[8], oa[4], ob[4];
+    size_t        same = 0;
+
+    if (data == NULL) {
+        printf("skip %s: not found\n", path);
+        return;
+    }
+    a = forest_load_buffer(data, len, FOREST_FORMAT_AUTO, path, err,
+        sizeof(err));
+    b = forest_load_buffer(data + 4, len - 4, FOREST_FORMAT_XGBOOST_BINARY,
+        path, err, sizeof(err));
+    CHECK(a != NULL && b != NULL);
+    if (a != NULL && b != NULL && a->n_features <= 8 && a->n_outputs <= 4) {
+        for (int r = 0; r < 100; r++) {
+            for (uint32_t k = 0; k < a->n_features; k++) {
+                row[k] = (float) ((r * 7 + k * 13) % 17) / 4.0f - 2.0f;
+            }
+            forest_predict_row_reference(a, row, 1, oa);
+            forest_predict_row_reference(b, row, 1, ob);
+            same += memcmp(oa, ob, a->n_outputs * sizeof(float)) == 0;
+        }
+        CHECK(same == 100);
+    }
+    forest_free(a);
+    forest_free(b);
+    free(data);
 }
 
 /* Every prefix must be refused; corrupted copies may load only as valid
@@ -457,5 +497,11 @@ main(void)
     test_damaged(path, FOREST_FORMAT_XGBOOST_UBJ, 1499);
     snprintf(path, sizeof(path), "%s/models/xgb_binary.model", shared);
     test_damaged(path, FOREST_FORMAT_XGBOOST_BINARY, 1499);
+    test_damaged("tests/models/xgb3_cat.json", FOREST_FORMAT_XGBOOST_JSON, 97);
+    test_damaged("tests/models/xgb3_vector_leaf.ubj", FOREST_FORMAT_XGBOOST_UBJ,
+        97);
+    test_damaged("tests/models/xgb17_dart.model",
+        FOREST_FORMAT_XGBOOST_BINARY, 31);
+    test_binary_without_magic("tests/models/xgb17_multiclass.model");
     return check_summary();
 }
