@@ -10,6 +10,10 @@ scikit-learn==1.2.1 and treelite==4.0.0) it also converts
 ../shared/models/skl_gbdt.pkl (written by scikit-learn 1.2.1) into
 tests/models/skl_gbdt.treelite, checked against ../shared/models/skl_gbdt.*.
 
+With --venv39 (treelite==3.9.1, treelite_runtime==3.9.1,
+scikit-learn==1.2.1) it writes tests/models/tl3_skl_gb_multi.*, a Treelite 3.9
+checkpoint.
+
 Per model <name> it writes
   <name>.treelite       the checkpoint (via convert_sklearn.py on a pickle)
   <name>.input.csv      50 rows, header f0..; %.9g of float32; empty = NaN
@@ -193,10 +197,43 @@ def convert_shared(shared, venv):
                         os.path.join(OUT, name + ".treelite")], check=True)
 
 
+V39_SCRIPT = r"""
+import pickle, sys, numpy as np, treelite
+from sklearn.ensemble import GradientBoostingClassifier
+out = sys.argv[1]
+rng = np.random.default_rng(39)
+X = rng.normal(size=(300, 5)).astype(np.float32)
+X[:, 1] = rng.integers(0, 8, size=300)
+y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 3)
+gb = GradientBoostingClassifier(n_estimators=5, max_depth=2, init="zero",
+                                random_state=39).fit(X, y)
+treelite.sklearn.import_model(gb).serialize(out + ".treelite")
+Xt = X[:50]
+hdr = ",".join(f"f{i}" for i in range(5))
+np.savetxt(out + ".input.csv", Xt, delimiter=",", fmt="%.9g", header=hdr,
+           comments="")
+np.savetxt(out + ".expected.csv", gb.predict_proba(Xt), delimiter=",",
+           fmt="%.9g", header="prob0,prob1,prob2", comments="")
+np.savetxt(out + ".margin.csv", gb.decision_function(Xt), delimiter=",",
+           fmt="%.9g", header="margin0,margin1,margin2", comments="")
+"""
+
+
+def convert_v39(venv):
+    """A Treelite 3.9 checkpoint (grove per class), written by treelite
+    3.9.1 (+ treelite_runtime 3.9.1, scikit-learn 1.2.1; its sklearn import
+    needs init='zero' for gradient boosting)."""
+    python = os.path.join(venv, "bin", "python")
+    subprocess.run([python, "-c", V39_SCRIPT,
+                    os.path.join(OUT, "tl3_skl_gb_multi")], check=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
     ap.add_argument("--venv121", default=None)
+    ap.add_argument("--venv39", default=None,
+                    help="venv with treelite==3.9.1 and scikit-learn==1.2.1")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     print(f"scikit-learn {sklearn.__version__}, treelite {treelite.__version__}")
@@ -206,6 +243,8 @@ def main():
         build(name, make(), X, rng, kind)
     if args.venv121:
         convert_shared(args.shared, args.venv121)
+    if args.venv39:
+        convert_v39(args.venv39)
 
 
 if __name__ == "__main__":
