@@ -66,6 +66,7 @@ load_f16(const uint8_t *b)
     return sign ? -v : v;
 }
 
+/* A float type's range is every value that rounds to a finite one. */
 #define I_RANGE(lo, hi)  1, (double) (lo), (double) (hi)
 #define F_RANGE(m)       0, -(double) (m), (double) (m)
 
@@ -79,9 +80,9 @@ static const fcodec_dtype dtypes[] = {
     { "INT32",  4, 0, I_RANGE(INT32_MIN, INT32_MAX), load_i32 },
     { "UINT64", 8, 0, I_RANGE(0, UINT64_MAX),        load_u64 },
     { "INT64",  8, 0, I_RANGE(INT64_MIN, INT64_MAX), load_i64 },
-    { "FP16",   2, 0, F_RANGE(65504.0),              load_f16 },
-    { "BF16",   2, 0, F_RANGE(3.3895313892515355e38), load_bf16 },
-    { "FP32",   4, 0, F_RANGE(FLT_MAX),              load_f32 },
+    { "FP16",   2, 0, F_RANGE(0x1.ffdfffffffffffp+15), load_f16 },
+    { "BF16",   2, 0, F_RANGE(0x1.fefffffffffffp+127), load_bf16 },
+    { "FP32",   4, 0, F_RANGE(0x1.fffffefffffffp+127), load_f32 },
     { "FP64",   8, 0, F_RANGE(DBL_MAX),              load_f64 },
     { "BYTES",  0, 0, 0, 0, 0,                       NULL },
 };

@@ -51,6 +51,9 @@ fcodec_rows_reserve(fcodec_parser *p, size_t n_vals)
 int
 fcodec_rows_push(fcodec_parser *p, float v)
 {
+    if (p->n_vals == p->max_vals) {
+        return too_many_rows(p);
+    }
     if (p->n_vals == p->cap_vals && !fcodec_rows_reserve(p, p->n_vals + 1)) {
         return 0;
     }
@@ -96,16 +99,20 @@ fcodec_row_end(fcodec_parser *p)
     return 1;
 }
 
-/* Past float's range a cast is undefined behaviour; the nearest float32 for
- * such a value is the infinity of its sign. */
+/* Doubles from FLT_MAX up to halfway to the next power of two round to
+ * FLT_MAX (which is how "3.4028235e38", FLT_MAX printed shortest, reads);
+ * from there on the nearest float32 is the infinity of the sign.  Both are
+ * spelled out because the cast itself is undefined outside float's range. */
+#define FLOAT_ROUNDS_TO_INF  0x1.ffffffp+127
+
 float
 fcodec_to_float(double d)
 {
-    if (d > FLT_MAX) {
-        return INFINITY;
+    if (d >= FLOAT_ROUNDS_TO_INF || d <= -FLOAT_ROUNDS_TO_INF) {
+        return d > 0 ? INFINITY : -INFINITY;
     }
-    if (d < -FLT_MAX) {
-        return -INFINITY;
+    if (d > FLT_MAX || d < -FLT_MAX) {
+        return d > 0 ? FLT_MAX : -FLT_MAX;
     }
     return (float) d;
 }

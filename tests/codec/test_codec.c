@@ -1,0 +1,1007 @@
+/*
+ * Request/response codec tests (ngx_module/forest_codec_*.c), built and run
+ * by tests/suite_codec.sh.  Every request is parsed whole and again fed in
+ * pieces of 1, 2, 3, 7 and 64 bytes: each way must give the same outcome.
+ * With a directory argument it also checks the bodies tritonclient wrote
+ * there (gen_triton.py) and writes responses for it to decode.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "forest_codec_internal.h"
+
+#define NO_LEN ((size_t) -1)
+
+/* ---- allocator: an arena freed at exit, optionally failing ------------- */
+
+typedef struct block { struct block *next; } block;
+typedef struct {
+    block  *head;
+    long    fail_after;       /* < 0: never fail */
+} arena;
+
+static arena the_arena = { NULL, -1 };
+
+static void *
+arena_alloc(void *ctx, size_t size)
+{
+    arena *ar = ctx;
+    block *b;
+
+    if (ar->fail_after == 0) {
+        return NULL;
+    }
+    if (ar->fail_after > 0) {
+        ar->fail_after--;
+    }
+    b = malloc(sizeof(max_align_t) + size);
+    if (b == NULL) {
+        return NULL;
+    }
+    b->next = ar->head;
+    ar->head = b;
+    return (char *) b + sizeof(max_align_t);
+}
+
+static void
+arena_free(arena *ar)
+{
+    while (ar->head != NULL) {
+        block *next = ar->head->next;
+        free(ar->head);
+        ar->head = next;
+    }
+}
+
+static fcodec_alloc A = { arena_alloc, &the_arena };
+
+/* ---- models -------------------------------------------------------------- */
+
+static char *names4[] = { "f0", "f1", "f2", "f3" };
+static const fcodec_model fraud = { "fraud", 4, names4, 8 };
+static const fcodec_model plain = { "plain", 4, NULL, 8 };
+static const fcodec_model one = { "one", 1, NULL, 8 };
+static const fcodec_model wide = { "wide", 4, NULL, 1000 };
+
+/* ---- parsing helpers ----------------------------------------------------- */
+
+static fcodec_request
+parse_chunked(fcodec_api api, const fcodec_model *m, const void *body,
+    size_t len, size_t json_len, size_t chunk)
+{
+    fcodec_parser *p = fcodec_parser_create(api, m, json_len, &A);
+    fcodec_request req;
+    size_t         at, n;
+
+    memset(&req, 0, sizeof(req));
+    if (p == NULL) {
+        req.status = -1;
+        return req;
+    }
+    for (at = 0; at < len; at += n) {
+        n = chunk == 0 || len - at < chunk ? len - at : chunk;
+        if (fcodec_parser_feed(p, (const uint8_t *) body + at, n) < 0) {
+            break;
+        }
+    }
+    fcodec_parser_finish(p, &req);
+    return req;
+}
+
+static int
+same_rows(const fcodec_request *a, const fcodec_request *b, uint32_t f)
+{
+    return a->n_rows == b->n_rows
+           && (a->n_rows == 0
+               || memcmp(a->rows, b->rows, a->n_rows * f * sizeof(float)) == 0);
+}
+
+static int
+same_request(const fcodec_request *a, const fcodec_request *b, uint32_t f)
+{
+    return a->status == b->status && strcmp(a->error, b->error) == 0
+           && same_rows(a, b, f)
+           && (a->id == NULL) == (b->id == NULL)
+           && (a->id == NULL || strcmp(a->id, b->id) == 0)
+           && a->binary_output == b->binary_output
+           && a->class_count == b->class_count
+           && a->outputs_listed == b->outputs_listed
+           && a->want_output == b->want_output;
+}
+
+/* Parses whole and in pieces; checks they agree; returns the whole one. */
+static fcodec_request
+parse_bin(fcodec_api api, const fcodec_model *m, const void *body, size_t len,
+    size_t json_len)
+{
+    static const size_t chunks[] = { 1, 2, 3, 7, 64 };
+    fcodec_request      whole = parse_chunked(api, m, body, len, json_len, 0);
+    size_t              i;
+
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        fcodec_request part = parse_chunked(api, m, body, len, json_len,
+                                            chunks[i]);
+        if (!same_request(&whole, &part, m->n_features)) {
+            fprintf(stderr, "chunk %zu differs: %d \"%s\" vs %d \"%s\" for "
+                    "%.*s\n", chunks[i], whole.status, whole.error,
+                    part.status, part.error, (int) (len < 200 ? len : 200),
+                    (const char *) body);
+            CHECK(0);
+        }
+    }
+    return whole;
+}
+
+static fcodec_request
+parse(fcodec_api api, const fcodec_model *m, const char *json)
+{
+    return parse_bin(api, m, json, strlen(json), NO_LEN);
+}
+
+static int
+rows_are(const fcodec_request *r, const float *want, size_t n)
+{
+    size_t i;
+
+    if (r->status != 0 || r->rows == NULL) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (isnan(want[i]) ? !isnan(r->rows[i]) : r->rows[i] != want[i]) {
+            fprintf(stderr, "value %zu: %g, want %g\n", i, r->rows[i], want[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Expects the request to fail with status and a message containing text. */
+#define FAILS(req, st, text) do { \
+    fcodec_request r_ = (req); \
+    CHECK(r_.status == (st)); \
+    CHECK(strstr(r_.error, (text)) != NULL); \
+    if (r_.status != (st) || strstr(r_.error, (text)) == NULL) \
+        fprintf(stderr, "  got %d \"%s\", want %d \"%s\"\n", r_.status, \
+                r_.error, (st), (text)); \
+} while (0)
+
+#define KS(json)  parse(FCODEC_KSERVE, &fraud, json)
+#define SI(json)  parse(FCODEC_SIMPLE, &fraud, json)
+
+#define INPUT(shape, dt, data) \
+    "{\"inputs\":[{\"name\":\"input__0\",\"shape\":" shape ",\"datatype\":\"" \
+    dt "\",\"data\":" data "}]}"
+
+static const float r8[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+/* ---- KServe JSON --------------------------------------------------------- */
+
+static void
+test_kserve_valid(void)
+{
+    fcodec_request r;
+    float          with_nan[8] = { 1, NAN, 3, 4, 5, 6, 7, NAN };
+
+    r = KS(INPUT("[2,4]", "FP32", "[1,2,3,4,5,6,7,8]"));
+    CHECK(r.n_rows == 2 && rows_are(&r, r8, 8));
+    CHECK(r.want_output == 1 && r.binary_output == 0 && r.id == NULL);
+    CHECK(r.outputs_listed == 0 && r.class_count == 0);
+    CHECK(r.input_name != NULL && strcmp(r.input_name, "input__0") == 0);
+
+    r = KS(INPUT("[2,4]", "FP32", "[[1,null,3,4],[5,6,7,null]]"));
+    CHECK(r.n_rows == 2 && rows_are(&r, with_nan, 8));
+
+    /* members in any order, unknown members skipped whatever they hold */
+    r = KS("{\"x\":{\"a\":[1,{\"b\":[null,\"s\"]}]},\"inputs\":[{\"data\":"
+           "[1,2,3,4,5,6,7,8],\"junk\":[[[]]],\"datatype\":\"FP32\",\"shape\":"
+           "[2,4],\"name\":\"input__0\"}],\"parameters\":{\"sequence_id\":3,"
+           "\"priority\":{\"a\":1}}}");
+    CHECK(r.n_rows == 2 && rows_are(&r, r8, 8));
+
+    r = KS("{\"id\":\"req \\\"7\\\"\",\"inputs\":[{\"name\":\"input__0\","
+           "\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3,4]}],"
+           "\"outputs\":[{\"name\":\"output__0\",\"parameters\":{"
+           "\"binary_data\":true,\"classification\":2}}]}");
+    CHECK(r.status == 0 && r.id != NULL && strcmp(r.id, "req \"7\"") == 0);
+    CHECK(r.outputs_listed && r.want_output && r.binary_output == 1);
+    CHECK(r.class_count == 2);
+
+    /* tritonclient without outputs asks binary output for all */
+    r = KS("{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],\"datatype\":"
+           "\"FP32\",\"data\":[1,2,3,4]}],\"parameters\":{"
+           "\"binary_data_output\":true}}");
+    CHECK(r.status == 0 && r.binary_output == 1 && !r.outputs_listed);
+    /* a listed output without binary_data takes the request's default... */
+    r = KS("{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],\"datatype\":"
+           "\"FP32\",\"data\":[1,2,3,4]}],\"parameters\":{"
+           "\"binary_data_output\":true},\"outputs\":[{\"name\":\"output__0\"}]}");
+    CHECK(r.status == 0 && r.binary_output == 1 && r.outputs_listed);
+    /* ...and its own binary_data overrides it */
+    r = KS("{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],\"datatype\":"
+           "\"FP32\",\"data\":[1,2,3,4]}],\"parameters\":{"
+           "\"binary_data_output\":true},\"outputs\":[{\"parameters\":{"
+           "\"binary_data\":false},\"name\":\"output__0\"}]}");
+    CHECK(r.status == 0 && r.binary_output == 0);
+    /* an empty outputs list is the same as none */
+    r = KS("{\"outputs\":[],\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],"
+           "\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}");
+    CHECK(r.status == 0 && !r.outputs_listed && r.want_output);
+}
+
+static void
+test_kserve_datatypes(void)
+{
+    fcodec_request r;
+    float          big[4] = { 9.0071993e15f, -9.2233720e18f, 0, 1 };
+    float          bools[4] = { 1, 0, 0, 1 };
+    float          fp64[4] = { 0.1f, INFINITY, -INFINITY, 1e-50 };
+
+    r = KS(INPUT("[1,4]", "FP64", "[1,2,3,4]"));
+    CHECK(rows_are(&r, r8, 4));
+    r = KS(INPUT("[1,4]", "INT32", "[1,2,3,4]"));
+    CHECK(rows_are(&r, r8, 4));
+    r = KS(INPUT("[1,4]", "UINT8", "[1,2,3,4.0]"));
+    CHECK(rows_are(&r, r8, 4));
+    r = KS(INPUT("[1,4]", "INT64",
+                 "[9007199254740993,-9223372036854775808,0,1]"));
+    CHECK(rows_are(&r, big, 4));
+    r = KS(INPUT("[1,4]", "BOOL", "[true,false,false,true]"));
+    CHECK(rows_are(&r, bools, 4));
+    /* FP64 values past float32's range become infinities, not UB */
+    r = KS(INPUT("[1,4]", "FP64", "[0.1,1e300,-1e300,1e-50]"));
+    fp64[3] = 0;
+    CHECK(rows_are(&r, fp64, 4));
+    /* numbers longer than a long long are still numbers */
+    r = KS(INPUT("[1,4]", "FP32", "[123456789012345678901234567890,1,2,3]"));
+    CHECK(r.status == 0 && r.rows[0] == 1.2345679e29f);
+    /* yajl takes a number only once it ends; whole and piecewise agree */
+    r = KS(INPUT("[1,4]", "FP32", "[1.5e-3,-0,2E+2,0.000001]"));
+    CHECK(r.status == 0 && r.rows[0] == 1.5e-3f && r.rows[2] == 200.0f);
+
+    FAILS(KS(INPUT("[1,4]", "INT32", "[1,2.5,3,4]")), 400,
+          "input__0 is INT32 but its data holds 2.5");
+    FAILS(KS(INPUT("[1,4]", "UINT8", "[1,2,300,4]")), 400,
+          "input__0 is UINT8 but its data holds 300, outside");
+    FAILS(KS(INPUT("[1,4]", "UINT32", "[1,-2,3,4]")), 400,
+          "holds -2, outside");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[1,1e39,3,4]")), 400,
+          "input__0 is FP32 but its data holds 1e+39, outside");
+    FAILS(KS(INPUT("[1,4]", "FP64", "[1,1e999,3,4]")), 400, "outside");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[1,3.4028236e38,3,4]")), 400, "outside");
+    r = KS(INPUT("[1,4]", "FP32", "[3.4028235e38,-3.4028235e38,0,0]"));
+    CHECK(r.status == 0 && r.rows[0] == FLT_MAX && r.rows[1] == -FLT_MAX);
+    FAILS(KS(INPUT("[1,4]", "BOOL", "[true,1,0,false]")), 400,
+          "input__0 is BOOL but its data holds numbers");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[true,1,0,2]")), 400,
+          "input__0 is FP32 but its data holds true or false");
+    FAILS(KS(INPUT("[1,4]", "BYTES", "[1,2,3,4]")), 400,
+          "input__0 datatype \"BYTES\" is not supported");
+    FAILS(KS(INPUT("[1,4]", "FP8", "[1,2,3,4]")), 400,
+          "input__0 datatype \"FP8\" is not supported");
+    FAILS(KS(INPUT("[1,4]", "fp32", "[1,2,3,4]")), 400, "not supported");
+}
+
+static void
+test_kserve_errors(void)
+{
+    char deep[512];
+    int  i, at = 0;
+
+    FAILS(KS(""), 400, "the request body is empty");
+    FAILS(KS("hello"), 400, "invalid JSON near byte 1: lexical error");
+    FAILS(KS("{\"inputs\":[{\"name\":\"input__0\""), 400, "premature EOF");
+    FAILS(KS("{\"inputs\":[]} x"), 400, "invalid JSON");
+    FAILS(KS("{\"inputs\":[]} {}"), 400, "invalid JSON");
+    FAILS(KS("/* c */ {}"), 400, "invalid JSON");
+    FAILS(KS("{\"id\":\"\xff\"}"), 400, "invalid JSON");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[NaN,1,2,3]")), 400,
+          "(NaN and Infinity are not JSON: send null for a missing value)");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[1,Infinity,2,3]")), 400,
+          "NaN and Infinity are not JSON");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[1,2,-Infinity,3]")), 400,
+          "NaN and Infinity are not JSON");
+    FAILS(KS("[1,2]"), 400, "the request is an array; it must be a JSON "
+          "object");
+    FAILS(KS("{}"), 400, "the request has no inputs; model fraud takes "
+          "input__0");
+    FAILS(KS("{\"inputs\":{}}"), 400, "\"inputs\" is an object; it must be "
+          "an array");
+    FAILS(KS("{\"inputs\":[1]}"), 400, "an entry of \"inputs\" is a number");
+    FAILS(KS("{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],"
+             "\"datatype\":\"FP32\",\"data\":[1,2,3,4]},{\"name\":\"input__1\"}]}"),
+          400, "model fraud has one input, input__0; the request has more");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[1,2,3,4]") "x"), 400, "invalid JSON");
+    FAILS(KS("{\"inputs\":[{\"name\":\"features\"}]}"), 400,
+          "unknown input \"features\": model fraud has one input, input__0");
+    FAILS(KS("{\"inputs\":[{\"name\":7}]}"), 400, "\"name\" is a number");
+    FAILS(KS("{\"inputs\":[{\"shape\":[1,4],\"datatype\":\"FP32\","
+             "\"data\":[1,2,3,4]}]}"), 400, "the input has no \"name\"");
+    FAILS(KS("{\"inputs\":[{\"name\":\"input__0\",\"datatype\":\"FP32\","
+             "\"data\":[1,2,3,4]}]}"), 400, "input__0 has no \"shape\"");
+    FAILS(KS("{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],"
+             "\"data\":[1,2,3,4]}]}"), 400, "input__0 has no \"datatype\"");
+    FAILS(KS("{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],"
+             "\"datatype\":\"FP32\"}]}"), 400,
+          "input__0 needs either \"data\" or parameters.binary_data_size "
+          "(it has neither)");
+    FAILS(KS("{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],"
+             "\"datatype\":\"FP32\",\"data\":[1,2,3,4],\"data\":[1]}]}"),
+          400, "input__0 gives \"data\" twice");
+
+    /* shape */
+    FAILS(KS(INPUT("[4]", "FP32", "[1,2,3,4]")), 400,
+          "input__0 shape [4] must have two dimensions: [rows, 4]");
+    FAILS(KS(INPUT("[1,1,4]", "FP32", "[1,2,3,4]")), 400,
+          "input__0 shape [1,1,4] must have two dimensions");
+    FAILS(KS(INPUT("[1,2,3,4,5,6]", "FP32", "[1]")), 400,
+          "shape [1,2,3,4,...] must have two dimensions");
+    FAILS(KS(INPUT("[1,5]", "FP32", "[1,2,3,4,5]")), 400,
+          "input__0 shape [1,5]: model fraud expects 4 features");
+    FAILS(KS(INPUT("[0,4]", "FP32", "[]")), 400,
+          "input__0 shape [0,4] holds no rows");
+    FAILS(KS(INPUT("[1.5,4]", "FP32", "[]")), 400,
+          "each dimension of input__0 \"shape\" must be an integer");
+    FAILS(KS(INPUT("[-1,4]", "FP32", "[]")), 400, "must be an integer");
+    FAILS(KS(INPUT("\"1,4\"", "FP32", "[]")), 400, "\"shape\" is a string");
+    FAILS(KS(INPUT("[2,4]", "FP32", "[1,2,3,4,5,6,7]")), 400,
+          "input__0 shape [2,4] has 8 values, got 7");
+    FAILS(KS(INPUT("[2,4]", "FP32", "[[1,2,3,4]]")), 400,
+          "input__0 shape [2,4] has 8 values, got 4");
+    FAILS(KS(INPUT("[2,4]", "FP32", "[[1,2,3,4],[5,6,7]]")), 400,
+          "row 1 has 3 features, model fraud expects 4");
+    FAILS(KS(INPUT("[2,4]", "FP32", "[[1,2,3,4],[5,6,7,8,9]]")), 400,
+          "row 1 has 5 features, model fraud expects 4");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[[[1,2,3,4]]]")), 400,
+          "input__0 data is nested deeper than its shape [rows, 4]");
+    FAILS(KS(INPUT("[2,4]", "FP32", "[[1,2,3,4],5,6,7,8]")), 400,
+          "input__0 data mixes rows (arrays) and single values");
+    FAILS(KS(INPUT("[2,4]", "FP32", "[1,2,3,4,[5,6,7,8]]")), 400,
+          "input__0 data mixes rows");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[1,\"2\",3,4]")), 400,
+          "input__0 data value 1 is a string; values must be numbers (null "
+          "marks a missing value)");
+    FAILS(KS(INPUT("[1,4]", "FP32", "[1,2,{},4]")), 400,
+          "input__0 data value 2 is an object");
+    FAILS(KS(INPUT("[1,4]", "FP32", "{\"a\":1}")), 400,
+          "input__0 \"data\" is an object; it must be an array");
+
+    /* too many rows: from the shape, or from the data before any shape */
+    FAILS(KS(INPUT("[9,4]", "FP32", "[]")), 413,
+          "input__0 has 9 rows; model fraud takes at most 8 per request");
+    FAILS(KS("{\"inputs\":[{\"data\":[" "1,2,3,4,5,6,7,8,1,2,3,4,5,6,7,8,"
+             "1,2,3,4,5,6,7,8,1,2,3,4,5,6,7,8,9]}]}"), 413,
+          "the request has more than 8 rows; model fraud takes at most 8");
+    FAILS(KS("{\"inputs\":[{\"data\":[[1,2,3,4],[1,2,3,4],[1,2,3,4],"
+             "[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4],[1]]}]}"),
+          413, "more than 8 rows");
+
+    /* deep nesting anywhere stops at the limit */
+    at += sprintf(deep + at, "{\"x\":");
+    for (i = 0; i < 40; i++) {
+        deep[at++] = '[';
+    }
+    strcpy(deep + at, "]");
+    FAILS(KS(deep), 400, "JSON nested deeper than 16 levels");
+
+    /* outputs */
+    FAILS(KS("{\"outputs\":[{\"name\":\"output__1\"}]}"), 400,
+          "unknown output \"output__1\": model fraud has one output, "
+          "output__0");
+    FAILS(KS("{\"outputs\":[{\"parameters\":{}}]}"), 400,
+          "an entry of \"outputs\" has no \"name\"");
+    FAILS(KS("{\"outputs\":[{\"name\":\"output__0\",\"parameters\":{"
+             "\"classification\":-1}}]}"), 400,
+          "output__0 parameters.classification must be an integer from 0 to "
+          "4294967295");
+    FAILS(KS("{\"outputs\":[{\"name\":\"output__0\",\"parameters\":{"
+             "\"classification\":1.5}}]}"), 400, "classification must be");
+    FAILS(KS("{\"outputs\":[{\"name\":\"output__0\",\"parameters\":{"
+             "\"binary_data\":1}}]}"), 400,
+          "output__0 parameters.binary_data is a number; it must be true or "
+          "false");
+    FAILS(KS("{\"outputs\":[{\"name\":\"output__0\",\"parameters\":{"
+             "\"shared_memory_region\":\"r\"}}]}"), 400,
+          "shared memory tensors are not supported");
+    FAILS(KS("{\"outputs\":{}}"), 400, "\"outputs\" is an object");
+    FAILS(KS("{\"parameters\":{\"binary_data_output\":\"yes\"}}"), 400,
+          "parameters.binary_data_output is a string");
+    FAILS(KS("{\"parameters\":[]}"), 400, "\"parameters\" is an array");
+    FAILS(KS("{\"id\":5}"), 400, "\"id\" must be a string");
+    FAILS(KS("{\"id\":\"a\\u0000b\"}"), 400, "\"id\" must be a string "
+          "(without NUL)");
+    FAILS(KS("{\"inputs\":[{\"name\":\"input__0\",\"parameters\":{"
+             "\"shared_memory_region\":\"r\"}}]}"), 400, "shared memory");
+}
+
+/* ---- KServe binary tensor extension ------------------------------------- */
+
+typedef struct {
+    uint8_t  body[1024];
+    size_t   len, json_len;
+} binreq;
+
+static void
+binreq_make(binreq *b, const char *shape, const char *dt, long declared,
+    const void *tensor, size_t tensor_len)
+{
+    b->json_len = (size_t) snprintf((char *) b->body, sizeof(b->body),
+        "{\"inputs\":[{\"name\":\"input__0\",\"shape\":%s,\"datatype\":\"%s\","
+        "\"parameters\":{\"binary_data_size\":%ld}}],\"outputs\":[{\"name\":"
+        "\"output__0\",\"parameters\":{\"binary_data\":true}}]}",
+        shape, dt, declared);
+    memcpy(b->body + b->json_len, tensor, tensor_len);
+    b->len = b->json_len + tensor_len;
+}
+
+static fcodec_request
+parse_binreq(const binreq *b)
+{
+    return parse_bin(FCODEC_KSERVE, &fraud, b->body, b->len, b->json_len);
+}
+
+static void
+test_binary(void)
+{
+    binreq         b;
+    fcodec_request r;
+    float          f32[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    double         f64[4] = { 1, 2, 3, 4 };
+    int32_t        i32[4] = { 1, 2, 3, 4 };
+    int64_t        i64[4] = { 1, 2, 3, -4 };
+    uint8_t        u8[4] = { 1, 2, 3, 4 }, bools[4] = { 1, 0, 7, 0 };
+    /* 1, -2, 65504, NaN in FP16; 1, -2, 3.5, 0 in BF16 */
+    uint16_t       f16[4] = { 0x3c00, 0xc000, 0x7bff, 0x7e00 };
+    uint16_t       bf16[4] = { 0x3f80, 0xc000, 0x4060, 0x0000 };
+    float          nan_row[4] = { 1, NAN, 3, 4 };
+
+    binreq_make(&b, "[2,4]", "FP32", 32, f32, 32);
+    r = parse_binreq(&b);
+    CHECK(r.n_rows == 2 && rows_are(&r, r8, 8) && r.binary_output == 1);
+
+    binreq_make(&b, "[1,4]", "FP32", 16, nan_row, 16);
+    r = parse_binreq(&b);
+    CHECK(r.n_rows == 1 && rows_are(&r, nan_row, 4));
+
+    binreq_make(&b, "[1,4]", "FP64", 32, f64, 32);
+    CHECK(rows_are((r = parse_binreq(&b), &r), r8, 4));
+    binreq_make(&b, "[1,4]", "INT32", 16, i32, 16);
+    CHECK(rows_are((r = parse_binreq(&b), &r), r8, 4));
+    binreq_make(&b, "[1,4]", "UINT8", 4, u8, 4);
+    CHECK(rows_are((r = parse_binreq(&b), &r), r8, 4));
+    binreq_make(&b, "[1,4]", "INT64", 32, i64, 32);
+    r = parse_binreq(&b);
+    CHECK(r.status == 0 && r.rows[0] == 1 && r.rows[3] == -4);
+    binreq_make(&b, "[1,4]", "BOOL", 4, bools, 4);
+    r = parse_binreq(&b);
+    CHECK(r.status == 0 && r.rows[0] == 1 && r.rows[1] == 0
+          && r.rows[2] == 1);
+    binreq_make(&b, "[1,4]", "FP16", 8, f16, 8);
+    r = parse_binreq(&b);
+    CHECK(r.status == 0 && r.rows[0] == 1 && r.rows[1] == -2
+          && r.rows[2] == 65504 && isnan(r.rows[3]));
+    binreq_make(&b, "[1,4]", "BF16", 8, bf16, 8);
+    r = parse_binreq(&b);
+    CHECK(r.status == 0 && r.rows[0] == 1 && r.rows[1] == -2
+          && r.rows[2] == 3.5f && r.rows[3] == 0);
+
+    /* sizes that lie */
+    binreq_make(&b, "[2,4]", "FP32", 30, f32, 30);
+    FAILS(parse_binreq(&b), 400, "input__0 binary_data_size is 30 but shape "
+          "[2,4] of FP32 takes 32 bytes");
+    binreq_make(&b, "[2,4]", "FP32", 32, f32, 28);
+    FAILS(parse_binreq(&b), 400, "input__0: binary_data_size is 32 but the "
+          "body holds 28 bytes after the JSON header");
+    binreq_make(&b, "[2,4]", "FP32", 32, f32, 32);
+    memcpy(b.body + b.len, "xyzw", 4);
+    b.len += 4;
+    FAILS(parse_binreq(&b), 400, "input__0: the body holds more than its "
+          "binary_data_size (32 bytes) after the JSON header");
+    binreq_make(&b, "[2,4]", "FP64", 32, f32, 32);
+    FAILS(parse_binreq(&b), 400, "shape [2,4] of FP64 takes 64 bytes");
+
+    /* header length that lies */
+    binreq_make(&b, "[2,4]", "FP32", 32, f32, 32);
+    FAILS(parse_bin(FCODEC_KSERVE, &fraud, b.body, b.len, NO_LEN), 400,
+          "invalid JSON");
+    FAILS(parse_bin(FCODEC_KSERVE, &fraud, b.body, b.len, b.len + 10), 400,
+          "trailing garbage");
+    FAILS(parse_bin(FCODEC_KSERVE, &fraud, b.body, b.len, b.json_len - 3),
+          400, "invalid JSON");
+    FAILS(parse_bin(FCODEC_KSERVE, &fraud, b.body, b.len, 0), 400,
+          "Inference-Header-Content-Length is 0");
+    b.json_len = (size_t) sprintf((char *) b.body,
+        INPUT("[1,4]", "FP32", "[1,2,3,4]"));
+    r = parse_bin(FCODEC_KSERVE, &fraud, b.body, b.json_len, b.json_len);
+    CHECK(r.status == 0 && rows_are(&r, r8, 4));
+    FAILS(parse_bin(FCODEC_KSERVE, &fraud, b.body, b.json_len,
+                    b.json_len + 10), 400,
+          "the body ends after 81 bytes, inside the 91-byte JSON header "
+          "(Inference-Header-Content-Length)");
+    memcpy(b.body + b.json_len, "abcd", 4);
+    FAILS(parse_bin(FCODEC_KSERVE, &fraud, b.body, b.json_len + 4,
+                    b.json_len), 400,
+          "the body goes on after the 81-byte JSON header, but no input has "
+          "binary_data_size");
+    b.json_len = (size_t) sprintf((char *) b.body,
+        "{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],\"datatype\":"
+        "\"FP32\",\"parameters\":{\"binary_data_size\":16}}]}");
+    FAILS(parse(FCODEC_KSERVE, &fraud, (char *) b.body), 400,
+          "input__0 has binary_data_size but the request has no "
+          "Inference-Header-Content-Length");
+    b.json_len = (size_t) sprintf((char *) b.body,
+        "{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],\"datatype\":"
+        "\"FP32\",\"data\":[1,2,3,4],\"parameters\":{\"binary_data_size\":16}}]}");
+    FAILS(parse(FCODEC_KSERVE, &fraud, (char *) b.body), 400,
+          "(it has both)");
+    b.json_len = (size_t) sprintf((char *) b.body,
+        "{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],\"datatype\":"
+        "\"FP32\",\"parameters\":{\"binary_data_size\":-16}}]}");
+    FAILS(parse(FCODEC_KSERVE, &fraud, (char *) b.body), 400,
+          "input__0 parameters.binary_data_size must be an integer");
+    /* the simple API ignores a header length: its body is JSON */
+    r = parse_bin(FCODEC_SIMPLE, &fraud, "[1,2,3,4]", 9, 3);
+    CHECK(r.status == 0 && rows_are(&r, r8, 4));
+}
+
+/* ---- simple API ---------------------------------------------------------- */
+
+static void
+test_simple(void)
+{
+    fcodec_request r;
+    float          named[8] = { 1, NAN, NAN, 2, NAN, 5, NAN, NAN };
+    float          one_row[4] = { 1, 2, NAN, 4 };
+
+    r = SI("{\"instances\":[[1,2,3,4],[5,6,7,8]]}");
+    CHECK(r.n_rows == 2 && rows_are(&r, r8, 8));
+    r = SI("{\"inputs\":[[1,2,3,4],[5,6,7,8]]}");
+    CHECK(r.n_rows == 2 && rows_are(&r, r8, 8));
+    r = SI("{\"instances\":[[1,2,3,4],[5,6,7,8]],\"signature_name\":{\"a\":[]}}");
+    CHECK(r.n_rows == 2 && rows_are(&r, r8, 8));
+    r = SI("[[1,2,3,4],[5,6,7,8]]");
+    CHECK(r.n_rows == 2 && rows_are(&r, r8, 8));
+    r = SI("[1,2,null,4]");
+    CHECK(r.n_rows == 1 && rows_are(&r, one_row, 4));
+    r = SI("{\"f0\":1,\"f3\":2}");
+    CHECK(r.n_rows == 1 && rows_are(&r, named, 4));
+    r = SI("{\"instances\":[{\"f0\":1,\"f3\":2},{\"f1\":5,\"f2\":null}]}");
+    CHECK(r.n_rows == 2 && rows_are(&r, named, 8));
+    r = SI("[{\"f3\":4,\"f2\":3,\"f1\":2,\"f0\":1},[5,6,7,8]]");
+    CHECK(r.n_rows == 2 && rows_are(&r, r8, 8));
+    r = parse(FCODEC_SIMPLE, &one, "{\"instances\":[1,2,null]}");
+    CHECK(r.n_rows == 3 && r.rows[1] == 2 && isnan(r.rows[2]));
+    r = parse(FCODEC_SIMPLE, &one, "[[1],[2]]");
+    CHECK(r.n_rows == 2 && r.rows[1] == 2);
+
+    FAILS(SI("{\"instances\":[{\"f0\":1,\"age\":2}]}"), 400,
+          "row 0: model fraud has no feature named \"age\"");
+    FAILS(SI("{\"f0\":1,\"f0\":2}"), 400, "row 0: feature \"f0\" is given "
+          "twice");
+    FAILS(SI("{\"f\\u0000\":1}"), 400, "no feature named");
+    FAILS(SI("{\"signature_name\":\"x\",\"instances\":[[1,2,3,4]]}"), 400,
+          "model fraud has no feature named \"signature_name\"");
+    FAILS(parse(FCODEC_SIMPLE, &plain, "{\"instances\":[{\"f0\":1}]}"), 400,
+          "model plain has no feature names: send each row as an array of 4 "
+          "values");
+    FAILS(SI("{\"instances\":[[1,2,3,4],[5,\"6\",7,8]]}"), 400,
+          "row 1, feature 1: a string is not a number (null marks a missing "
+          "value)");
+    FAILS(SI("[1,true,3,4]"), 400, "row 0, feature 1: a boolean is not a "
+          "number");
+    FAILS(SI("{\"instances\":[{\"f2\":\"x\"}]}"), 400,
+          "row 0, feature \"f2\": a string is not a number");
+    FAILS(SI("{\"instances\":[{\"f2\":[1]}]}"), 400,
+          "row 0, feature \"f2\": an array is not a number");
+    FAILS(SI("{\"instances\":[[1,2,[3],4]]}"), 400,
+          "row 0, feature 2: an array is not a number");
+    FAILS(SI("{\"instances\":[[1,2,3,4],[5,6,7]]}"), 400,
+          "row 1 has 3 features, model fraud expects 4");
+    FAILS(SI("[1,2,3]"), 400, "row 0 has 3 features, model fraud expects 4");
+    FAILS(SI("{\"instances\":[1,2,3,4]}"), 400,
+          "instance 0 is a number; each instance is a row: an array of 4 "
+          "values or an object keyed by feature name");
+    FAILS(SI("[[1,2,3,4],\"x\"]"), 400, "instance 1 is a string");
+    FAILS(SI("{}"), 400, "the request is an empty object");
+    FAILS(SI("[]"), 400, "the request holds no rows");
+    FAILS(SI("{\"instances\":[]}"), 400, "the request holds no rows");
+    FAILS(SI("7"), 400, "the request is a number; send {\"instances\":");
+    FAILS(SI("{\"instances\":{\"f0\":1}}"), 400,
+          "\"instances\" is an object; it must be an array of rows");
+    FAILS(SI("{\"instances\":[[1,2,3,4]],\"inputs\":[[1,2,3,4]]}"), 400,
+          "the request gives its rows twice");
+    FAILS(SI("{\"instances\":[[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4],"
+             "[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4]]}"), 413,
+          "the request has more than 8 rows; model fraud takes at most 8 per "
+          "request");
+    FAILS(SI("{\"instances\":[{},{},{},{},{},{},{},{},{}]}"), 413,
+          "more than 8 rows");
+    FAILS(SI("[1,2,NaN,4]"), 400, "NaN and Infinity are not JSON");
+    FAILS(SI("[1,2,3,4"), 400, "premature EOF");
+    FAILS(SI("[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]"), 400,
+          "row 0, feature 0: an array is not a number");
+    FAILS(SI("{\"x\":1}{"), 400, "no feature named \"x\"");
+}
+
+/* ---- shaping ------------------------------------------------------------- */
+
+static void
+test_shape(void)
+{
+    fcodec_shape reg = { 1, 0, 0, 0, 0, 0.5f };
+    fcodec_shape bin = { 1, 2, 1, 0, 0, 0.5f };
+    fcodec_shape bin_proba = { 1, 2, 1, 1, 0, 0.5f };
+    fcodec_shape bin2 = { 2, 2, 1, 0, 0, 0.5f };
+    fcodec_shape multi = { 3, 3, 1, 0, 0, 0.5f };
+    fcodec_shape multi_proba = { 3, 3, 1, 1, 0, 0.5f };
+    fcodec_shape softmax = { 1, 3, 1, 0, 0, 0.5f };
+    fcodec_shape margin = { 3, 3, 1, 1, 1, 0.5f };
+    fcodec_shape multi_target = { 2, 0, 0, 0, 0, 0.5f };
+    float        in[3], out[3];
+
+    CHECK(fcodec_output_columns(&reg) == 1);
+    CHECK(fcodec_output_columns(&bin) == 1);
+    CHECK(fcodec_output_columns(&bin_proba) == 2);
+    CHECK(fcodec_output_columns(&bin2) == 1);
+    CHECK(fcodec_output_columns(&multi) == 1);
+    CHECK(fcodec_output_columns(&multi_proba) == 3);
+    CHECK(fcodec_output_columns(&softmax) == 1);
+    CHECK(fcodec_output_columns(&margin) == 3);
+    CHECK(fcodec_output_columns(&multi_target) == 2);
+
+    in[0] = 0.7f;
+    fcodec_shape_row(&bin, in, out);
+    CHECK(out[0] == 1);
+    in[0] = 0.5f;                                /* strictly above */
+    fcodec_shape_row(&bin, in, out);
+    CHECK(out[0] == 0);
+    bin.threshold = 0.8f;
+    in[0] = 0.75f;
+    fcodec_shape_row(&bin, in, out);
+    CHECK(out[0] == 0);
+    in[0] = 0.25f;
+    fcodec_shape_row(&bin_proba, in, out);
+    CHECK(out[0] == 0.75f && out[1] == 0.25f);
+    in[0] = 0.4f, in[1] = 0.6f;
+    fcodec_shape_row(&bin2, in, out);
+    CHECK(out[0] == 1);
+    in[0] = 0.2f, in[1] = 0.5f, in[2] = 0.3f;
+    fcodec_shape_row(&multi, in, out);
+    CHECK(out[0] == 1);
+    in[0] = 0.4f, in[1] = 0.2f, in[2] = 0.4f;   /* tie: lower index */
+    fcodec_shape_row(&multi, in, out);
+    CHECK(out[0] == 0);
+    in[0] = NAN, in[1] = 0.2f, in[2] = 0.1f;    /* NaN never wins */
+    fcodec_shape_row(&multi, in, out);
+    CHECK(out[0] == 1);
+    in[0] = 0.2f, in[1] = 0.5f, in[2] = 0.3f;
+    fcodec_shape_row(&multi_proba, in, out);
+    CHECK(out[0] == 0.2f && out[1] == 0.5f && out[2] == 0.3f);
+    in[0] = 2;
+    fcodec_shape_row(&softmax, in, out);
+    CHECK(out[0] == 2);
+    in[0] = -1.5f, in[1] = 3, in[2] = 0;
+    fcodec_shape_row(&margin, in, out);
+    CHECK(out[0] == -1.5f && out[1] == 3 && out[2] == 0);
+    in[0] = 12.5f;
+    fcodec_shape_row(&reg, in, out);
+    CHECK(out[0] == 12.5f);
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+static fcodec_request
+request_of(size_t n_rows)
+{
+    fcodec_request r;
+
+    memset(&r, 0, sizeof(r));
+    r.n_rows = n_rows;
+    r.want_output = 1;
+    return r;
+}
+
+static int
+body_is(const fcodec_response *resp, const char *want)
+{
+    int ok = resp->len == strlen(want) && memcmp(resp->body, want,
+                                                 resp->len) == 0;
+    if (!ok) {
+        fprintf(stderr, "body  %.*s\nwant  %s\n", (int) resp->len,
+                (const char *) resp->body, want);
+    }
+    return ok;
+}
+
+static void
+test_encode_kserve(void)
+{
+    fcodec_request  req = request_of(2);
+    fcodec_shape    reg = { 1, 0, 0, 0, 0, 0.5f };
+    fcodec_shape    proba = { 3, 3, 1, 1, 0, 0.5f };
+    fcodec_shape    bin_proba = { 1, 2, 1, 1, 0, 0.5f };
+    float           vals[6] = { 0.5f, 1.25f, 0.1f, 0.7f, 0.2f, NAN };
+    fcodec_response resp;
+    float           got[4];
+    const char     *tail;
+
+    CHECK(fcodec_encode(FCODEC_KSERVE, &req, &reg, "fraud", "1", vals, &A,
+                        &resp) == 0);
+    CHECK(body_is(&resp, "{\"model_name\":\"fraud\",\"model_version\":\"1\","
+                  "\"outputs\":[{\"name\":\"output__0\",\"datatype\":\"FP32\","
+                  "\"shape\":[2,1],\"data\":[0.5,1.25]}]}"));
+    CHECK(resp.json_len == NO_LEN);
+    CHECK(strcmp(resp.content_type, "application/json") == 0);
+
+    req.id = "a\"b\\c\n\x01\xc3\xa9";
+    CHECK(fcodec_encode(FCODEC_KSERVE, &req, &bin_proba, "m", "2", vals + 4,
+                        &A, &resp) == 0);
+    CHECK(body_is(&resp, "{\"model_name\":\"m\",\"model_version\":\"2\","
+                  "\"id\":\"a\\\"b\\\\c\\u000a\\u0001\xc3\xa9\",\"outputs\":"
+                  "[{\"name\":\"output__0\",\"datatype\":\"FP32\","
+                  "\"shape\":[2,2],\"data\":[0.8,0.2,null,null]}]}"));
+
+    req.id = NULL;
+    req.binary_output = 1;
+    CHECK(fcodec_encode(FCODEC_KSERVE, &req, &bin_proba, "m", "2", vals,
+                        &A, &resp) == 0);
+    CHECK(resp.json_len != NO_LEN && resp.len == resp.json_len + 16);
+    CHECK(strcmp(resp.content_type, "application/octet-stream") == 0);
+    CHECK(resp.json_len == strlen(
+        "{\"model_name\":\"m\",\"model_version\":\"2\",\"outputs\":[{\"name\":"
+        "\"output__0\",\"datatype\":\"FP32\",\"shape\":[2,2],\"parameters\":"
+        "{\"binary_data_size\":16}}]}"));
+    CHECK(memcmp(resp.body, "{\"model_name\":\"m\",\"model_version\":\"2\","
+                 "\"outputs\":[{\"name\":\"output__0\",\"datatype\":\"FP32\","
+                 "\"shape\":[2,2],\"parameters\":{\"binary_data_size\":16}}]}",
+                 resp.json_len) == 0);
+    memcpy(got, resp.body + resp.json_len, 16);
+    CHECK(got[0] == 0.5f && got[1] == 0.5f && got[2] == 1 - 1.25f
+          && got[3] == 1.25f);
+
+    /* classification: top k of each row's probabilities */
+    req = request_of(2);
+    req.class_count = 2;
+    vals[3] = 0.3f, vals[4] = 0.3f, vals[5] = 0.4f;
+    CHECK(fcodec_encode(FCODEC_KSERVE, &req, &proba, "iris", "1", vals, &A,
+                        &resp) == 0);
+    CHECK(body_is(&resp, "{\"model_name\":\"iris\",\"model_version\":\"1\","
+                  "\"outputs\":[{\"name\":\"output__0\",\"datatype\":\"BYTES\","
+                  "\"shape\":[2,2],\"data\":[\"1.250000:1\",\"0.500000:0\","
+                  "\"0.400000:2\",\"0.300000:0\"]}]}"));
+    req.class_count = 9;                        /* more than there are */
+    req.binary_output = 1;
+    CHECK(fcodec_encode(FCODEC_KSERVE, &req, &proba, "iris", "1", vals, &A,
+                        &resp) == 0);
+    tail = "\"shape\":[2,3],\"parameters\":{\"binary_data_size\":84}}]}";
+    CHECK(memcmp(resp.body + resp.json_len - strlen(tail), tail,
+                 strlen(tail)) == 0);
+    CHECK(resp.len == resp.json_len + 84);
+    CHECK(memcmp(resp.body + resp.json_len, "\x0a\0\0\0" "1.250000:1", 14)
+          == 0);
+    CHECK(memcmp(resp.body + resp.len - 14, "\x0a\0\0\0" "0.300000:1", 14)
+          == 0);
+}
+
+static void
+test_encode_simple(void)
+{
+    fcodec_request  req = request_of(2);
+    fcodec_shape    bin = { 1, 2, 1, 0, 0, 0.5f };
+    fcodec_shape    bin_proba = { 1, 2, 1, 1, 0, 0.5f };
+    float           p[2] = { 0.75f, 0.25f };
+    fcodec_response resp;
+
+    CHECK(fcodec_encode(FCODEC_SIMPLE, &req, &bin, "m", "1", p, &A, &resp)
+          == 0);
+    CHECK(body_is(&resp, "{\"predictions\":[1,0]}"));
+    CHECK(resp.json_len == NO_LEN);
+    CHECK(fcodec_encode(FCODEC_SIMPLE, &req, &bin_proba, "m", "1", p, &A,
+                        &resp) == 0);
+    CHECK(body_is(&resp, "{\"predictions\":[[0.25,0.75],[0.75,0.25]]}"));
+}
+
+/* Every float32 printed by the encoder must read back as itself: encode
+ * awkward values as predictions, rename the member, and parse them back. */
+static void
+test_round_trip(void)
+{
+    enum { N = 64 };
+    float           vals[N * 4];
+    fcodec_request  req = request_of(N), back;
+    fcodec_shape    raw = { 4, 0, 0, 0, 0, 0.5f };
+    fcodec_response resp;
+    char           *text;
+    size_t          i;
+    uint32_t        bits = 12345;
+    int             same = 1;
+
+    vals[0] = 0.1f, vals[1] = FLT_MAX, vals[2] = -FLT_MIN, vals[3] = 1e-45f;
+    vals[4] = 16777217.0f, vals[5] = -0.0f, vals[6] = NAN, vals[7] = INFINITY;
+    for (i = 8; i < N * 4; i++) {
+        do {                                    /* random finite bit patterns */
+            bits = bits * 1664525u + 1013904223u;
+            memcpy(&vals[i], &bits, 4);
+        } while (!isfinite(vals[i]));
+    }
+    CHECK(fcodec_encode(FCODEC_SIMPLE, &req, &raw, "m", "1", vals, &A, &resp)
+          == 0);
+    text = (char *) resp.body;
+    CHECK(memcmp(text, "{\"predictions\":[[0.1,3.4028235e+38,-1.1754944e-38,"
+                 "1.4013e-45],[16777216,-0,null,null]", 70) == 0);
+    memcpy(text + 2, "instances\"  ", 12);     /* as long as predictions" */
+    back = parse_bin(FCODEC_SIMPLE, &wide, text, resp.len, NO_LEN);
+    CHECK(back.status == 0 && back.n_rows == N);
+    for (i = 0; back.status == 0 && i < N * 4; i++) {
+        if (!isfinite(vals[i]) ? !isnan(back.rows[i])
+                               : memcmp(&vals[i], &back.rows[i], 4) != 0) {
+            fprintf(stderr, "value %zu: %.9g read back as %.9g\n", i,
+                    vals[i], back.rows[i]);
+            same = 0;
+        }
+    }
+    CHECK(same);
+}
+
+static void
+test_error_body(void)
+{
+    size_t   len;
+    uint8_t *b = fcodec_error_body("row 3 has \"x\"\t\xff\xc3", &A, &len);
+
+    CHECK(b != NULL && len == strlen("{\"error\":\"row 3 has \\\"x\\\"\\u0009"
+                                     "\\ufffd\\ufffd\"}"));
+    CHECK(b != NULL && memcmp(b, "{\"error\":\"row 3 has \\\"x\\\"\\u0009"
+                              "\\ufffd\\ufffd\"}", len) == 0);
+}
+
+/* ---- out of memory at every allocation ---------------------------------- */
+
+static void
+test_out_of_memory(void)
+{
+    const char     *body = "{\"id\":\"x\",\"inputs\":[{\"name\":\"input__0\","
+                           "\"shape\":[2,4],\"datatype\":\"FP32\",\"data\":"
+                           "[[1,2,3,4],[5,6,7,8]]}]}";
+    const char     *named = "{\"instances\":[{\"f0\":1},{\"f1\":2}]}";
+    fcodec_shape    proba = { 1, 2, 1, 1, 0, 0.5f };
+    float           out[2] = { 0.5f, 0.25f };
+    fcodec_request  req;
+    fcodec_response resp;
+    long            n;
+    int             clean = 1, done = 0;
+
+    for (n = 0; n < 64 && !done; n++) {
+        the_arena.fail_after = n;
+        req = parse_chunked(FCODEC_KSERVE, &fraud, body, strlen(body), NO_LEN,
+                            5);
+        if (req.status == 0) {
+            req.class_count = 1;
+            done = fcodec_encode(FCODEC_KSERVE, &req, &proba, "m", "1", out,
+                                 &A, &resp) == 0;
+        } else if (req.status != 500 && req.status != -1) {
+            clean = 0;
+        }
+    }
+    CHECK(done && clean);
+    for (n = 0, done = 0; n < 64 && !done; n++) {
+        the_arena.fail_after = n;
+        req = parse_chunked(FCODEC_SIMPLE, &fraud, named, strlen(named),
+                            NO_LEN, 0);
+        done = req.status == 0;
+        clean &= req.status == 0 || req.status == 500 || req.status == -1;
+    }
+    the_arena.fail_after = -1;
+    CHECK(done && clean);
+}
+
+/* ---- bodies written by tritonclient (see gen_triton.py) ---------------- */
+
+static uint8_t *
+read_file(const char *dir, const char *name, size_t *len)
+{
+    char     path[512];
+    FILE    *f;
+    uint8_t *buf;
+    long     n;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = arena_alloc(&the_arena, (size_t) n + 1);
+    *len = fread(buf, 1, (size_t) n, f);
+    fclose(f);
+    return buf;
+}
+
+static void
+write_file(const char *dir, const char *name, const fcodec_response *resp)
+{
+    char  path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    if (f != NULL) {
+        fprintf(f, "%ld\n", resp->json_len == NO_LEN ? -1L
+                                                     : (long) resp->json_len);
+        fwrite(resp->body, 1, resp->len, f);
+        fclose(f);
+    }
+}
+
+/* Each case: the body tritonclient built (.body), its header length (.hlen)
+ * and the float32 rows it encoded (.expect); the answer of a 3-class
+ * probability model goes back for the client to decode (.response). */
+static void
+test_triton_bodies(const char *dir)
+{
+    static const char *cases[] = { "json", "binary", "fp64_binary",
+                                   "int32_json", "classify" };
+    static const fcodec_model iris = { "iris", 4, NULL, 16 };
+    fcodec_shape       proba = { 3, 3, 1, 1, 0, 0.5f };
+    char               name[64];
+    size_t             i, len, hlen, elen;
+    uint8_t           *body, *head, *expect;
+    fcodec_request     req;
+    fcodec_response    resp;
+    float              out[9] = { 0.1f, 0.7f, 0.2f, 0.6f, 0.3f, 0.1f,
+                                  0.25f, 0.25f, 0.5f };
+    long               json_len;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(name, sizeof(name), "%s.body", cases[i]);
+        body = read_file(dir, name, &len);
+        snprintf(name, sizeof(name), "%s.hlen", cases[i]);
+        head = read_file(dir, name, &hlen);
+        snprintf(name, sizeof(name), "%s.expect", cases[i]);
+        expect = read_file(dir, name, &elen);
+        CHECK(body != NULL && head != NULL && expect != NULL);
+        if (body == NULL || head == NULL || expect == NULL) {
+            continue;
+        }
+        head[hlen] = '\0';
+        json_len = atol((char *) head);
+        req = parse_bin(FCODEC_KSERVE, &iris, body, len,
+                        json_len < 0 ? NO_LEN : (size_t) json_len);
+        CHECK(req.status == 0 && req.n_rows * 4 * sizeof(float) == elen);
+        if (req.status != 0 || req.n_rows * 4 * sizeof(float) != elen) {
+            fprintf(stderr, "%s: %d %s\n", cases[i], req.status, req.error);
+            continue;
+        }
+        CHECK(rows_are(&req, (const float *) expect, req.n_rows * 4));
+        CHECK(fcodec_encode(FCODEC_KSERVE, &req, &proba, "iris", "1", out, &A,
+                            &resp) == 0);
+        snprintf(name, sizeof(name), "%s.response", cases[i]);
+        write_file(dir, name, &resp);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    test_kserve_valid();
+    test_kserve_datatypes();
+    test_kserve_errors();
+    test_binary();
+    test_simple();
+    test_shape();
+    test_encode_kserve();
+    test_encode_simple();
+    test_round_trip();
+    test_error_body();
+    test_out_of_memory();
+    if (argc > 1) {
+        test_triton_bodies(argv[1]);
+    }
+    arena_free(&the_arena);
+    return check_summary();
+}

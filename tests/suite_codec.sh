@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Request/response codec (ngx_module/forest_codec_*.c): builds the C driver
+# tests/codec/test_codec.c with the codec sources and yajl, plainly and under
+# ASan+UBSan, runs both, and has the real tritonclient build requests for it
+# and decode its answers.  $1: absolute build dir.  Last line: N passed, N failed.
+set -uo pipefail
+build=${1:?build dir}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$build/codec
+mkdir -p "$work"
+passed=0 failed=0
+
+tally() {   # adds the last "N passed, N failed" line of $1; $2 = exit code
+    local line p f
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$1" | tail -1)
+    if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+    p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$2" -eq 0 ] || [ "$f" -gt 0 ] || failed=$((failed + 1))
+}
+
+srcs=("$root"/ngx_module/forest_codec_*.c)
+flags=(-std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -I"$root/ngx_module"
+       -I"$root/tests/unit")
+san=(-O1 -fsanitize=address,undefined -fno-omit-frame-pointer
+     -fno-sanitize-recover=undefined)
+
+have_triton=0
+if python3 -c 'import tritonclient.http, numpy' 2>/dev/null; then
+    rm -rf "$work/triton" && mkdir -p "$work/triton"
+    python3 "$root/tests/codec/gen_triton.py" gen "$work/triton" && have_triton=1
+fi
+[ $have_triton = 1 ] || echo "tritonclient missing: its bodies are not checked"
+dir_arg=()
+[ $have_triton = 1 ] && dir_arg=("$work/triton")
+
+for variant in plain san; do
+    extra=(-O2) bin=$build/codec-test
+    [ $variant = san ] && extra=("${san[@]}") bin=$build/codec-test-san
+    if ! ${CC:-cc} "${flags[@]}" "${extra[@]}" "$root/tests/codec/test_codec.c" \
+            "${srcs[@]}" -lyajl -lm -o "$bin"; then
+        echo "codec-test ($variant) does not build"; failed=$((failed + 1)); continue
+    fi
+    out=$("$bin" "${dir_arg[@]}" 2>&1); rc=$?
+    echo "$out" | tail -20
+    tally "$out" $rc
+done
+
+if [ $have_triton = 1 ]; then
+    out=$(python3 "$root/tests/codec/gen_triton.py" check "$work/triton" 2>&1); rc=$?
+    echo "$out"
+    tally "$out" $rc
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
