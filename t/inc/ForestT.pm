@@ -44,7 +44,7 @@ sub read_csv {
     my ($model, $kind) = @_;
     my $key = "$model.$kind";
     return $csv_cache{$key} if $csv_cache{$key};
-    my $path = "$ENV{TEST_NGINX_SHARED}/models/$key.csv";
+    my $path = model_dir($model) . "/$key.csv";
     open my $in, '<', $path or die "cannot open $path: $!\n";
     my $header = <$in>;
     my @rows;
@@ -54,6 +54,14 @@ sub read_csv {
     }
     close $in;
     return $csv_cache{$key} = \@rows;
+}
+
+# Reference models live in ../shared/models and (the project's own) in
+# tests/models.
+sub model_dir {
+    my $model = shift;
+    my $shared = "$ENV{TEST_NGINX_SHARED}/models";
+    return -f "$shared/$model.input.csv" ? $shared : "$ENV{TEST_NGINX_FOREST_ROOT}/tests/models";
 }
 
 sub input_rows    { my ($m, $from, $n) = @_; slice(read_csv($m, 'input'), $from, $n) }
@@ -249,6 +257,140 @@ sub served_rows {
     my ($model, $kind, $binary, $from, $n) = @_;
     my $rows = expected_rows($model, $kind // 'expected', $from, $n);
     return [map { $binary ? (1 - $_->[0], $_->[0]) : @$_ } @$rows];
+}
+
+# Rows as JSON objects keyed f0..fN-1 (the reference models' feature
+# names); a missing value is left out.
+sub objects_json {
+    my ($rows) = @_;
+    return '[' . join(',', map {
+        my $r = $_;
+        '{' . join(',', map { "\"f$_\":" . num_text($r->[$_]) }
+                        grep { defined $r->[$_] } 0 .. $#$r) . '}'
+    } @$rows) . ']';
+}
+
+# Expected "predictions" of the simple API: one value per row when the
+# served output has one column, else an array per row.  $how: 'proba'
+# (binary models give [1-p, p]), 'class' (p > 0.5), 'value' (as in the csv).
+sub predictions {
+    my ($model, $kind, $how, $from, $n) = @_;
+    my $rows = expected_rows($model, $kind, $from, $n);
+    return [map {
+        $how eq 'class' ? (@$_ == 1 ? ($_->[0] > 0.5 ? 1 : 0) : argmax($_))
+        : $how eq 'proba' && @$_ == 1 ? [1 - $_->[0], $_->[0]]
+        : @$_ == 1 ? $_->[0] : [@$_]
+    } @$rows];
+}
+
+sub argmax {
+    my $r = shift;
+    my $best = 0;
+    $r->[$_] > $r->[$best] and $best = $_ for 0 .. $#$r;
+    return $best;
+}
+
+sub slurp {
+    my $path = shift;
+    open my $in, '<', $path or die "cannot open $path: $!\n";
+    binmode $in;
+    local $/;
+    my $s = <$in>;
+    close $in;
+    return $s;
+}
+
+sub spew {
+    my ($path, $data) = @_;
+    open my $out, '>', $path or die "cannot write $path: $!\n";
+    binmode $out;
+    print $out $data;
+    close $out;
+}
+
+# KServe response expected for output__0 of a model's reference rows.
+sub kserve_output {
+    my ($model, $kind, $how, $from, $n) = @_;
+    my $pred = predictions($model, $kind, $how, $from, $n);
+    my $cols = ref $pred->[0] ? scalar @{ $pred->[0] } : 1;
+    return { name => 'output__0', datatype => 'FP32', shape => [$n, $cols],
+             data => [map { ref $_ ? @$_ : $_ } @$pred] };
+}
+
+# Triton's classification extension: BYTES "value:index" strings, the top
+# $k classes of each row by descending value.
+sub classification_like {
+    my ($model, $from, $n, $k) = @_;
+    my $pred = predictions($model, 'expected', 'proba', $from, $n);
+    return sub {
+        my $got = eval { $JSON->decode(shift) } or return "response is not JSON";
+        my $out = $got->{outputs} && $got->{outputs}[0]
+            or return "no outputs in the response";
+        return "datatype $out->{datatype}, want BYTES" if ($out->{datatype} // '') ne 'BYTES';
+        my $d = diff($out->{shape}, [$n, $k], 'shape');
+        return "MISMATCH $d" if defined $d;
+        my @data = @{ $out->{data} // [] };
+        return "got " . scalar(@data) . " strings, want " . $n * $k if @data != $n * $k;
+        for my $r (0 .. $n - 1) {
+            my $p = $pred->[$r];
+            my @order = sort { $p->[$b] <=> $p->[$a] } 0 .. $#$p;
+            for my $j (0 .. $k - 1) {
+                my $s = $data[$r * $k + $j];
+                my ($v, $idx) = $s =~ /^([-+0-9.eE]+):(\d+)(?::.*)?$/
+                    or return "row $r entry $j: \"$s\" is not value:index";
+                return "row $r entry $j: \"$s\", want class $order[$j] ($p->[$order[$j]])"
+                    if $idx != $order[$j] || !num_close($v, $p->[$order[$j]], 1e-5);
+            }
+        }
+        return 'OK';
+    };
+}
+
+# Two filters that check that two responses carry the same output data.
+my %remembered;
+sub remember {
+    my $key = shift;
+    return sub {
+        my $got = eval { $JSON->decode(shift) } or return "response is not JSON";
+        $remembered{$key} = $got->{outputs}[0]{data};
+        return 'OK';
+    };
+}
+sub same_as {
+    my $key = shift;
+    return sub {
+        my $got = eval { $JSON->decode(shift) } or return "response is not JSON";
+        my $d = diff($got->{outputs}[0]{data}, $remembered{$key}, 'data');
+        return defined $d ? "MISMATCH $d" : 'OK';
+    };
+}
+
+# Prometheus text -> { 'name{labels}' => value }.
+sub prom {
+    my $text = shift;
+    my %m;
+    for (split /\n/, $text) {
+        next if /^#/ || !/\S/;
+        $m{$1} = $2 if /^(\S+(?:\{[^}]*\})?)\s+(\S+)/;
+    }
+    return \%m;
+}
+
+# The value of metric NAME for MODEL (version 1), undef if absent.
+sub metric {
+    my ($m, $name, $model) = @_;
+    my ($key) = grep { /^\Q$name\E\{/ && /model="\Q$model\E"/ && /version="1"/ } keys %$m;
+    return defined $key ? $m->{$key} : undef;
+}
+
+# Filter over a /metrics body: $check->(metrics hash) returns undef or why.
+sub metrics_like {
+    my ($check) = @_;
+    return sub {
+        my $body = shift;
+        my $why = $check->(prom($body), $body);
+        return defined $why ? "MISMATCH $why\n$body" : 'OK';
+    };
 }
 
 # ---- concurrency ------------------------------------------------------------

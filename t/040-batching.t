@@ -1,0 +1,159 @@
+# Dynamic batching: rows of concurrent requests run in one execution (seen in
+# /metrics as nv_inference_exec_count < requests), each request answered with
+# exactly its own rows in order; a full batch runs without waiting for
+# batch_delay; a client gone mid-batch costs nothing.
+#
+# The concurrent requests are sent by `--- init` (after nginx starts, before
+# the block's own request); the block then reads /metrics.
+use FindBin;
+use lib "$FindBin::Bin/inc";
+use ForestT;
+use Test::Nginx::Socket 'no_plan';
+use Time::HiRes qw(time);
+
+our (@Responses, @Sizes, $Elapsed);
+
+# Sends requests of @sizes rows (consecutive reference rows) all at once.
+sub fire {
+    my ($path, @sizes) = @_;
+    my $from = 0;
+    my @reqs;
+    @Sizes = ();
+    for my $n (@sizes) {
+        push @reqs, ForestT::http_request('POST', $path,
+            ForestT::kserve_json(ForestT::input_rows('xgb_binary', $from, $n)));
+        push @Sizes, [$from, $n];
+        $from += $n;
+    }
+    my $t0 = time;
+    @Responses = ForestT::concurrent($ENV{TEST_NGINX_SERVER_PORT}, 20, @reqs);
+    $Elapsed = time - $t0;
+}
+
+# Every concurrent request got 200 and its own rows.
+sub own_rows {
+    for my $i (0 .. $#Responses) {
+        my $r = $Responses[$i];
+        return "request $i: status $r->{code}: $r->{body}" if $r->{code} != 200;
+        my ($from, $n) = @{ $Sizes[$i] };
+        my $d = ForestT::json_like({ outputs =>
+            [ForestT::kserve_output('xgb_binary', 'expected', 'proba', $from, $n)] })->($r->{body});
+        return "request $i (rows $from..): $d" if $d ne 'OK';
+    }
+    return undef;
+}
+
+sub batched {
+    my ($requests, $rows, $max_exec) = @_;
+    return ForestT::metrics_like(sub {
+        my $m = shift;
+        my $why = own_rows();
+        return $why if defined $why;
+        my $ok = ForestT::metric($m, 'nv_inference_request_success', 'fraudp') // 'none';
+        return "nv_inference_request_success $ok, want $requests" if $ok ne $requests;
+        my $count = ForestT::metric($m, 'nv_inference_count', 'fraudp') // 'none';
+        return "nv_inference_count $count, want $rows" if $count ne $rows;
+        my $exec = ForestT::metric($m, 'nv_inference_exec_count', 'fraudp') // 'none';
+        return "nv_inference_exec_count $exec, want 1..$max_exec"
+            if $exec !~ /^\d+$/ || $exec < 1 || $exec > $max_exec;
+        return undef;
+    });
+}
+
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: 8 concurrent requests are merged (batch_delay 100ms)
+--- http_config
+    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=256 batch_delay=100ms;
+--- config
+    location /v2/ { forest_kserve; }
+    location = /metrics { forest_metrics; }
+--- init
+main::fire('/v2/models/fraudp/infer', (2) x 8);
+--- request
+GET /metrics
+--- response_body_filters eval
+main::batched(8, 16, 7)
+--- response_body: OK
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 2: requests of different sizes each get exactly their rows
+--- http_config
+    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=256 batch_delay=100ms;
+--- config
+    location /v2/ { forest_kserve; }
+    location = /metrics { forest_metrics; }
+--- init
+main::fire('/v2/models/fraudp/infer', 1, 7, 3, 1, 12, 2, 5, 1, 9, 4);
+--- request
+GET /metrics
+--- response_body_filters eval
+main::batched(10, 45, 9)
+--- response_body: OK
+
+
+
+=== TEST 3: a full batch (max_batch_size rows) runs without waiting for batch_delay
+--- http_config
+    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=4 batch_delay=10s;
+--- config
+    location /v2/ { forest_kserve; }
+    location = /metrics { forest_metrics; }
+--- init
+main::fire('/v2/models/fraudp/infer', 2, 2);
+--- request
+GET /metrics
+--- response_body_filters eval
+my $check = main::batched(2, 4, 1);
+sub { my $r = $check->(shift); $r eq 'OK' && $main::Elapsed > 2 ? "took $main::Elapsed s: waited for batch_delay" : $r }
+--- response_body: OK
+--- timeout: 15
+
+
+
+=== TEST 4: without batch_delay, a lone request runs at once
+--- http_config
+    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on;
+--- config
+    location /v2/ { forest_kserve; }
+    location = /metrics { forest_metrics; }
+--- init
+main::fire('/v2/models/fraudp/infer', 3);
+--- request
+GET /metrics
+--- response_body_filters eval
+my $check = main::batched(1, 3, 1);
+sub { my $r = $check->(shift); $r eq 'OK' && $main::Elapsed > 0.5 ? "took $main::Elapsed s" : $r }
+--- response_body: OK
+
+
+
+=== TEST 5: a client that leaves mid-batch: the others are answered, nothing leaks
+--- http_config
+    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=256 batch_delay=200ms;
+--- config
+    location /v2/ { forest_kserve; }
+    location = /metrics { forest_metrics; }
+--- init
+my $req = ForestT::http_request('POST', '/v2/models/fraudp/infer',
+    ForestT::kserve_json(ForestT::input_rows('xgb_binary', 100, 3)));
+my @gone = map { IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ENV{TEST_NGINX_SERVER_PORT}) } 1 .. 3;
+syswrite($_, $req) for @gone;
+close $_ for @gone;
+main::fire('/v2/models/fraudp/infer', 2, 2);
+--- request
+GET /metrics
+--- response_body_filters eval
+ForestT::metrics_like(sub { main::own_rows() })
+--- response_body: OK
+--- no_error_log
+[alert]
+[crit]
+[emerg]
