@@ -1,20 +1,19 @@
 /*
- * Inference requests: read the body, decode it with the codec, hand the rows
- * to the batcher, and answer (results or a KServe {"error": ...}).
+ * Inference requests: stream the body into the codec as it arrives, hand the
+ * decoded rows to the batcher, and answer (results or a KServe
+ * {"error": ...}).
  */
 #include "ngx_http_forest_module.h"
 
 #include <time.h>
 
 
-#define NGX_HTTP_FOREST_FILE_CHUNK  65536
-
-
 static void ngx_http_forest_body_handler(ngx_http_request_t *r);
-static void ngx_http_forest_decode(ngx_http_request_t *r,
+static void ngx_http_forest_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_http_forest_consume(ngx_http_request_t *r,
     ngx_http_forest_ctx_t *ctx);
-static ngx_int_t ngx_http_forest_feed_file(ngx_http_request_t *r,
-    fcodec_parser *p, ngx_buf_t *b, u_char **chunk);
+static ngx_int_t ngx_http_forest_body_error(ngx_http_request_t *r,
+    ngx_http_forest_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_forest_json_len(ngx_http_request_t *r,
     size_t *len);
 static ngx_int_t ngx_http_forest_respond(ngx_http_forest_ctx_t *ctx,
@@ -83,6 +82,7 @@ ngx_int_t
 ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
     fcodec_api api)
 {
+    size_t                       json_len;
     ngx_int_t                    rc;
     ngx_pool_cleanup_t          *cln;
     ngx_http_forest_ctx_t       *ctx;
@@ -96,18 +96,44 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
                                           "ready", &m->name, &m->version);
     }
 
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_forest_module);
+
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_forest_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    flcf = ngx_http_get_module_loc_conf(r, ngx_http_forest_module);
 
     ctx->request = r;
     ctx->model = m;
     ctx->api = api;
     ctx->margin = ngx_http_forest_want_margin(r);
     ctx->start_us = ngx_http_forest_now_us();
+
+    ngx_http_set_ctx(r, ctx, ngx_http_forest_module);
+
+    if (flcf->max_body && r->headers_in.content_length_n > flcf->max_body) {
+        /* the body stays unread: the connection cannot be reused */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+
+        return ngx_http_forest_send_error(r, m,
+                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                          NGX_LOG_INFO,
+                                          "request body of %O bytes is "
+                                          "larger than client_max_body_size "
+                                          "(%O)",
+                                          r->headers_in.content_length_n,
+                                          flcf->max_body);
+    }
+
+    json_len = (size_t) -1;
+
+    if (api == FCODEC_KSERVE && ngx_http_forest_json_len(r, &json_len) != NGX_OK)
+    {
+        return ngx_http_forest_send_error(r, m, NGX_HTTP_BAD_REQUEST,
+                                          NGX_LOG_INFO, "invalid %V header",
+                                          &ngx_http_forest_json_len_header);
+    }
 
     ctx->alloc.alloc = ngx_http_forest_palloc;
     ctx->alloc.ctx = r->pool;
@@ -122,28 +148,21 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->parser = fcodec_parser_create(api, &ctx->fm, json_len, &ctx->alloc);
+    if (ctx->parser == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     cln->handler = ngx_http_forest_ctx_cleanup;
     cln->data = ctx;
 
-    ngx_http_set_ctx(r, ctx, ngx_http_forest_module);
+    /* the body goes to the parser as it arrives, never to a temp file */
+    r->request_body_no_buffering = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_http_forest_body_handler);
 
-    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        /* the rest of the body is unread: the connection cannot be reused */
-        r->keepalive = 0;
-        r->lingering_close = 1;
-
-        return ngx_http_forest_send_error(r, m, rc, NGX_LOG_INFO,
-                                          "request body is larger than "
-                                          "client_max_body_size");
-    }
-
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ngx_http_forest_stats_request(m, 0,
-                                      ngx_http_forest_now_us()
-                                      - ctx->start_us);
-        return rc;
+        return ngx_http_forest_body_error(r, ctx, rc);
     }
 
     return NGX_DONE;
@@ -153,16 +172,68 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
 static void
 ngx_http_forest_body_handler(ngx_http_request_t *r)
 {
-    ngx_int_t               rc;
-    ngx_uint_t              status;
-    ngx_http_forest_ctx_t  *ctx;
+    if (r->reading_body) {
+        r->read_event_handler = ngx_http_forest_body_read;
+    }
+
+    ngx_http_forest_body_read(r);
+}
+
+
+/* Feeds what has arrived to the parser; decodes once the body is read. */
+static void
+ngx_http_forest_body_read(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   status;
+    ngx_http_forest_ctx_t       *ctx;
+    ngx_http_request_body_t     *rb;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_forest_module);
+    rb = r->request_body;
 
-    ngx_http_forest_decode(r, ctx);
+    for ( ;; ) {
+        rc = ngx_http_forest_consume(r, ctx);
+
+        if (rc != NGX_OK) {
+            ngx_http_finalize_request(r, ngx_http_forest_body_error(r, ctx,
+                                                                    rc));
+            return;
+        }
+
+        if (ctx->req.status != 0 || !r->reading_body) {
+            break;
+        }
+
+        rc = ngx_http_read_unbuffered_request_body(r);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            ngx_http_finalize_request(r, ngx_http_forest_body_error(r, ctx,
+                                                                    rc));
+            return;
+        }
+
+        if (rc == NGX_AGAIN && rb->bufs == NULL) {
+            return;
+        }
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    if (ctx->req.status == 0) {
+        fcodec_parser_finish(ctx->parser, &ctx->req);
+    }
+
+    ctx->parser = NULL;
 
     if (ctx->req.status != 0) {
         status = ctx->req.status;
+
+        if (r->reading_body) {
+            /* the rest of the body is unread */
+            r->keepalive = 0;
+            r->lingering_close = 1;
+        }
 
         rc = ngx_http_forest_send_error(r, ctx->model, status,
                                         status >= 500 ? NGX_LOG_ERR
@@ -192,113 +263,91 @@ ngx_http_forest_body_handler(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_http_forest_decode(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx)
+/*
+ * Feeds and releases the buffers read so far.  NGX_OK (a codec error
+ * found is in ctx->req after fcodec_parser_finish()), or an HTTP status.
+ */
+static ngx_int_t
+ngx_http_forest_consume(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx)
 {
-    size_t                    json_len;
-    u_char                   *chunk;
-    ngx_int_t                 rc;
-    ngx_buf_t                *b;
-    ngx_chain_t              *cl;
-    fcodec_parser            *p;
-    ngx_http_request_body_t  *rb;
-
-    json_len = (size_t) -1;
-
-    if (ctx->api == FCODEC_KSERVE
-        && ngx_http_forest_json_len(r, &json_len) != NGX_OK)
-    {
-        ctx->req.status = NGX_HTTP_BAD_REQUEST;
-        ngx_sprintf((u_char *) ctx->req.error,
-                    "invalid %V header%Z", &ngx_http_forest_json_len_header);
-        return;
-    }
-
-    p = fcodec_parser_create(ctx->api, &ctx->fm, json_len, &ctx->alloc);
-    if (p == NULL) {
-        ctx->req.status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        ngx_sprintf((u_char *) ctx->req.error,
-                    "out of memory for the request parser%Z");
-        return;
-    }
+    size_t                       size;
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_http_request_body_t     *rb;
+    ngx_http_forest_loc_conf_t  *flcf;
 
     rb = r->request_body;
-    chunk = NULL;
 
-    for (cl = rb ? rb->bufs : NULL; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b)) {
-            if (b->last > b->pos
-                && fcodec_parser_feed(p, b->pos, b->last - b->pos) != 0)
-            {
-                break;
-            }
-
-            continue;
-        }
-
-        if (b->in_file) {
-            rc = ngx_http_forest_feed_file(r, p, b, &chunk);
-
-            if (rc == NGX_ERROR) {
-                fcodec_parser_abort(p);
-                ctx->req.status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-                ngx_sprintf((u_char *) ctx->req.error,
-                            "cannot read the buffered request body%Z");
-                return;
-            }
-
-            if (rc == NGX_DECLINED) {
-                break;
-            }
-        }
+    if (rb == NULL) {
+        return NGX_OK;
     }
 
-    fcodec_parser_finish(p, &ctx->req);
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_forest_module);
+
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!ngx_buf_in_memory(b)) {
+            /* unbuffered reading keeps the body in memory */
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "forest: request body buffer not in memory");
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        size = b->last - b->pos;
+        ctx->body_bytes += size;
+
+        if (flcf->max_body && ctx->body_bytes > flcf->max_body) {
+            return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        }
+
+        if (size && ctx->req.status == 0
+            && fcodec_parser_feed(ctx->parser, b->pos, size) != 0)
+        {
+            /* the parser knows the error; fetch it now */
+            fcodec_parser_finish(ctx->parser, &ctx->req);
+        }
+
+        b->pos = b->last;
+    }
+
+    rb->bufs = NULL;
+
+    return NGX_OK;
 }
 
 
-/* NGX_OK, NGX_DECLINED (the codec found an error), or NGX_ERROR */
+/* The body could not be read (to its end). */
 static ngx_int_t
-ngx_http_forest_feed_file(ngx_http_request_t *r, fcodec_parser *p,
-    ngx_buf_t *b, u_char **chunk)
+ngx_http_forest_body_error(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx,
+    ngx_int_t rc)
 {
-    off_t    pos;
-    size_t   size;
-    ssize_t  n;
+    ngx_http_forest_loc_conf_t  *flcf;
 
-    if (*chunk == NULL) {
-        *chunk = ngx_palloc(r->pool, NGX_HTTP_FOREST_FILE_CHUNK);
-        if (*chunk == NULL) {
-            return NGX_ERROR;
-        }
+    if (ctx->parser != NULL) {
+        fcodec_parser_abort(ctx->parser);
+        ctx->parser = NULL;
     }
 
-    for (pos = b->file_pos; pos < b->file_last; pos += n) {
-        size = (size_t) ngx_min(b->file_last - pos,
-                                NGX_HTTP_FOREST_FILE_CHUNK);
+    r->read_event_handler = ngx_http_block_reading;
 
-        n = ngx_read_file(b->file, *chunk, size, pos);
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        /* the rest of the body is unread: the connection cannot be reused */
+        r->keepalive = 0;
+        r->lingering_close = 1;
 
-        if (n == NGX_ERROR) {
-            /* ngx_read_file() has logged why */
-            return NGX_ERROR;
-        }
+        flcf = ngx_http_get_module_loc_conf(r, ngx_http_forest_module);
 
-        if ((size_t) n != size) {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          ngx_read_file_n " read only %z of %uz from \"%V\"",
-                          n, size, &b->file->name);
-            return NGX_ERROR;
-        }
-
-        if (fcodec_parser_feed(p, *chunk, size) != 0) {
-            return NGX_DECLINED;
-        }
+        return ngx_http_forest_send_error(r, ctx->model, rc, NGX_LOG_INFO,
+                                          "request body is larger than "
+                                          "client_max_body_size (%O)",
+                                          flcf->max_body);
     }
 
-    return NGX_OK;
+    /* timeouts, a client gone, ...: the core's own status and logging */
+    ngx_http_forest_stats_request(ctx->model, 0,
+                                  ngx_http_forest_now_us() - ctx->start_us);
+    return rc;
 }
 
 
@@ -553,7 +602,13 @@ ngx_http_forest_ctx_cleanup(void *data)
 {
     ngx_http_forest_ctx_t *ctx = data;
 
-    /* the request is going away: its batch must not answer it */
+    /* the request is going away mid-body or mid-batch */
+
+    if (ctx->parser != NULL) {
+        fcodec_parser_abort(ctx->parser);
+        ctx->parser = NULL;
+    }
+
     ngx_http_forest_batch_detach(ctx);
 }
 

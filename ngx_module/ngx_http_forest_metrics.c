@@ -373,11 +373,11 @@ ngx_http_forest_stats_json(ngx_pool_t *pool,
                          "\"last_inference\":%uA,"
                          "\"inference_count\":%uA,\"execution_count\":%uA,"
                          "\"inference_stats\":{"
-                         "\"success\":{\"count\":%uA,\"ns\":%uA000},"
-                         "\"fail\":{\"count\":%uA,\"ns\":%uA000},"
-                         "\"queue\":{\"count\":%uA,\"ns\":%uA000},"
+                         "\"success\":{\"count\":%uA,\"ns\":%uA},"
+                         "\"fail\":{\"count\":%uA,\"ns\":%uA},"
+                         "\"queue\":{\"count\":%uA,\"ns\":%uA},"
                          "\"compute_input\":{\"count\":%uA,\"ns\":0},"
-                         "\"compute_infer\":{\"count\":%uA,\"ns\":%uA000},"
+                         "\"compute_infer\":{\"count\":%uA,\"ns\":%uA},"
                          "\"compute_output\":{\"count\":%uA,\"ns\":0},"
                          "\"cache_hit\":{\"count\":0,\"ns\":0},"
                          "\"cache_miss\":{\"count\":0,\"ns\":0}},"
@@ -386,12 +386,12 @@ ngx_http_forest_stats_json(ngx_pool_t *pool,
                          (ngx_atomic_uint_t) st->last_inference_ms,
                          (ngx_atomic_uint_t) st->inference_count,
                          (ngx_atomic_uint_t) st->exec_count,
-                         success, (ngx_atomic_uint_t) st->success_us,
+                         success, (ngx_atomic_uint_t) st->success_us * 1000,
                          (ngx_atomic_uint_t) st->failure,
-                         (ngx_atomic_uint_t) st->failure_us,
-                         batched, (ngx_atomic_uint_t) st->queue_us,
+                         (ngx_atomic_uint_t) st->failure_us * 1000,
+                         batched, (ngx_atomic_uint_t) st->queue_us * 1000,
                          batched, batched,
-                         (ngx_atomic_uint_t) st->compute_us, batched);
+                         (ngx_atomic_uint_t) st->compute_us * 1000, batched);
         first = 0;
     }
 

@@ -178,6 +178,7 @@ ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_forest_loc_conf_t *prev = parent;
     ngx_http_forest_loc_conf_t *conf = child;
 
+    ngx_http_core_loc_conf_t     *clcf;
     ngx_http_forest_main_conf_t  *fmcf;
 
     ngx_conf_merge_size_value(conf->max_rows, prev->max_rows,
@@ -187,6 +188,21 @@ ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"forest_max_rows\" must be at least 1");
         return NGX_CONF_ERROR;
+    }
+
+    /*
+     * The body of an inference request is streamed into the codec, and the
+     * limit is checked here, so that a body over client_max_body_size gets
+     * a KServe JSON 413 rather than the core's HTML page, which the core
+     * would send before the content handler runs.
+     */
+
+    if (conf->api == NGX_HTTP_FOREST_API_KSERVE
+        || conf->api == NGX_HTTP_FOREST_API_PREDICT)
+    {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        conf->max_body = clcf->client_max_body_size;
+        clcf->client_max_body_size = 0;
     }
 
     /*

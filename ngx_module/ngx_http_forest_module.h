@@ -112,6 +112,8 @@ typedef struct {
     ngx_uint_t              model_line;
     ngx_http_forest_model_t  *model;
     size_t                  max_rows;
+    /* client_max_body_size, enforced here to answer 413 in JSON */
+    off_t                   max_body;
 } ngx_http_forest_loc_conf_t;
 
 
@@ -122,6 +124,8 @@ struct ngx_http_forest_ctx_s {
     fcodec_api              api;
     fcodec_model            fm;                  /* the parser keeps these */
     fcodec_alloc            alloc;
+    fcodec_parser          *parser;              /* while the body streams */
+    off_t                   body_bytes;
     fcodec_request          req;
     int                     margin;
 
