@@ -112,7 +112,7 @@ ForestT::json_like({ predictions => ForestT::predictions('lgb_binary', 'expected
 === TEST 9: object keys in any order, explicit null
 --- request eval
 my $r = ForestT::input_rows('lgb_binary', 0, 1)->[0];
-"POST /predict/lgbp\n{\"instances\": [{" . CORE::join(',', map { "\"f$_\":" . ForestT::num_text($r->[$_]) } reverse 0 .. $#$r) . "}]}"
+"POST /predict/lgbp\n{\"instances\": [{" . CORE::join(',', map { "\"f$_\":" . ForestT::num_text($r->[$_]) } CORE::reverse 0 .. $#$r) . "}]}"
 --- response_body_filters eval
 ForestT::json_like({ predictions => ForestT::predictions('lgb_binary', 'expected', 'proba', 0, 1) })
 --- response_body: OK
@@ -233,13 +233,13 @@ ForestT::json_like({ error => qr/no rows/ })
 
 
 
-=== TEST 21: neither instances nor inputs
+=== TEST 21: an object without instances/inputs is one row: unknown names fail
 --- request
-POST /predict/fraudp
+POST /predict/lgbp
 {"rows": [[1]]}
 --- error_code: 400
 --- response_body_filters eval
-ForestT::json_like({ error => qr/instances/ })
+ForestT::json_like({ error => qr/no feature named "rows"/ })
 --- response_body: OK
 
 

@@ -50,7 +50,7 @@ add_block_preprocessor(sub {
             { outputs => [ForestT::kserve_output($model, $kind, $how, 0, $n)] }));
     }
     $block->set_value(response_body => 'OK');
-    $block->set_value(no_error_log => "[error]\n[warn]\n");
+    $block->set_value(no_error_log => "[error]\n");
 });
 
 no_shuffle();

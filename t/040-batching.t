@@ -13,17 +13,21 @@ use Time::HiRes qw(time);
 
 our (@Responses, @Sizes, $Elapsed);
 
-# Sends requests of @sizes rows (consecutive reference rows) all at once.
+# Sends requests of @sizes rows all at once; request i carries the next
+# $sizes[i] reference rows (cycling through the 200).  The first request is
+# large, so that the others arrive while it runs whatever the batcher's policy
+# for an idle model.
 sub fire {
     my ($path, @sizes) = @_;
-    my $from = 0;
+    my $next = 0;
     my @reqs;
     @Sizes = ();
     for my $n (@sizes) {
+        my @idx = map { ($next + $_) % 200 } 0 .. $n - 1;
+        $next += $n;
         push @reqs, ForestT::http_request('POST', $path,
-            ForestT::kserve_json(ForestT::input_rows('xgb_binary', $from, $n)));
-        push @Sizes, [$from, $n];
-        $from += $n;
+            ForestT::kserve_json([map { @{ ForestT::input_rows('xgb_binary', $_, 1) } } @idx]));
+        push @Sizes, \@idx;
     }
     my $t0 = time;
     @Responses = ForestT::concurrent($ENV{TEST_NGINX_SERVER_PORT}, 20, @reqs);
@@ -35,10 +39,10 @@ sub own_rows {
     for my $i (0 .. $#Responses) {
         my $r = $Responses[$i];
         return "request $i: status $r->{code}: $r->{body}" if $r->{code} != 200;
-        my ($from, $n) = @{ $Sizes[$i] };
-        my $d = ForestT::json_like({ outputs =>
-            [ForestT::kserve_output('xgb_binary', 'expected', 'proba', $from, $n)] })->($r->{body});
-        return "request $i (rows $from..): $d" if $d ne 'OK';
+        my @idx = @{ $Sizes[$i] };
+        my @data = map { @{ ForestT::kserve_output('xgb_binary', 'expected', 'proba', $_, 1)->{data} } } @idx;
+        my $d = ForestT::json_like({ outputs => [{ shape => [scalar @idx, 2], data => \@data }] })->($r->{body});
+        return "request $i (rows $idx[0]..): $d" if $d ne 'OK';
     }
     return undef;
 }
@@ -65,18 +69,18 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: 8 concurrent requests are merged (batch_delay 100ms)
+=== TEST 1: 9 concurrent requests are merged (batch_delay 100ms)
 --- http_config
-    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=256 batch_delay=100ms;
+    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=4096 batch_delay=100ms;
 --- config
     location /v2/ { forest_kserve; }
     location = /metrics { forest_metrics; }
 --- init
-main::fire('/v2/models/fraudp/infer', (2) x 8);
+main::fire('/v2/models/fraudp/infer', 2000, (2) x 8);
 --- request
 GET /metrics
 --- response_body_filters eval
-main::batched(8, 16, 7)
+main::batched(9, 2016, 8)
 --- response_body: OK
 --- no_error_log
 [error]
@@ -86,21 +90,21 @@ main::batched(8, 16, 7)
 
 === TEST 2: requests of different sizes each get exactly their rows
 --- http_config
-    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=256 batch_delay=100ms;
+    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=4096 batch_delay=100ms;
 --- config
     location /v2/ { forest_kserve; }
     location = /metrics { forest_metrics; }
 --- init
-main::fire('/v2/models/fraudp/infer', 1, 7, 3, 1, 12, 2, 5, 1, 9, 4);
+main::fire('/v2/models/fraudp/infer', 2000, 1, 7, 3, 1, 12, 2, 5, 1, 9, 4);
 --- request
 GET /metrics
 --- response_body_filters eval
-main::batched(10, 45, 9)
+main::batched(11, 2045, 10)
 --- response_body: OK
 
 
 
-=== TEST 3: a full batch (max_batch_size rows) runs without waiting for batch_delay
+=== TEST 3: a full batch (max_batch_size rows) does not wait for batch_delay
 --- http_config
     forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=4 batch_delay=10s;
 --- config
@@ -111,7 +115,7 @@ main::fire('/v2/models/fraudp/infer', 2, 2);
 --- request
 GET /metrics
 --- response_body_filters eval
-my $check = main::batched(2, 4, 1);
+my $check = main::batched(2, 4, 2);
 sub { my $r = $check->(shift); $r eq 'OK' && $main::Elapsed > 2 ? "took $main::Elapsed s: waited for batch_delay" : $r }
 --- response_body: OK
 --- timeout: 15

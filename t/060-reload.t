@@ -14,7 +14,21 @@ workers(2);
 
 our ($Sent, @Failures);
 
+# The listening socket is open before the master has started its workers
+# (and handles signals): a SIGHUP sent too early is lost.
+sub wait_serving {
+    my $end = time + 10;
+    while (time < $end) {
+        my ($r) = ForestT::concurrent($ENV{TEST_NGINX_SERVER_PORT}, 2,
+            ForestT::http_request('GET', '/v2/health/live'));
+        return if $r->{code} == 200;
+        sleep 0.05;
+    }
+    die "nginx does not answer /v2/health/live\n";
+}
+
 sub master_pid {
+    wait_serving();
     open my $in, '<', "$ENV{TEST_NGINX_SERVER_ROOT}/logs/nginx.pid" or die "pid file: $!";
     chomp(my $pid = <$in>);
     return $pid;

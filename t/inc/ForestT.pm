@@ -71,7 +71,8 @@ sub slice {
     my ($rows, $from, $n) = @_;
     $from //= 0;
     $n //= @$rows - $from;
-    return [@$rows[$from .. $from + $n - 1]];
+    # copies: a test may edit its rows
+    return [map { [@$_] } @$rows[$from .. $from + $n - 1]];
 }
 
 # %.9g round-trips float32; JSON has no NaN, so missing is null.
