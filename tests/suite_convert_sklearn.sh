@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# scripts/convert_sklearn.py: pickles (and joblib files) of scikit-learn
+# ensembles become Treelite checkpoints that python treelite reads back and
+# that `forest predict` (this build) predicts like scikit-learn itself; bad
+# inputs fail with exit status 1 and a message naming the file.
+# $1 = absolute build dir.  Skips (0 passed, 0 failed) without python
+# treelite + scikit-learn.  With $SKL121_VENV (default /tmp/venv-skl121: a
+# venv holding scikit-learn==1.2.1 and treelite==4.0.0) it also converts the
+# shared scikit-learn 1.2.1 pickles and checks them against their references.
+set -uo pipefail
+BUILD=${1:?usage: suite_convert_sklearn.sh BUILD_DIR}
+FOREST=$BUILD/bin/forest
+cd "$(dirname "$0")/.."
+CONVERT=scripts/convert_sklearn.py
+SHARED=${FOREST_SHARED:-../shared}/models
+VENV121=${SKL121_VENV:-/tmp/venv-skl121}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0 fail=0
+
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+if ! python3 -c 'import treelite, sklearn, numpy' 2>/dev/null; then
+    echo "skip: python3 lacks treelite/scikit-learn/numpy"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+
+# compare GOT.csv (forest predict output, no header) with WANT.csv (header)
+same() {
+    python3 - "$1" "$2" <<'EOF'
+import sys, numpy as np
+got = np.loadtxt(sys.argv[1], delimiter=",", ndmin=2)
+want = np.loadtxt(sys.argv[2], delimiter=",", skiprows=1, ndmin=2)
+if got.shape[1] == 2 and want.shape[1] == 1:
+    got = got[:, 1:]
+if got.shape != want.shape:
+    sys.exit(f"shape {got.shape} != {want.shape}")
+d = np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want)))
+sys.exit(0 if d <= 1e-5 else f"max relative difference {d:.3g}")
+EOF
+}
+
+# Train small estimators with the installed scikit-learn; write pickles,
+# inputs and scikit-learn's own predictions.
+python3 - "$TMP" <<'EOF' || { bad "training the test estimators"; }
+import pickle, sys, numpy as np, joblib
+from sklearn import ensemble as E
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+X = rng.normal(size=(300, 4)).astype(np.float32)
+y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+yr = 2 * X[:, 0] - X[:, 3]
+models = {
+    "rf_multi": E.RandomForestClassifier(n_estimators=5, max_depth=4,
+                                         random_state=0).fit(X, y),
+    "gb_reg": E.GradientBoostingRegressor(n_estimators=10, max_depth=3,
+                                          random_state=0).fit(X, yr),
+    "hgb_bin": E.HistGradientBoostingClassifier(max_iter=5).fit(X, y > 0),
+    "iforest": E.IsolationForest(n_estimators=5, random_state=0).fit(X),
+}
+Xt = X[:40]
+np.savetxt(f"{d}/in.csv", Xt, delimiter=",", fmt="%.9g", comments="",
+           header="f0,f1,f2,f3")
+for name, est in models.items():
+    with open(f"{d}/{name}.pkl", "wb") as f:
+        pickle.dump(est, f)
+    if name == "iforest":
+        want = -est.score_samples(Xt)      # what Treelite/Triton output
+    elif hasattr(est, "predict_proba"):
+        want = est.predict_proba(Xt)
+        if want.shape[1] == 2 and "hgb" in name:
+            want = want[:, 1:]
+    else:
+        want = est.predict(Xt)
+    np.savetxt(f"{d}/{name}.want.csv", np.reshape(want, (len(Xt), -1)),
+               delimiter=",", fmt="%.9g", header="y", comments="")
+joblib.dump(models["gb_reg"], f"{d}/gb_reg.joblib")
+with open(f"{d}/logreg.pkl", "wb") as f:
+    pickle.dump(LogisticRegression().fit(X, y), f)
+with open(f"{d}/pipe.pkl", "wb") as f:
+    pickle.dump(make_pipeline(StandardScaler(),
+                              E.RandomForestRegressor(n_estimators=2))
+                .fit(X, yr), f)
+with open(f"{d}/unfitted.pkl", "wb") as f:
+    pickle.dump(E.RandomForestRegressor(), f)
+EOF
+
+# converted checkpoint: python treelite reads it, forest predicts like sklearn
+check_converted() {
+    local name=$1 src=$2 out=$TMP/$1.treelite msg
+    if ! msg=$(python3 "$CONVERT" "$src" "$out" 2>&1); then
+        bad "$name: convert failed: $msg"; return
+    fi
+    if ! "$FOREST" predict "$out" "$TMP/in.csv" > "$TMP/$name.got" 2>&1; then
+        bad "$name: forest predict: $(head -c 300 "$TMP/$name.got")"
+    elif msg=$(same "$TMP/$name.got" "$TMP/${name%%.*}.want.csv" 2>&1); then
+        ok "$name: forest predict matches scikit-learn"
+    else
+        bad "$name: $msg"
+    fi
+}
+for m in rf_multi gb_reg hgb_bin iforest; do
+    check_converted "$m" "$TMP/$m.pkl"
+done
+check_converted "gb_reg.joblib" "$TMP/gb_reg.joblib"
+if msg=$(python3 - "$TMP"/*.treelite 2>&1 <<'EOF'
+import sys, treelite
+for path in sys.argv[1:]:
+    treelite.Model.deserialize(path)
+print(len(sys.argv) - 1)
+EOF
+); then
+    ok "python treelite reads back all $msg checkpoints"
+else
+    bad "python treelite cannot read a checkpoint: ${msg:0:300}"
+fi
+
+# refusals: exit 1 and a message naming the file and the reason
+refuse() {
+    local name=$1 re=$2 src=$3 out rc
+    out=$(python3 "$CONVERT" "$src" "$TMP/refused.treelite" 2>&1); rc=$?
+    if [ "$rc" -eq 1 ] && grep -Eq -- "$re" <<<"$out" \
+        && [ ! -e "$TMP/refused.treelite" ]; then
+        ok "$name"
+    else
+        bad "$name: exit $rc, output: ${out:0:300}"
+    fi
+}
+refuse "unsupported estimator" "logreg.pkl: unsupported estimator .*LogisticRegression" \
+    "$TMP/logreg.pkl"
+refuse "pipeline refused" "pipe.pkl: is a Pipeline" "$TMP/pipe.pkl"
+refuse "unfitted estimator" "unfitted.pkl: RandomForestRegressor is not fitted" \
+    "$TMP/unfitted.pkl"
+printf 'not a pickle' > "$TMP/junk.pkl"
+refuse "not a pickle" "junk.pkl: cannot unpickle" "$TMP/junk.pkl"
+refuse "missing file" "nope.pkl: cannot unpickle: FileNotFoundError" \
+    "$TMP/nope.pkl"
+
+# the shared pickles need the scikit-learn that wrote them (1.2.1)
+if [ -x "$VENV121/bin/python" ] && [ -f "$SHARED/skl_rf_multi.pkl" ] \
+    && "$VENV121/bin/python" -c 'import treelite, sklearn' 2>/dev/null; then
+    for name in skl_rf_clf skl_rf_multi skl_rf_reg skl_et skl_gbdt; do
+        out=$TMP/$name.treelite
+        if ! msg=$("$VENV121/bin/python" "$CONVERT" "$SHARED/$name.pkl" \
+                   "$out" 2>&1); then
+            bad "$name (scikit-learn 1.2.1): convert failed: $msg"
+        elif ! "$FOREST" predict "$out" "$SHARED/$name.input.csv" \
+                 > "$TMP/$name.got" 2>&1; then
+            bad "$name: forest predict: $(head -c 300 "$TMP/$name.got")"
+        elif msg=$(same "$TMP/$name.got" "$SHARED/$name.expected.csv" 2>&1); then
+            ok "$name (scikit-learn 1.2.1 pickle): matches its expected.csv"
+        else
+            bad "$name: $msg"
+        fi
+    done
+else
+    echo "skip: shared scikit-learn 1.2.1 pickles (no $VENV121 with" \
+        "scikit-learn 1.2.1 + treelite, or no $SHARED)"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
