@@ -1,0 +1,190 @@
+"""Drives a running nginx + ngx_forest with the real tritonclient.http, as
+Triton users do, and compares with the libraries' own predictions.
+
+usage: tritonclient_check.py HOST:PORT SHARED_MODELS_DIR
+Prints one line per check and "N passed, N failed" last.
+"""
+import csv
+import sys
+
+import numpy as np
+import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
+
+url, models = sys.argv[1], sys.argv[2]
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+def run(name, fn):
+    try:
+        fn()
+    except Exception as e:  # a check that raises is a failed check
+        check(name, False, f"{type(e).__name__}: {e}")
+
+
+def read_csv(path):
+    with open(path) as f:
+        rows = list(csv.reader(f))[1:]
+    return np.array([[float(v) if v else np.nan for v in r] for r in rows],
+                    dtype=np.float32)
+
+
+def rows(model, n):
+    return read_csv(f"{models}/{model}.input.csv")[:n]
+
+
+def expected(model, n, binary_proba=False):
+    e = read_csv(f"{models}/{model}.expected.csv")[:n].astype(np.float64)
+    return np.hstack([1 - e, e]) if binary_proba else e
+
+
+def close(got, want):
+    got = np.asarray(got, dtype=np.float64)
+    return got.shape == want.shape and bool(
+        np.all(np.abs(got - want) <= 1e-5 * np.maximum(1, np.abs(want))))
+
+
+client = httpclient.InferenceServerClient(url=url)
+
+run("server live", lambda: check("server live", client.is_server_live()))
+run("server ready", lambda: check("server ready", client.is_server_ready()))
+run("model ready", lambda: check("model ready", client.is_model_ready("fraud")))
+run("model ready, version", lambda: check(
+    "model ready, version 1", client.is_model_ready("fraud", "1")))
+run("unknown model not ready", lambda: check(
+    "unknown model not ready", not client.is_model_ready("nosuch")))
+
+
+def server_metadata():
+    md = client.get_server_metadata()
+    check("server metadata", "name" in md and "binary_tensor_data" in md.get("extensions", []), md)
+
+
+def model_metadata():
+    md = client.get_model_metadata("fraud")
+    ok = (md["name"] == "fraud"
+          and md["inputs"][0]["name"] == "input__0"
+          and md["inputs"][0]["datatype"] == "FP32"
+          and md["inputs"][0]["shape"] == [-1, 20]
+          and md["outputs"][0]["name"] == "output__0"
+          and md["outputs"][0]["shape"] == [-1, 2])
+    check("model metadata", ok, md)
+
+
+def model_config():
+    cfg = client.get_model_config("fraud")
+    check("model config", cfg.get("name") == "fraud"
+          and cfg["input"][0]["name"] == "input__0", cfg)
+
+
+def infer(model, x, binary_in, out_binary=None, class_count=0):
+    inp = httpclient.InferInput("input__0", list(x.shape), "FP32")
+    inp.set_data_from_numpy(x, binary_data=binary_in)
+    outputs = None
+    if out_binary is not None or class_count:
+        outputs = [httpclient.InferRequestedOutput(
+            "output__0", binary_data=bool(out_binary), class_count=class_count)]
+    return client.infer(model, [inp], outputs=outputs, request_id="tc-1")
+
+
+def infer_defaults():
+    x = rows("xgb_binary", 64)
+    res = infer("fraud", x, True)
+    got = res.as_numpy("output__0")
+    check("infer, binary input, client defaults", close(got, expected("xgb_binary", 64, True)),
+          None if got is None else got[:2])
+    check("infer echoes the request id", res.get_response().get("id") == "tc-1",
+          res.get_response())
+
+
+# tritonclient writes NaN into JSON as a bare NaN token, which is not JSON
+# (the module asks for null): JSON-mode checks use rows without missing values.
+def complete_rows(model, n):
+    x = rows(model, 200)
+    keep = np.flatnonzero(~np.isnan(x).any(axis=1))[:n]
+    return x[keep], keep
+
+
+def infer_json():
+    x, keep = complete_rows("xgb_binary", 32)
+    res = infer("fraud", x, False, out_binary=False)
+    got = res.as_numpy("output__0")
+    check("infer, JSON input and output", close(got, expected("xgb_binary", 200, True)[keep]),
+          None if got is None else got[:2])
+
+
+def infer_json_in_binary_out():
+    x, keep = complete_rows("xgb_binary", 16)
+    res = infer("fraud", x, False, out_binary=True)
+    got = res.as_numpy("output__0")
+    check("infer, JSON input, binary output", close(got, expected("xgb_binary", 200, True)[keep]))
+
+
+def infer_multiclass():
+    x = rows("lgb_multiclass", 50)
+    got = infer("iris", x, True).as_numpy("output__0")
+    check("infer multiclass (LightGBM)", close(got, expected("lgb_multiclass", 50)))
+
+
+def infer_regression():
+    x = rows("xgb_reg", 50)
+    got = infer("reg", x, True).as_numpy("output__0")
+    check("infer regression", close(got, expected("xgb_reg", 50)))
+
+
+def classification():
+    x = rows("lgb_multiclass", 5)
+    got = infer("iris", x, True, out_binary=False, class_count=2).as_numpy("output__0")
+    want = expected("lgb_multiclass", 5)
+    ok = got is not None and got.shape == (5, 2)
+    for r in range(5 if ok else 0):
+        order = np.argsort(-want[r])
+        for j in range(2):
+            s = got[r][j].decode() if isinstance(got[r][j], bytes) else str(got[r][j])
+            value, index = s.split(":")[:2]
+            ok = ok and int(index) == order[j] and abs(float(value) - want[r][order[j]]) < 1e-5
+    check("classification extension (class_count=2)", ok, got)
+
+
+def statistics():
+    st = client.get_inference_statistics("fraud")
+    ms = st["model_stats"][0]
+    check("inference statistics", ms["name"] == "fraud" and int(ms["inference_count"]) >= 64, ms)
+
+
+def unknown_model():
+    try:
+        infer("nosuch", rows("xgb_binary", 1), True)
+        check("unknown model raises", False, "no exception")
+    except InferenceServerException as e:
+        check("unknown model raises", "nosuch" in str(e), str(e))
+
+
+def wrong_features():
+    try:
+        infer("fraud", rows("xgb_reg", 2), True)
+        check("wrong feature count raises", False, "no exception")
+    except InferenceServerException as e:
+        check("wrong feature count raises", "20" in str(e), str(e))
+
+
+for name, fn in [("server metadata", server_metadata), ("model metadata", model_metadata),
+                 ("model config", model_config), ("infer defaults", infer_defaults),
+                 ("infer json", infer_json), ("infer json/binary", infer_json_in_binary_out),
+                 ("infer multiclass", infer_multiclass), ("infer regression", infer_regression),
+                 ("classification", classification), ("statistics", statistics),
+                 ("unknown model", unknown_model), ("wrong features", wrong_features)]:
+    run(name, fn)
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
