@@ -1,0 +1,118 @@
+/*
+ * Treelite checkpoint bytes -> views into them: the reading half of the
+ * Treelite loader (forest/treelite_read.c), used by forest/load_treelite.c.
+ * Nothing is copied; every view points into the caller's buffer, and every
+ * count has been checked against the bytes left.
+ */
+#ifndef FOREST_TREELITE_FORMAT_H
+#define FOREST_TREELITE_FORMAT_H
+
+#include "forest_internal.h"
+
+#include <string.h>
+
+enum { TL_FLOAT32 = 2, TL_FLOAT64 = 3 };
+enum { TL_OP_EQ = 1, TL_OP_LT, TL_OP_LE, TL_OP_GT, TL_OP_GE };
+enum { TL_NODE_LEAF = 0, TL_NODE_NUMERIC = 1, TL_NODE_CATEGORICAL = 2 };
+enum { TL_TASK_BINARY = 0, TL_TASK_REGRESSOR, TL_TASK_MULTICLASS,
+       TL_TASK_RANKING, TL_TASK_ISOLATION_FOREST };
+
+typedef struct {
+    const uint8_t *p;
+    size_t         len, pos;
+    const char    *name;
+    char          *err;
+    size_t         errlen;
+} tl_reader;
+
+/* One node field of a tree: element i is at base + i * stride, so the
+ * column arrays of 4.x and the node structs of 3.9 read the same way. */
+typedef struct {
+    const uint8_t *base;
+    size_t         stride;
+} tl_field;
+
+typedef struct {
+    uint32_t  n_nodes;
+    tl_field  node_type, cleft, cright, split_index, default_left,
+              leaf_value, threshold, cmp, cat_right, lv_begin, lv_end,
+              cat_begin, cat_end;
+    int       sindex_packed;    /* 3.9: default_left is bit 31 of split_index */
+    int       has_lv;           /* leaf_vector_begin/end present */
+    int       has_cat;          /* category_list_begin/end present */
+    const uint8_t *leaf_vector, *cat_list;
+    uint64_t  n_leaf_vector, n_cat_list;
+} tl_tree;
+
+typedef struct {
+    int32_t   major, minor, patch;
+    int       thr64, leaf64;
+    uint64_t  n_trees;
+    int32_t   n_features;
+    uint8_t   task;
+    uint8_t   average;
+    uint32_t  n_targets, max_class, shape0, shape1;
+    const uint8_t *num_class;         /* int32[n_targets], NULL: max_class */
+    const uint8_t *target_id, *class_id;  /* int32[n_trees] or NULL (3.9) */
+    int32_t   v3_class_mod;           /* 3.9 grove per class: class = t % K */
+    int32_t   v3_class_all;           /* 3.9 prob-dist leaves: class -1 */
+    char      post[64];
+    double    sigmoid_alpha, ratio_c;
+    const uint8_t *base_scores;       /* float64[...] (4.x) */
+    uint64_t  n_base_scores;
+    double    v3_global_bias;
+} tl_header;
+
+static inline int32_t
+le_i32(const uint8_t *p)
+{
+    uint32_t v = (uint32_t) p[0] | (uint32_t) p[1] << 8
+                 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+    int32_t  s;
+
+    memcpy(&s, &v, sizeof(s));
+    return s;
+}
+
+static inline uint64_t
+le_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static inline double
+le_real(const uint8_t *p, int is64)
+{
+    if (is64) {
+        uint64_t u = le_u64(p);
+        double   d;
+
+        memcpy(&d, &u, sizeof(d));
+        return d;
+    } else {
+        uint32_t u = (uint32_t) le_i32(p);
+        float    f;
+
+        memcpy(&f, &u, sizeof(f));
+        return f;
+    }
+}
+
+static inline const uint8_t *
+at(tl_field f, uint32_t i)
+{
+    return f.base + (size_t) i * f.stride;
+}
+
+/* Header, model-level fields and optional-field slots (4.x or 3.9). */
+int forest_tl_read_header(tl_reader *r, tl_header *h);
+/* One tree: the 4.x column arrays, or the 3.9 array of node structs. */
+int forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t);
+int forest_tl_read_tree_v3(tl_reader *r, const tl_header *h, tl_tree *t);
+
+#endif /* FOREST_TREELITE_FORMAT_H */
