@@ -132,3 +132,9 @@ __DATA__
 
 === TEST 25: LightGBM 4, poisson
 --- parity: lgb4_poisson lgb4_poisson.txt
+
+=== TEST 26: the bundled demo model (LightGBM iris, feature names)
+--- parity: iris iris.txt predict_proba=on format=lightgbm
+
+=== TEST 27: the bundled demo model, simple API
+--- parity: iris iris.txt simple predict_proba=on

@@ -57,11 +57,14 @@ sub read_csv {
 }
 
 # Reference models live in ../shared/models and (the project's own) in
-# tests/models.
+# tests/models and models/ (the demo's).
 sub model_dir {
     my $model = shift;
-    my $shared = "$ENV{TEST_NGINX_SHARED}/models";
-    return -f "$shared/$model.input.csv" ? $shared : "$ENV{TEST_NGINX_FOREST_ROOT}/tests/models";
+    for my $dir ("$ENV{TEST_NGINX_SHARED}/models", "$ENV{TEST_NGINX_FOREST_ROOT}/tests/models",
+                 "$ENV{TEST_NGINX_FOREST_ROOT}/models") {
+        return $dir if -f "$dir/$model.input.csv";
+    }
+    die "no reference rows for model $model\n";
 }
 
 sub input_rows    { my ($m, $from, $n) = @_; slice(read_csv($m, 'input'), $from, $n) }
