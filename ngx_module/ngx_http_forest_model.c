@@ -87,15 +87,16 @@ ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
 #if !(NGX_FOREST_CUDA)
-    if (m->device != NGX_HTTP_FOREST_DEVICE_CPU) {
+    if (m->device == NGX_HTTP_FOREST_DEVICE_GPU) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "forest_model \"%V\": device=%s: no GPU support "
+                           "forest_model \"%V\": device=gpu: no GPU support "
                            "in this build (built without CUDA); use "
-                           "device=cpu", &m->name,
-                           m->device == NGX_HTTP_FOREST_DEVICE_GPU
-                           ? "gpu" : "auto");
+                           "device=cpu or device=auto", &m->name);
         return NGX_CONF_ERROR;
     }
+
+    /* "auto" means the GPU where there is one; this build has none */
+    m->device = NGX_HTTP_FOREST_DEVICE_CPU;
 #endif
 
     m->forest = forest_load((const char *) m->path.data, m->format,
