@@ -626,7 +626,10 @@ sub check_error_log ($$) {
 sub check_sanitizer_output ($) {
     my $name = shift;
     my $err = slurp($StderrFile);
-    if ($err =~ /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|==\d+== \S+ (?:error|leak))/) {
+    # valgrind runs with -q: any line of its own is a report
+    if ($err =~ /ERROR: (?:Address|Leak|Thread)Sanitizer|runtime error:/
+        || ($UseValgrind && $err =~ /^==\d+== \S/m))
+    {
         fail("$name - nginx stderr has no sanitizer/valgrind report");
         diag($err);
     }
