@@ -90,6 +90,7 @@ struct fcodec_parser {
 
     size_t              json_len;      /* FCODEC_NO_LEN: all of the body */
     size_t              json_fed;
+    uint8_t             last_byte;     /* of the JSON fed before this piece */
     int                 json_done;
 
     int                 depth;

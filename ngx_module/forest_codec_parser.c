@@ -217,18 +217,23 @@ fcodec_parser_create(fcodec_api api, const fcodec_model *m, size_t json_len,
     return p;
 }
 
-/* A lexical error at a NaN or Infinity token (what Python's json module
- * writes for them) is the common case of a client serialising a missing
- * value; tell it what to send instead. */
+/* A NaN or Infinity token (what Python's json module writes for them) is
+ * the common case of a client serialising a missing value; tell it what to
+ * send instead.  yajl rejects 'N' and 'I' as invalid characters, stopping
+ * right after them, and "-I" as a malformed number, stopping before the 'I',
+ * however the body was cut into pieces.  (Its offsets of other errors do
+ * depend on the pieces, so messages carry no offset.) */
 static int
-looks_like_nonfinite(const uint8_t *data, size_t len, size_t at)
+rejected_nonfinite(const fcodec_parser *p, const char *msg,
+    const uint8_t *data, size_t len, size_t at)
 {
-    size_t i, from = at > 0 ? at - 1 : 0;
+    uint8_t before = at > 0 && at <= len ? data[at - 1] : p->last_byte;
 
-    for (i = from; i < len && i <= at + 1; i++) {
-        if (data[i] == 'N' || data[i] == 'I') {
-            return 1;
-        }
+    if (strncmp(msg, "lexical error: invalid char", 27) == 0) {
+        return before == 'N' || before == 'I';
+    }
+    if (strncmp(msg, "lexical error: malformed number", 31) == 0) {
+        return before == '-' && at < len && data[at] == 'I';
     }
     return 0;
 }
@@ -237,19 +242,19 @@ static void
 json_error(fcodec_parser *p, const uint8_t *data, size_t len)
 {
     unsigned char *msg;
-    size_t         at, n;
+    const char    *text;
 
     if (p->req.status != 0) {
         return;                       /* a callback said why */
     }
-    at = data != NULL ? yajl_get_bytes_consumed(p->h) : 0;
     msg = yajl_get_error(p->h, 0, NULL, 0);
-    n = msg != NULL ? strcspn((char *) msg, "\n") : 0;
-    fcodec_fail(p, 400, "invalid JSON near byte %zu: %.*s%s",
-                p->json_fed + at, (int) n, msg != NULL ? (char *) msg : "",
-                data != NULL && looks_like_nonfinite(data, len, at)
-                ? " (NaN and Infinity are not JSON: send null for a "
-                  "missing value)" : "");
+    text = msg != NULL ? (const char *) msg : "";
+    fcodec_fail(p, 400, "invalid JSON: %.*s%s", (int) strcspn(text, "\n"),
+                text,
+                data != NULL && rejected_nonfinite(p, text, data, len,
+                                                   yajl_get_bytes_consumed(p->h))
+                ? " (NaN and Infinity are not JSON: send null for a missing "
+                  "value)" : "");
     if (msg != NULL) {
         yajl_free_error(p->h, msg);
     }
@@ -260,7 +265,8 @@ json_complete(fcodec_parser *p)
 {
     p->json_done = 1;
     if (p->json_fed == 0) {
-        return fcodec_fail(p, 400, "the request body is empty") - 1;
+        fcodec_fail(p, 400, "the request body is empty");
+        return -1;
     }
     if (yajl_complete_parse(p->h) != yajl_status_ok) {
         json_error(p, NULL, 0);
@@ -287,6 +293,9 @@ fcodec_parser_feed(fcodec_parser *p, const uint8_t *data, size_t len)
             return -1;
         }
         p->json_fed += take;
+        if (take > 0) {
+            p->last_byte = data[take - 1];
+        }
         data += take;
         len -= take;
         if (p->json_fed == p->json_len && json_complete(p) < 0) {

@@ -1,0 +1,167 @@
+/*
+ * Shared body of the fuzz_codec_* targets.  The input's first bytes choose
+ * how the rest is fed (piece size), how the answer is shaped and, for the
+ * binary target, the JSON header length; the rest is the request body.
+ * Beyond what the sanitizers catch it checks the codec's promises: feeding
+ * in pieces decodes exactly as feeding whole, a valid request has 1..max_rows
+ * rows, and every JSON the codec writes (answers, error bodies) is valid
+ * JSON by yajl's strict parser.
+ */
+#ifndef FUZZ_CODEC_H
+#define FUZZ_CODEC_H
+
+#include "forest_codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#define FUZZ_NO_LEN     ((size_t) -1)
+#define FUZZ_ARENA_MAX  (64u << 20)     /* like a request pool's growth */
+
+typedef struct fuzz_block { struct fuzz_block *next; } fuzz_block;
+typedef struct { fuzz_block *head; size_t used; } fuzz_arena;
+
+static void *
+fuzz_alloc(void *ctx, size_t size)
+{
+    fuzz_arena *ar = ctx;
+    fuzz_block *b;
+
+    if (size > FUZZ_ARENA_MAX - ar->used) {
+        return NULL;
+    }
+    b = malloc(sizeof(max_align_t) + size);
+    if (b == NULL) {
+        return NULL;
+    }
+    ar->used += size;
+    b->next = ar->head;
+    ar->head = b;
+    return (char *) b + sizeof(max_align_t);
+}
+
+static void
+fuzz_arena_free(fuzz_arena *ar)
+{
+    while (ar->head != NULL) {
+        fuzz_block *next = ar->head->next;
+        free(ar->head);
+        ar->head = next;
+    }
+    ar->used = 0;
+}
+
+static fcodec_request
+fuzz_parse(fcodec_api api, const fcodec_model *m, const uint8_t *body,
+    size_t len, size_t json_len, size_t piece, fcodec_alloc *a)
+{
+    fcodec_parser *p = fcodec_parser_create(api, m, json_len, a);
+    fcodec_request req;
+    size_t         at, n;
+
+    memset(&req, 0, sizeof(req));
+    if (p == NULL) {
+        req.status = -1;
+        return req;
+    }
+    for (at = 0; at < len; at += n) {
+        n = piece == 0 || len - at < piece ? len - at : piece;
+        if (fcodec_parser_feed(p, body + at, n) < 0) {
+            break;
+        }
+    }
+    fcodec_parser_finish(p, &req);
+    return req;
+}
+
+static void
+fuzz_json_valid(const uint8_t *text, size_t len)
+{
+    char     *s = malloc(len + 1), err[128];
+    yajl_val  v;
+
+    memcpy(s, text, len);
+    s[len] = '\0';
+    v = yajl_tree_parse(s, err, sizeof(err));
+    if (v == NULL || strlen(s) != len) {
+        fprintf(stderr, "codec wrote invalid JSON (%s): %s\n", err, s);
+        abort();
+    }
+    yajl_tree_free(v);
+    free(s);
+}
+
+static void
+fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
+{
+    static char        *names[4] = { "f0", "f1", "f2", "f3" };
+    static const fcodec_model model = { "fuzz", 4, names, 64 };
+    static const float  outputs[64 * 3] = { 0.25f, 0.5f, 0.25f, 1.0f / 3 };
+    static const size_t pieces[8] = { 0, 1, 2, 3, 5, 8, 64, 4096 };
+    fuzz_arena          ar = { NULL, 0 };
+    fcodec_alloc        a = { fuzz_alloc, &ar };
+    fcodec_request      whole, part;
+    fcodec_shape        s;
+    fcodec_response     resp;
+    size_t              json_len = FUZZ_NO_LEN, len;
+    uint8_t            *err;
+    unsigned            sel;
+
+    /* prefix: 2 selector bytes, then for the binary target 2 bytes of
+     * header length (little-endian) */
+    if (size < (with_len ? 4u : 2u)) {
+        return;
+    }
+    sel = data[0] | data[1] << 8;
+    data += 2, size -= 2;
+    if (with_len) {
+        json_len = (size_t) (data[0] | data[1] << 8);
+        data += 2, size -= 2;
+    }
+
+    whole = fuzz_parse(api, &model, data, size, json_len, 0, &a);
+    part = fuzz_parse(api, &model, data, size, json_len, pieces[sel & 7], &a);
+    if (whole.status != part.status || strcmp(whole.error, part.error) != 0
+        || whole.n_rows != part.n_rows
+        || (whole.n_rows
+            && memcmp(whole.rows, part.rows, whole.n_rows * 4 * 4) != 0))
+    {
+        fprintf(stderr, "piece %zu: %d \"%s\" whole: %d \"%s\"\n",
+                pieces[sel & 7], part.status, part.error, whole.status,
+                whole.error);
+        abort();
+    }
+
+    if (whole.status != 0) {
+        if (whole.error[0] == '\0' || whole.n_rows != 0) {
+            abort();
+        }
+        err = fcodec_error_body(whole.error, &a, &len);
+        if (err != NULL) {
+            fuzz_json_valid(err, len);
+        }
+    } else {
+        if (whole.n_rows == 0 || whole.n_rows > model.max_rows
+            || whole.rows == NULL)
+        {
+            abort();
+        }
+        s.forest_columns = 1 + (sel >> 3) % 3;
+        s.n_classes = (sel >> 5) % 4;
+        s.is_classifier = (sel >> 7) & 1;
+        s.predict_proba = (sel >> 8) & 1;
+        s.margin = (sel >> 9) & 1;
+        s.threshold = 0.3f;
+        if (fcodec_encode(api, &whole, &s, "fuzz\"\n", "1", outputs, &a,
+                          &resp) == 0)
+        {
+            fuzz_json_valid(resp.body, resp.json_len != FUZZ_NO_LEN
+                                       ? resp.json_len : resp.len);
+        }
+    }
+    fuzz_arena_free(&ar);
+}
+
+#endif /* FUZZ_CODEC_H */
