@@ -8,10 +8,15 @@
 #include <time.h>
 
 
+#define NGX_HTTP_FOREST_FILE_CHUNK  65536
+
+
 static void ngx_http_forest_body_handler(ngx_http_request_t *r);
 static void ngx_http_forest_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_forest_consume(ngx_http_request_t *r,
     ngx_http_forest_ctx_t *ctx);
+static ngx_int_t ngx_http_forest_feed_file(ngx_http_request_t *r,
+    ngx_http_forest_ctx_t *ctx, ngx_buf_t *b);
 static ngx_int_t ngx_http_forest_body_error(ngx_http_request_t *r,
     ngx_http_forest_ctx_t *ctx, ngx_int_t rc);
 static ngx_int_t ngx_http_forest_json_len(ngx_http_request_t *r,
@@ -113,6 +118,7 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
 
     if (flcf->max_body && r->headers_in.content_length_n > flcf->max_body) {
         /* the body stays unread: the connection cannot be reused */
+        r->expect_tested = 1;
         r->keepalive = 0;
         r->lingering_close = 1;
 
@@ -264,13 +270,14 @@ ngx_http_forest_body_read(ngx_http_request_t *r)
 
 
 /*
- * Feeds and releases the buffers read so far.  NGX_OK (a codec error
- * found is in ctx->req after fcodec_parser_finish()), or an HTTP status.
+ * Feeds and releases the buffers read so far.  NGX_OK (a codec error found
+ * is in ctx->req after fcodec_parser_finish()), or an HTTP status.
  */
 static ngx_int_t
 ngx_http_forest_consume(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx)
 {
-    size_t                       size;
+    off_t                        size;
+    ngx_int_t                    rc;
     ngx_buf_t                   *b;
     ngx_chain_t                 *cl;
     ngx_http_request_body_t     *rb;
@@ -287,31 +294,80 @@ ngx_http_forest_consume(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx)
     for (cl = rb->bufs; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (!ngx_buf_in_memory(b)) {
-            /* unbuffered reading keeps the body in memory */
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "forest: request body buffer not in memory");
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        size = b->last - b->pos;
+        size = ngx_buf_size(b);
         ctx->body_bytes += size;
 
         if (flcf->max_body && ctx->body_bytes > flcf->max_body) {
             return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
 
-        if (size && ctx->req.status == 0
-            && fcodec_parser_feed(ctx->parser, b->pos, size) != 0)
-        {
-            /* the parser knows the error; fetch it now */
-            fcodec_parser_finish(ctx->parser, &ctx->req);
+        if (size == 0 || ctx->req.status != 0) {
+            /* nothing to parse, or the parser has already given up */
+
+        } else if (ngx_buf_in_memory(b)) {
+            if (fcodec_parser_feed(ctx->parser, b->pos, size) != 0) {
+                /* the parser knows the error; fetch it now */
+                fcodec_parser_finish(ctx->parser, &ctx->req);
+            }
+
+        } else {
+            /* a body the core had already buffered (e.g. HTTP/2) */
+            rc = ngx_http_forest_feed_file(r, ctx, b);
+            if (rc != NGX_OK) {
+                return rc;
+            }
         }
 
-        b->pos = b->last;
+        if (ngx_buf_in_memory(b)) {
+            b->pos = b->last;
+        }
     }
 
     rb->bufs = NULL;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_forest_feed_file(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx,
+    ngx_buf_t *b)
+{
+    off_t     pos;
+    size_t    size;
+    ssize_t   n;
+    u_char   *chunk;
+
+    chunk = ngx_palloc(r->pool, NGX_HTTP_FOREST_FILE_CHUNK);
+    if (chunk == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (pos = b->file_pos; pos < b->file_last; pos += n) {
+        size = (size_t) ngx_min(b->file_last - pos,
+                                NGX_HTTP_FOREST_FILE_CHUNK);
+
+        n = ngx_read_file(b->file, chunk, size, pos);
+
+        if (n == NGX_ERROR) {
+            /* ngx_read_file() has logged why */
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if ((size_t) n != size) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          ngx_read_file_n " read only %z of %uz from \"%V\"",
+                          n, size, &b->file->name);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (fcodec_parser_feed(ctx->parser, chunk, size) != 0) {
+            fcodec_parser_finish(ctx->parser, &ctx->req);
+            break;
+        }
+    }
+
+    ngx_pfree(r->pool, chunk);
 
     return NGX_OK;
 }
