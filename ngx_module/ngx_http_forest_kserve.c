@@ -7,6 +7,7 @@
  *   GET  /v2/models/{m}[/versions/{v}]         model metadata
  *   GET  .../ready, .../config, .../stats
  *   POST .../infer
+ *   POST /v2/repository/index                  every model and its state
  *
  * Model names are restricted at configuration time to characters that need
  * no escaping, so the JSON here is written directly.
@@ -31,6 +32,8 @@ static ngx_int_t ngx_http_forest_kserve_model(ngx_http_request_t *r,
 static ngx_int_t ngx_http_forest_server_metadata(ngx_http_request_t *r);
 static ngx_int_t ngx_http_forest_health(ngx_http_request_t *r,
     ngx_http_forest_main_conf_t *fmcf, ngx_str_t *what);
+static ngx_int_t ngx_http_forest_repository_index(ngx_http_request_t *r,
+    ngx_http_forest_main_conf_t *fmcf);
 static ngx_int_t ngx_http_forest_model_metadata(ngx_http_request_t *r,
     ngx_http_forest_main_conf_t *fmcf, ngx_http_forest_model_t *m);
 static ngx_int_t ngx_http_forest_model_config(ngx_http_request_t *r,
@@ -89,6 +92,16 @@ ngx_http_forest_kserve_handler(ngx_http_request_t *r)
 
     if (n > 0 && ngx_http_forest_is(&seg[0], "models")) {
         return ngx_http_forest_kserve_model(r, fmcf, seg, n);
+    }
+
+    if (n == 2 && ngx_http_forest_is(&seg[0], "repository")
+        && ngx_http_forest_is(&seg[1], "index"))
+    {
+        if (!(r->method & NGX_HTTP_POST)) {
+            return ngx_http_forest_not_allowed(r, "POST");
+        }
+
+        return ngx_http_forest_repository_index(r, fmcf);
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -280,6 +293,41 @@ ngx_http_forest_health(ngx_http_request_t *r,
     }
 
     return ngx_http_forest_send(r, NGX_HTTP_OK, "application/json", NULL, 0);
+}
+
+
+static ngx_int_t
+ngx_http_forest_repository_index(ngx_http_request_t *r,
+    ngx_http_forest_main_conf_t *fmcf)
+{
+    u_char                    *buf, *p, *end;
+    size_t                     size;
+    ngx_uint_t                 i;
+    ngx_http_forest_model_t  **models;
+
+    models = fmcf->models.elts;
+    size = 16 + fmcf->models.nelts * (NGX_HTTP_FOREST_NAME_MAX
+                                      + NGX_HTTP_FOREST_VERSION_MAX + 64);
+
+    buf = ngx_pnalloc(r->pool, size);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    end = buf + size;
+    p = ngx_slprintf(buf, end, "[");
+
+    for (i = 0; i < fmcf->models.nelts; i++) {
+        p = ngx_slprintf(p, end,
+                         "%s{\"name\":\"%V\",\"version\":\"%V\","
+                         "\"state\":\"%s\"}",
+                         i ? "," : "", &models[i]->name, &models[i]->version,
+                         models[i]->executor ? "READY" : "UNAVAILABLE");
+    }
+
+    p = ngx_slprintf(p, end, "]");
+
+    return ngx_http_forest_send_json(r, buf, p, end);
 }
 
 

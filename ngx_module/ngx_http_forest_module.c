@@ -8,7 +8,6 @@
 
 
 static void *ngx_http_forest_create_main_conf(ngx_conf_t *cf);
-static char *ngx_http_forest_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_forest_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -16,6 +15,8 @@ static ngx_int_t ngx_http_forest_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_forest_init_process(ngx_cycle_t *cycle);
 static void ngx_http_forest_exit_process(ngx_cycle_t *cycle);
 
+static char *ngx_http_forest_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_forest_kserve(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_forest_predict(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -38,9 +39,9 @@ static ngx_command_t  ngx_http_forest_commands[] = {
 
     { ngx_string("forest_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_forest_thread_pool,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_forest_main_conf_t, thread_pool_name),
+      0,
       NULL },
 
     { ngx_string("forest_max_rows"),
@@ -80,7 +81,7 @@ static ngx_http_module_t  ngx_http_forest_module_ctx = {
     ngx_http_forest_postconfiguration,     /* postconfiguration */
 
     ngx_http_forest_create_main_conf,      /* create main configuration */
-    ngx_http_forest_init_main_conf,        /* init main configuration */
+    NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -126,25 +127,11 @@ ngx_http_forest_create_main_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     fmcf->thread_pool_name = { 0, NULL };
      *     fmcf->thread_pool = NULL;
      *     fmcf->shm_zone = NULL;
      */
 
     return fmcf;
-}
-
-
-static char *
-ngx_http_forest_init_main_conf(ngx_conf_t *cf, void *conf)
-{
-    ngx_http_forest_main_conf_t *fmcf = conf;
-
-    if (fmcf->thread_pool_name.data == NULL) {
-        ngx_str_set(&fmcf->thread_pool_name, "default");
-    }
-
-    return NGX_CONF_OK;
 }
 
 
@@ -240,12 +227,38 @@ ngx_http_forest_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    fmcf->thread_pool = ngx_thread_pool_add(cf, &fmcf->thread_pool_name);
     if (fmcf->thread_pool == NULL) {
-        return NGX_ERROR;
+        /* nginx's "default" pool, created unless thread_pool declares it */
+        fmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+        if (fmcf->thread_pool == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     return ngx_http_forest_metrics_zone(cf, fmcf);
+}
+
+
+static char *
+ngx_http_forest_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_forest_main_conf_t *fmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (fmcf->thread_pool != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* an undeclared name fails with the thread_pool module's own message */
+    fmcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+    if (fmcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -91,7 +91,6 @@ typedef struct {
 
 typedef struct {
     ngx_array_t             models;              /* ngx_http_forest_model_t * */
-    ngx_str_t               thread_pool_name;
     ngx_thread_pool_t      *thread_pool;
     ngx_shm_zone_t         *shm_zone;
 } ngx_http_forest_main_conf_t;
