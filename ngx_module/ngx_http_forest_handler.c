@@ -134,7 +134,8 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
 
     json_len = (size_t) -1;
 
-    if (api == FCODEC_KSERVE && ngx_http_forest_json_len(r, &json_len) != NGX_OK)
+    if (api == FCODEC_KSERVE
+        && ngx_http_forest_json_len(r, &json_len) != NGX_OK)
     {
         return ngx_http_forest_send_error(r, m, NGX_HTTP_BAD_REQUEST,
                                           NGX_LOG_INFO, "invalid %V header",

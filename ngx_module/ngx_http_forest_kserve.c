@@ -254,7 +254,8 @@ ngx_http_forest_server_metadata(ngx_http_request_t *r)
     last = ngx_slprintf(buf, buf + size,
                         "{\"name\":\"ngx_forest\",\"version\":\"%s\","
                         "\"extensions\":[\"classification\","
-                        "\"binary_tensor_data\",\"statistics\"]}",
+                        "\"binary_tensor_data\",\"statistics\","
+                        "\"model_configuration\"]}",
                         NGX_HTTP_FOREST_VERSION);
 
     return ngx_http_forest_send_json(r, buf, last, buf + size);

@@ -75,7 +75,7 @@ typedef struct {
     float                   threshold;
     ngx_uint_t              max_batch_size;      /* rows merged into one run */
     ngx_msec_t              batch_delay;         /* 0: merge only while busy */
-    ngx_uint_t              batch_delay_us;      /* as configured, for /config */
+    ngx_uint_t              batch_delay_us;      /* as configured */
     ngx_http_forest_device_e  device;
     ngx_uint_t              threads;
 
@@ -85,7 +85,7 @@ typedef struct {
     forest_executor        *executor;            /* NULL: not ready (503) */
     const char             *executor_kind;       /* "cpu", "gpu" */
     ngx_http_forest_batch_t  *pending[2];        /* filling; index: margin */
-    ngx_uint_t              in_flight;           /* batches on the thread pool */
+    ngx_uint_t              in_flight;           /* batches on threads */
 } ngx_http_forest_model_t;
 
 
