@@ -258,7 +258,9 @@ categorical_test(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t id,
         forest_errf(r->err, r->errlen, r->name, "out of memory");
         return -1;
     }
-    memset(m->cat_bits + m->n_cat_words, 0, nwords * sizeof(uint32_t));
+    if (nwords != 0) {   /* an empty set may leave cat_bits NULL */
+        memset(m->cat_bits + m->n_cat_words, 0, nwords * sizeof(uint32_t));
+    }
     for (uint64_t k = begin; k < end; k++) {
         uint32_t c = (uint32_t) le_i32(t->cat_list + 4 * k);
 
