@@ -274,6 +274,28 @@ check_tiny(void)
     CHECK(m->feature_is_categorical && !m->feature_is_categorical[0]);
     forest_free(m);
 
+    /* no objective line (custom objective): LightGBM returns raw scores */
+    t = mutate(tiny, "objective=regression\n", "");
+    m = load_exact(t, strlen(t), "custom", err);
+    free(t);
+    CHECK(m != NULL && m->post == FOREST_POST_IDENTITY
+          && strcmp(m->objective, "custom") == 0);
+    forest_free(m);
+
+    /* CRLF line ends read the same */
+    t = malloc(2 * sizeof(tiny));
+    for (size_t i = 0, j = 0; i < sizeof(tiny); i++) {
+        if (tiny[i] == '\n') {
+            t[j++] = '\r';
+        }
+        t[j++] = tiny[i];
+    }
+    m = load_exact(t, strlen(t), "crlf", err);
+    free(t);
+    CHECK(m != NULL && predict1(m, 0.2f, -0.2f) == 3.0f
+          && strcmp(m->feature_names[1], "b") == 0);
+    forest_free(m);
+
     /* categorical root: categories {0, 2, 32} go left, NaN right */
     t = mutate(tiny, "num_cat=0", "num_cat=1");
     cat = mutate(t, "is_linear=0", "cat_boundaries=0 2\ncat_threshold=5 1\n"
