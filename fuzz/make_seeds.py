@@ -157,8 +157,31 @@ def shared_cuts():
                 out(target, "cut_" + fname, f.read(size))
 
 
+# test models that exercise a feature the tiny seeds lack
+TEST_MODEL_SEEDS = (
+    ("xgb3_vector_leaf.ubj", "fuzz_load_xgboost_ubj"),
+    ("xgb3_multi_target.json", "fuzz_load_xgboost_json"),
+    ("xgb17_dart.json", "fuzz_load_xgboost_json"),
+    ("xgb17_dart.model", "fuzz_load_xgboost_binary"),
+    ("xgb17_multiclass.model", "fuzz_load_xgboost_binary"),
+    ("lgb4_linear.txt", "fuzz_load_lightgbm"),
+    ("lgb4_multiclass_leaf1.txt", "fuzz_load_lightgbm"),
+    ("tl_skl_hgb_bin_cat_nan.treelite", "fuzz_load_treelite"),
+)
+
+
+def test_model_seeds():
+    base = os.path.join(HERE, "..", "tests", "models")
+    for fname, target in TEST_MODEL_SEEDS:
+        path = os.path.join(base, fname)
+        if os.path.isfile(path) and os.path.getsize(path) <= 32768:
+            with open(path, "rb") as f:
+                out(target, fname, f.read())
+
+
 def main():
     shared_cuts()
+    test_model_seeds()
     with tempfile.TemporaryDirectory() as tmp:
         xgb_models(tmp)
         lgb_models()
