@@ -101,6 +101,7 @@ struct fcodec_parser {
     size_t              n_vals, cap_vals, max_vals;
     size_t              n_rows;        /* rows begun */
     size_t              row_start;     /* first value of the current row */
+    int                 in_row;        /* values go to an array row */
 
     fcodec_kserve_state ks;
     fcodec_simple_state ss;

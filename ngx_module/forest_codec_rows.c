@@ -52,6 +52,11 @@ int
 fcodec_rows_push(fcodec_parser *p, float v)
 {
     if (p->n_vals == p->max_vals) {
+        if (p->in_row && p->n_vals - p->row_start >= p->m->n_features) {
+            return fcodec_fail(p, 400, "row %zu has more than %u features, "
+                               "model %s expects %u", p->n_rows - 1,
+                               p->m->n_features, p->m->name, p->m->n_features);
+        }
         return too_many_rows(p);
     }
     if (p->n_vals == p->cap_vals && !fcodec_rows_reserve(p, p->n_vals + 1)) {
@@ -69,6 +74,7 @@ fcodec_row_begin(fcodec_parser *p)
     }
     p->n_rows++;
     p->row_start = p->n_vals;
+    p->in_row = 1;
     return 1;
 }
 
@@ -91,6 +97,7 @@ fcodec_row_end(fcodec_parser *p)
 {
     size_t got = p->n_vals - p->row_start;
 
+    p->in_row = 0;
     if (got != p->m->n_features) {
         return fcodec_fail(p, 400, "row %zu has %zu features, model %s "
                            "expects %u", p->n_rows - 1, got, p->m->name,

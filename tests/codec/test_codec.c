@@ -601,6 +601,9 @@ test_simple(void)
     FAILS(SI("{\"instances\":[[1,2,3,4],[5,6,7]]}"), 400,
           "row 1 has 3 features, model fraud expects 4");
     FAILS(SI("[1,2,3]"), 400, "row 0 has 3 features, model fraud expects 4");
+    FAILS(SI("[[1,2,3,4],[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,"
+             "21,22,23,24,25,26,27,28,29,30,31,32]]"), 400,
+          "row 1 has more than 4 features, model fraud expects 4");
     FAILS(SI("{\"instances\":[1,2,3,4]}"), 400,
           "instance 0 is a number; each instance is a row: an array of 4 "
           "values or an object keyed by feature name");
