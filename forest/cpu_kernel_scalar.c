@@ -68,6 +68,70 @@ sparse_tree(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     }
 }
 
+/* trees one row walks in lock step (cpu_rows_by_tree) */
+#define TREE_LANES 16
+
+/* Dense trees first..last-1 for one row, interleaved, then every tree's
+ * leaves added in tree order (sparse and generic ones walked here too). */
+static void
+tree_group_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
+    const float *row, size_t r, double *acc)
+{
+    uint32_t idx[TREE_LANES], max_depth = 0;
+
+    for (uint32_t t = first; t < last; t++) {
+        idx[t - first] = 0;
+        if (p->trees[t].kind == CPU_TREE_DENSE
+            && p->trees[t].depth > max_depth)
+        {
+            max_depth = p->trees[t].depth;
+        }
+    }
+    for (uint32_t d = 0; d < max_depth; d++) {
+        for (uint32_t t = first; t < last; t++) {
+            const cpu_tree *tr = &p->trees[t];
+            uint32_t        i = idx[t - first];
+            int32_t         w;
+
+            if (tr->kind != CPU_TREE_DENSE || d >= tr->depth) {
+                continue;
+            }
+            w = p->node[tr->node_off + i];
+            idx[t - first] = 2 * i + 2 - (uint32_t) takes_left(w,
+                row[w & CPU_FEAT_MASK], p->thr[tr->node_off + i]);
+        }
+    }
+    for (uint32_t t = first; t < last; t++) {
+        const cpu_tree *tr = &p->trees[t];
+
+        switch (tr->kind) {
+        case CPU_TREE_DENSE:
+            cpu_add_leaf(p, tr, r, idx[t - first] - ((1u << tr->depth) - 1),
+                acc);
+            break;
+        case CPU_TREE_SPARSE:
+            sparse_tree(p, tr, row, 1, acc + r);
+            break;
+        default:
+            cpu_tree_generic(p, tr, row, 1, acc + r);
+            break;
+        }
+    }
+}
+
+void
+cpu_rows_by_tree(const cpu_plan *p, const float *rows, size_t n, double *acc)
+{
+    for (size_t r = 0; r < n; r++) {
+        for (uint32_t t = 0; t < p->n_trees; t += TREE_LANES) {
+            uint32_t last = p->n_trees - t < TREE_LANES ? p->n_trees
+                                                        : t + TREE_LANES;
+
+            tree_group_one_row(p, t, last, rows + r * p->n_features, r, acc);
+        }
+    }
+}
+
 void
 cpu_block_scalar(const cpu_plan *p, const float *rows, size_t n, double *acc)
 {

@@ -79,6 +79,10 @@ void cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n,
 void cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n,
     double *acc);
 
+/* Few rows: each row walks many trees at once instead (any CPU). */
+void cpu_rows_by_tree(const cpu_plan *p, const float *rows, size_t n,
+    double *acc);
+
 /* GENERIC trees, shared by every kernel. */
 void cpu_tree_generic(const cpu_plan *p, const cpu_tree *tr,
     const float *rows, size_t n, double *acc);

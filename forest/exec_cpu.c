@@ -16,6 +16,8 @@
 
 /* rows x trees below which a batch stays on the calling thread */
 #define PARALLEL_MIN_WORK  32768
+/* batches this small walk trees in parallel rather than rows */
+#define FEW_ROWS           4
 /* accumulator doubles kept on the stack (wider models allocate) */
 #define STACK_ACC          2048
 
@@ -75,7 +77,11 @@ run_block(void *ctx, size_t b)
         }
     }
     memset(acc, 0, (size_t) p->n_outputs * CPU_BLOCK * sizeof(double));
-    bt->ex->block(p, bt->rows + r0 * p->n_features, n, acc);
+    if (bt->n_rows <= FEW_ROWS) {
+        cpu_rows_by_tree(p, bt->rows, n, acc);
+    } else {
+        bt->ex->block(p, bt->rows + r0 * p->n_features, n, acc);
+    }
     finish_rows(p->m, acc, n, bt->margin, bt->cols,
         acc + (size_t) p->n_outputs * CPU_BLOCK, bt->out + r0 * bt->cols);
     if (acc != stack_acc) {
