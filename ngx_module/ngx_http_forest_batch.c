@@ -1,11 +1,19 @@
 /*
  * The per-worker, per-model dynamic batcher.
  *
- * An idle model (nothing on the thread pool) runs a request at once.  While
- * a batch runs, the rows of further requests are appended to a pending
- * batch, which goes to the thread pool when it reaches max_batch_size rows,
- * when batch_delay expires, or when a running batch completes.  Each request
- * remembers its first row in the batch and gets exactly its rows back.
+ * Rows of requests are appended to a pending batch, which goes to the
+ * thread pool once it holds max_batch_size rows, or else:
+ *
+ *   batch_delay=0 (the default): at once when the model is idle (nothing on
+ *     the thread pool); while a batch runs, the rows that arrive meanwhile
+ *     are merged and go as soon as it completes;
+ *   batch_delay>0: batch_delay after its first request arrived, like
+ *     Triton's max_queue_delay.  NGINX timers tick in milliseconds, so a
+ *     delay under 1 ms waits only for the end of the current event loop
+ *     iteration, which gathers the requests that arrived together.
+ *
+ * Each request remembers its first row in the batch and gets exactly its
+ * rows back.
  *
  * A batch owns its memory (its own pool) and lives until its thread task has
  * completed, whatever happens to the requests in it: a request that goes
@@ -33,7 +41,8 @@ struct ngx_http_forest_batch_s {
     ngx_uint_t                n_ctxs;
     ngx_uint_t                cap_ctxs;
 
-    /* dispatches a filling batch once batch_delay has passed */
+    /* dispatches a filling batch once batch_delay has passed (a timer, or
+     * a posted event for delays under 1 ms) */
     ngx_event_t               delay;
     /*
      * armed while the batch is on the thread pool: a non-cancelable timer
@@ -95,13 +104,23 @@ ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    if (m->in_flight == 0 || b->n_rows >= m->max_batch_size) {
+    if (b->n_rows >= m->max_batch_size
+        || (m->batch_delay_us == 0 && m->in_flight == 0))
+    {
         ngx_http_forest_batch_dispatch(b);
         return NGX_OK;
     }
 
-    if (m->batch_delay && !b->delay.timer_set) {
+    if (m->batch_delay_us == 0 || b->delay.timer_set || b->delay.posted) {
+        /* goes when the running batch completes, or is already timed */
+        return NGX_OK;
+    }
+
+    if (m->batch_delay) {
         ngx_add_timer(&b->delay, m->batch_delay);
+
+    } else {
+        ngx_post_event(&b->delay, &ngx_posted_events);
     }
 
     return NGX_OK;
@@ -236,6 +255,10 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
         ngx_del_timer(&b->delay);
     }
 
+    if (b->delay.posted) {
+        ngx_delete_posted_event(&b->delay);
+    }
+
     cols = forest_output_columns(m->forest, b->margin);
 
     b->out = ngx_palloc(b->pool, b->n_rows * cols * sizeof(float));
@@ -326,8 +349,8 @@ ngx_http_forest_batch_done(ngx_event_t *ev)
         ngx_del_timer(&b->guard);
     }
 
-    /* keep the executor busy: what gathered meanwhile goes next */
-    for (margin = 0; margin < 2; margin++) {
+    /* without batch_delay, what gathered meanwhile goes next at once */
+    for (margin = 0; m->batch_delay_us == 0 && margin < 2; margin++) {
         if (m->pending[margin] != NULL) {
             ngx_http_forest_batch_dispatch(m->pending[margin]);
         }

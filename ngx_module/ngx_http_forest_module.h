@@ -74,8 +74,8 @@ typedef struct {
     ngx_flag_t              is_classifier;
     float                   threshold;
     ngx_uint_t              max_batch_size;      /* rows merged into one run */
-    ngx_msec_t              batch_delay;         /* 0: merge only while busy */
-    ngx_uint_t              batch_delay_us;      /* as configured */
+    ngx_uint_t              batch_delay_us;      /* 0: no waiting */
+    ngx_msec_t              batch_delay;         /* the same, whole ms */
     ngx_http_forest_device_e  device;
     ngx_uint_t              threads;
 
