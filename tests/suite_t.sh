@@ -21,6 +21,16 @@ export TEST_NGINX_SHARED="$(cd "${FOREST_SHARED:-$ROOT/../shared}" && pwd)"
 export TEST_NGINX_LOG_LEVEL="${TEST_NGINX_LOG_LEVEL:-info}"
 export FOREST_BUILD="$BUILD"
 
+# A SANITIZE=1 module loads into the packaged (uninstrumented) nginx only
+# with the sanitizer runtimes preloaded; nginx's own exit-time allocations
+# are not ours to report.
+san=$(ldd "$module" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { print $3 }' | paste -sd' ')
+if [ -n "$san" ]; then
+    export TEST_NGINX_LD_PRELOAD="$san"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+fi
+
 inc=()
 if perl -MTest::Nginx::Socket -e1 2>/dev/null; then
     # The real Test::Nginx checks `--- must_die` errors in the servroot's
