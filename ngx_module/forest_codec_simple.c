@@ -65,11 +65,31 @@ begin_named_row(fcodec_parser *p)
     return fcodec_row_begin_missing(p);
 }
 
+/* Models read float32: a number past its range would become an infinity
+ * unnoticed, so it is refused as KServe's FP32 refuses it. */
+static int
+in_float_range(const fcodec_value *v)
+{
+    return isfinite(fcodec_to_float(v->num));
+}
+
+/* characters of a number token (not NUL-terminated) to quote */
+static int
+shown(const fcodec_value *v)
+{
+    return v->len < NAME_MAX_SHOWN ? (int) v->len : NAME_MAX_SHOWN;
+}
+
 static int
 row_value(fcodec_parser *p, const fcodec_value *v)
 {
     switch (v->type) {
     case FCODEC_V_NUM:
+        if (!in_float_range(v)) {
+            return fcodec_fail(p, 400, "row %zu, feature %zu: %.*s is outside "
+                               "float32's range", p->n_rows - 1,
+                               p->n_vals - p->row_start, shown(v), v->str);
+        }
         return fcodec_rows_push(p, fcodec_to_float(v->num));
     case FCODEC_V_NULL:
         return fcodec_rows_push(p, NAN);
@@ -87,6 +107,11 @@ named_value(fcodec_parser *p, const fcodec_value *v)
 
     switch (v->type) {
     case FCODEC_V_NUM:
+        if (!in_float_range(v)) {
+            return fcodec_fail(p, 400, "row %zu, feature \"%.*s\": %.*s is "
+                               "outside float32's range", p->n_rows - 1,
+                               NAME_MAX_SHOWN, name, shown(v), v->str);
+        }
         p->vals[p->row_start + (size_t) p->key] = fcodec_to_float(v->num);
         return 1;
     case FCODEC_V_NULL:

@@ -401,6 +401,20 @@ ngx_http_forest_body_error(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx,
                                           flcf->max_body);
     }
 
+    if (rc == NGX_HTTP_BAD_REQUEST && !r->connection->error) {
+        /* broken framing (logged by the core); a client gone sets error */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+
+        return ngx_http_forest_send_error(r, ctx->model, rc, NGX_LOG_INFO,
+                                          "%s",
+                                          r->headers_in.chunked
+                                          ? "the request body is not valid "
+                                            "chunked encoding"
+                                          : "the request body could not be "
+                                            "read");
+    }
+
     /* timeouts, a client gone, ...: the core's own status and logging */
     ngx_http_forest_stats_request(ctx->model, 0,
                                   ngx_http_forest_now_us() - ctx->start_us);

@@ -104,6 +104,11 @@ ngx_http_forest_kserve_handler(ngx_http_request_t *r)
         return ngx_http_forest_repository_index(r, fmcf);
     }
 
+    /* a path that is no endpoint is 404 whatever the method */
+    if (n != 0 && !(n == 2 && ngx_http_forest_is(&seg[0], "health"))) {
+        goto not_found;
+    }
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return ngx_http_forest_not_allowed(r, "GET, HEAD");
     }
@@ -112,9 +117,7 @@ ngx_http_forest_kserve_handler(ngx_http_request_t *r)
         return ngx_http_forest_server_metadata(r);
     }
 
-    if (n == 2 && ngx_http_forest_is(&seg[0], "health")) {
-        return ngx_http_forest_health(r, fmcf, &seg[1]);
-    }
+    return ngx_http_forest_health(r, fmcf, &seg[1]);
 
 not_found:
 

@@ -598,6 +598,12 @@ test_simple(void)
           "row 0, feature \"f2\": an array is not a number");
     FAILS(SI("{\"instances\":[[1,2,[3],4]]}"), 400,
           "row 0, feature 2: an array is not a number");
+    FAILS(SI("[[1,1e400,3,4]]"), 400,
+          "row 0, feature 1: 1e400 is outside float32's range");
+    FAILS(SI("{\"instances\":[{\"f2\":-3.5e38}]}"), 400,
+          "row 0, feature \"f2\": -3.5e38 is outside float32's range");
+    r = SI("[[3.4028235e38,-3.4028235e38,0,0]]");
+    CHECK(r.status == 0 && r.rows[0] == FLT_MAX && r.rows[1] == -FLT_MAX);
     FAILS(SI("{\"instances\":[[1,2,3,4],[5,6,7]]}"), 400,
           "row 1 has 3 features, model fraud expects 4");
     FAILS(SI("[1,2,3]"), 400, "row 0 has 3 features, model fraud expects 4");
