@@ -191,6 +191,21 @@ allocate(cpu_plan *p, char *err, size_t errlen)
     return 0;
 }
 
+/* XGBoost leaves are float32 already: summing them from floats is exact */
+static void
+narrow_leaves(cpu_plan *p)
+{
+    for (size_t i = 0; i < p->n_leaf; i++) {
+        if ((double) (float) p->leaf[i] != p->leaf[i]) {
+            return;
+        }
+    }
+    p->leaf_f = malloc((p->n_leaf ? p->n_leaf : 1) * sizeof(float));
+    for (size_t i = 0; p->leaf_f != NULL && i < p->n_leaf; i++) {
+        p->leaf_f[i] = (float) p->leaf[i];
+    }
+}
+
 int
 cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
 {
@@ -253,6 +268,7 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
             fill_sparse(p, tr, t, pos, stack);
         }
     }
+    narrow_leaves(p);
     rc = 0;
 done:
     free(level);
@@ -270,6 +286,7 @@ cpu_plan_free(cpu_plan *p)
     free(p->thr);
     free(p->right);
     free(p->leaf);
+    free(p->leaf_f);
     memset(p, 0, sizeof(*p));
 }
 

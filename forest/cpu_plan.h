@@ -56,6 +56,8 @@ typedef struct {
     float     *thr;       /* go left iff x < thr (NaN: default side) */
     int32_t   *right;     /* SPARSE only (tree-relative); 0 elsewhere */
     double    *leaf;      /* DENSE: per leaf slot; SPARSE: per node */
+    float     *leaf_f;    /* the same as float when all are exact floats
+                           * (half the cache), else NULL */
     size_t     n_nodes, n_leaf;
 } cpu_plan;
 

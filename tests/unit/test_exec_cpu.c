@@ -476,6 +476,9 @@ main(void)
           FOREST_POST_SOFTMAX, CPU_TREE_GENERIC },
         { "averaging-forest", 30, 10, 1, 0, 12, 0.2, 0, 0, 0, 1,
           FOREST_POST_EXP_STANDARD_RATIO, CPU_TREE_SPARSE },
+        /* too wide for the transposed block of the AVX-512 kernel */
+        { "wide-input", 20, 200, 1, 0, 8, 0.05, 0, 0, 0, 0,
+          FOREST_POST_SIGMOID, CPU_TREE_DENSE },
         { "wide-outputs", 40, 8, 40, 0, 4, 0.1, 0, 0, 0, 0,
           FOREST_POST_SOFTMAX, CPU_TREE_DENSE },
     };
