@@ -24,6 +24,8 @@ static ngx_int_t ngx_http_forest_json_len(ngx_http_request_t *r,
 static ngx_int_t ngx_http_forest_respond(ngx_http_forest_ctx_t *ctx,
     const float *out, ngx_uint_t status, const char *error);
 static int ngx_http_forest_want_margin(ngx_http_request_t *r);
+static void ngx_http_forest_log_escape(u_char *dst, size_t size,
+    const u_char *src);
 static void ngx_http_forest_ctx_cleanup(void *data);
 static void *ngx_http_forest_palloc(void *pool, size_t size);
 
@@ -616,6 +618,7 @@ ngx_http_forest_send_error(ngx_http_request_t *r, ngx_http_forest_model_t *m,
     fcodec_alloc            alloc;
     ngx_http_forest_ctx_t  *ctx;
     u_char                  msg[512];
+    u_char                  logged[4 * sizeof(msg)];
 
     va_start(args, fmt);
     p = ngx_vslprintf(msg, msg + sizeof(msg) - 1, fmt, args);
@@ -623,8 +626,9 @@ ngx_http_forest_send_error(ngx_http_request_t *r, ngx_http_forest_model_t *m,
     *p = '\0';
 
     /* one line per failed request; the log handler adds the request */
+    ngx_http_forest_log_escape(logged, sizeof(logged), msg);
     ngx_log_error(level, r->connection->log, 0, "forest: %ui %s", status,
-                  msg);
+                  logged);
 
     if (m != NULL) {
         ctx = ngx_http_get_module_ctx(r, ngx_http_forest_module);
@@ -665,6 +669,35 @@ ngx_http_forest_not_allowed(ngx_http_request_t *r, const char *allow)
                                       "method %V not allowed here "
                                       "(allowed: %s)",
                                       &r->method_name, allow);
+}
+
+
+/*
+ * Messages quote what clients sent (a decoded URI may hold "%0a"): control
+ * characters are escaped so that a request cannot forge error log lines.
+ */
+static void
+ngx_http_forest_log_escape(u_char *dst, size_t size, const u_char *src)
+{
+    u_char  *last;
+
+    last = dst + size - 1;
+
+    for ( /* void */ ; *src != '\0' && dst < last; src++) {
+
+        if (*src >= 0x20 && *src != 0x7f) {
+            *dst++ = *src;
+            continue;
+        }
+
+        if (last - dst < 4) {
+            break;
+        }
+
+        dst = ngx_sprintf(dst, "\\x%02xd", (int) *src);
+    }
+
+    *dst = '\0';
 }
 
 
