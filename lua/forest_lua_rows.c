@@ -1,0 +1,319 @@
+/*
+ * What a pre hook returned -> the float rows the forest predicts.
+ *
+ * The result is an array of rows; a row is either an array of exactly
+ * n_features numbers or a table keyed by feature name (absent names are
+ * missing values).  NaN (0/0) and forest.null are missing values.  Every
+ * other shape or type is an error that names the row and the feature in the
+ * script's own terms (rows[2].colour, rows[3][5]).
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "forest_lua_internal.h"
+
+
+typedef struct {
+    forest_lua              *fl;
+    lua_State               *L;
+    const forest_lua_model  *m;
+    flua_call               *c;
+    size_t                   row;          /* 1-based, as the script sees it */
+    int                      index;        /* stack slot of the name index */
+} rows_ctx;
+
+
+static const char *
+feature_name(const forest_lua_model *m, uint32_t f)
+{
+    if (m->feature_names == NULL || m->feature_names[f] == NULL) {
+        return NULL;
+    }
+
+    return m->feature_names[f];
+}
+
+
+/* The value on top of the stack -> *out; label says where it is. */
+static int
+put_value(rows_ctx *x, const char *label, float *out)
+{
+    char        what[64];
+    double      d;
+    lua_State  *L = x->L;
+
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        d = lua_tonumber(L, -1);
+
+        if (isfinite(d) && fabs(d) > FLT_MAX) {
+            flua_fail(x->c, 500, "pre hook result: rows[%zu]%s is %g, "
+                      "beyond the float32 range", x->row, label, d);
+            return -1;
+        }
+
+        *out = (float) d;
+        return 0;
+    }
+
+    if (flua_is_null(L, -1)) {
+        *out = NAN;
+        return 0;
+    }
+
+    flua_fail(x->c, 500, "pre hook result: rows[%zu]%s is %s, want a number "
+              "(0/0 or forest.null for a missing value)", x->row, label,
+              flua_describe(L, -1, what, sizeof(what)));
+    return -1;
+}
+
+
+static int
+positional_row(rows_ctx *x, int row, float *out)
+{
+    char         label[96];
+    double       k;
+    size_t       max = 0;
+    uint32_t     nf = x->m->n_features;
+    const char  *name;
+    lua_State   *L = x->L;
+
+    lua_pushnil(L);
+    while (lua_next(L, row)) {
+        if (lua_type(L, -2) != LUA_TNUMBER) {
+            flua_fail(x->c, 500, "pre hook result: rows[%zu] mixes "
+                      "positions and feature names", x->row);
+            return -1;
+        }
+
+        k = lua_tonumber(L, -2);
+
+        if (k != floor(k) || k < 1) {
+            flua_fail(x->c, 500, "pre hook result: rows[%zu] has the key "
+                      "%g, want positions 1..%u", x->row, k, nf);
+            return -1;
+        }
+
+        if (k > nf) {
+            flua_fail(x->c, 500, "pre hook result: rows[%zu] has more than "
+                      "%u values, model %s expects %u features", x->row, nf,
+                      x->m->name, nf);
+            return -1;
+        }
+
+        name = feature_name(x->m, (uint32_t) k - 1);
+        snprintf(label, sizeof(label), "[%u]%s%s%s", (unsigned) k,
+                 name ? " (" : "", name ? name : "", name ? ")" : "");
+
+        if (put_value(x, label, &out[(size_t) k - 1]) != 0) {
+            return -1;
+        }
+
+        max = (size_t) k > max ? (size_t) k : max;
+        lua_pop(L, 1);
+    }
+
+    if (max < nf) {
+        flua_fail(x->c, 500, "pre hook result: rows[%zu] has %zu values, "
+                  "model %s expects %u features (a missing value is 0/0 or "
+                  "forest.null, not nil)", x->row, max, x->m->name, nf);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+named_row(rows_ctx *x, int row, float *out)
+{
+    char         label[96];
+    size_t       len;
+    const char  *key;
+    lua_State   *L = x->L;
+
+    if (x->m->feature_names == NULL) {
+        flua_fail(x->c, 500, "pre hook result: rows[%zu] names its features, "
+                  "but model %s has no feature names: return arrays of %u "
+                  "numbers", x->row, x->m->name, x->m->n_features);
+        return -1;
+    }
+
+    if (x->index == 0) {
+        flua_push_feature_index(x->fl, x->m);
+        x->index = lua_gettop(L);
+    }
+
+    lua_pushnil(L);
+    while (lua_next(L, row)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            flua_fail(x->c, 500, "pre hook result: rows[%zu] mixes feature "
+                      "names and positions", x->row);
+            return -1;
+        }
+
+        key = lua_tolstring(L, -2, &len);
+        snprintf(label, sizeof(label), ".%.80s", key);
+
+        lua_pushvalue(L, -2);
+        lua_rawget(L, x->index);
+
+        if (lua_isnil(L, -1)) {
+            flua_fail(x->c, 500, "pre hook result: rows[%zu]%s: model %s has "
+                      "no feature of that name", x->row, label, x->m->name);
+            return -1;
+        }
+
+        len = (size_t) lua_tonumber(L, -1);
+        lua_pop(L, 1);
+
+        if (put_value(x, label, &out[len]) != 0) {
+            return -1;
+        }
+
+        lua_pop(L, 1);
+    }
+
+    return 0;
+}
+
+
+int
+flua_rows(forest_lua *fl, int idx, const forest_lua_model *m,
+    size_t max_rows, forest_lua_alloc *a, float **rows, size_t *n_rows,
+    flua_call *c)
+{
+    char        what[64];
+    float      *out, *r;
+    double      k;
+    size_t      n, count, i, f, nf;
+    rows_ctx    x;
+    lua_State  *L = fl->L;
+
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        return flua_fail(c, 500, "pre hook returned %s, want an array of "
+                         "rows (or nil, status, message)",
+                         flua_describe(L, idx, what, sizeof(what)));
+    }
+
+    count = 0;
+    n = lua_objlen(L, idx);
+
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        count++;
+
+        k = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+        if (k < 1 || k != floor(k) || k > (double) n) {
+            return flua_fail(c, 500, "pre hook result: want an array of "
+                             "rows, found the key %s",
+                             flua_describe(L, -1, what, sizeof(what)));
+        }
+    }
+
+    if (count != n) {
+        return flua_fail(c, 500, "pre hook result: want an array of rows, "
+                         "found holes (nil rows)");
+    }
+
+    if (n > max_rows) {
+        return flua_fail(c, 413, "the pre hook made %zu rows, more than the "
+                         "%zu allowed here", n, max_rows);
+    }
+
+    *rows = NULL;
+    *n_rows = n;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    nf = m->n_features;
+
+    out = a->alloc(a->ctx, n * nf * sizeof(float));
+    if (out == NULL) {
+        return flua_fail(c, 500, "out of memory for %zu rows", n);
+    }
+
+    x.fl = fl;
+    x.L = L;
+    x.m = m;
+    x.c = c;
+    x.index = 0;
+
+    for (i = 0; i < n; i++) {
+        x.row = i + 1;
+        r = out + i * nf;
+
+        for (f = 0; f < nf; f++) {
+            r[f] = NAN;
+        }
+
+        lua_rawgeti(L, idx, (int) (i + 1));
+
+        if (lua_type(L, -1) != LUA_TTABLE) {
+            return flua_fail(c, 500, "pre hook result: rows[%zu] is %s, want "
+                             "a table: an array of %zu numbers or a table "
+                             "keyed by feature name", x.row,
+                             flua_describe(L, -1, what, sizeof(what)), nf);
+        }
+
+        /* the first key tells the kind; an empty row is all missing */
+        lua_pushnil(L);
+        if (lua_next(L, -2)) {
+            lua_pop(L, 1);
+
+            if (lua_type(L, -1) == LUA_TNUMBER) {
+                lua_pop(L, 1);
+                if (positional_row(&x, lua_gettop(L), r) != 0) {
+                    return c->status;
+                }
+
+            } else {
+                lua_pop(L, 1);
+                if (named_row(&x, lua_gettop(L), r) != 0) {
+                    return c->status;
+                }
+            }
+        }
+
+        lua_pop(L, 1);
+    }
+
+    *rows = out;
+    return 0;
+}
+
+
+void
+flua_push_feature_index(forest_lua *fl, const forest_lua_model *m)
+{
+    uint32_t    f;
+    lua_State  *L = fl->L;
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, fl->indexes);
+    lua_pushlightuserdata(L, (void *) m->key);
+    lua_rawget(L, -2);
+
+    if (!lua_isnil(L, -1)) {
+        lua_remove(L, -2);
+        return;
+    }
+
+    lua_pop(L, 1);
+    lua_createtable(L, 0, (int) m->n_features);
+
+    /* the first of duplicate names wins, as in the codec */
+    for (f = m->n_features; f > 0; f--) {
+        if (m->feature_names[f - 1] != NULL) {
+            lua_pushnumber(L, f - 1);
+            lua_setfield(L, -2, m->feature_names[f - 1]);
+        }
+    }
+
+    lua_pushlightuserdata(L, (void *) m->key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+    lua_remove(L, -2);
+}
