@@ -144,6 +144,18 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
                                           &ngx_http_forest_json_len_header);
     }
 
+    if (json_len != (size_t) -1 && r->headers_in.content_length_n >= 0
+        && (off_t) json_len > r->headers_in.content_length_n)
+    {
+        return ngx_http_forest_send_error(r, m, NGX_HTTP_BAD_REQUEST,
+                                          NGX_LOG_INFO,
+                                          "%V is %uz, past the end of the "
+                                          "%O-byte body",
+                                          &ngx_http_forest_json_len_header,
+                                          json_len,
+                                          r->headers_in.content_length_n);
+    }
+
     ctx->alloc.alloc = ngx_http_forest_palloc;
     ctx->alloc.ctx = r->pool;
 
