@@ -22,7 +22,8 @@ grow(lgb_trees *T, void **p, size_t *cap, size_t need, size_t elem)
     size_t n = *cap ? *cap : 16;
     void  *q;
 
-    if (need <= *cap) {
+    /* allocate even for need == 0: callers index the array (+ 0) */
+    if (need <= *cap && *p != NULL) {
         return 0;
     }
     while (n < need) {
