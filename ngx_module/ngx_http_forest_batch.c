@@ -385,8 +385,10 @@ ngx_http_forest_batch_done(ngx_event_t *ev)
                                      0, NULL);
 
         } else {
+            /* the executor (e.g. a CUDA error) failed this batch only and
+             * stays usable: the client may retry */
             ngx_http_forest_complete(ctx, NULL,
-                                     NGX_HTTP_INTERNAL_SERVER_ERROR, b->err);
+                                     NGX_HTTP_SERVICE_UNAVAILABLE, b->err);
         }
     }
 

@@ -95,8 +95,15 @@ ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    /* "auto" means the GPU where there is one; this build has none */
-    m->device = NGX_HTTP_FOREST_DEVICE_CPU;
+#else
+    if (m->device == NGX_HTTP_FOREST_DEVICE_GPU
+        && ngx_http_forest_gpu_probe(err, sizeof(err)) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "forest_model \"%V\": device=gpu: no usable GPU: "
+                           "%s", &m->name, err);
+        return NGX_CONF_ERROR;
+    }
 #endif
 
     m->forest = forest_load((const char *) m->path.data, m->format,
@@ -240,6 +247,15 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
         return NGX_CONF_OK;
     }
 
+    if (KEY_IS("transfer_threshold")) {
+        n = ngx_atoi(v.data, v.len);
+        if (n == NGX_ERROR) {
+            goto invalid;
+        }
+        m->transfer_threshold = n;
+        return NGX_CONF_OK;
+    }
+
     if (KEY_IS("threads")) {
         n = ngx_atoi(v.data, v.len);
         if (n == NGX_ERROR || n > 1024) {
@@ -255,7 +271,7 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
                        "forest_model \"%V\": unknown parameter \"%V\" "
                        "(format, version, predict_proba, is_classifier, "
                        "threshold, max_batch_size, batch_delay, device, "
-                       "threads)", &m->name, param);
+                       "transfer_threshold, threads)", &m->name, param);
     return NGX_CONF_ERROR;
 
 invalid:
@@ -460,12 +476,17 @@ ngx_http_forest_executor_create(ngx_http_forest_model_t *m, char *err,
     if (m->device != NGX_HTTP_FOREST_DEVICE_CPU) {
         ngx_memzero(&opt, sizeof(forest_gpu_options));
         opt.cpu_threads = m->threads;
+        opt.transfer_threshold = m->transfer_threshold;
 
         ex = forest_gpu_executor_create(m->forest, &opt, err, errlen);
         if (ex != NULL || m->device == NGX_HTTP_FOREST_DEVICE_GPU) {
             return ex;
         }
     }
+#else
+    /* device=auto: the reason it runs on the CPU, for the startup log */
+    ngx_cpystrn((u_char *) err, (u_char *) "this build has no CUDA support",
+                errlen);
 #endif
 
     return forest_cpu_executor_create(m->forest, m->threads, err, errlen);
@@ -496,6 +517,15 @@ ngx_http_forest_models_init_worker(ngx_cycle_t *cycle,
         }
 
         m->executor_kind = m->executor->ops->name;
+
+        if (m->device == NGX_HTTP_FOREST_DEVICE_AUTO) {
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "forest_model \"%V\" version %V: device=auto runs "
+                          "on the %s%s%s", &m->name, &m->version,
+                          m->executor_kind,
+                          ngx_strcmp(m->executor_kind, "cpu") == 0 ? ": " : "",
+                          ngx_strcmp(m->executor_kind, "cpu") == 0 ? err : "");
+        }
     }
 
     return NGX_OK;

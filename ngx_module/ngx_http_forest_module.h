@@ -78,6 +78,7 @@ typedef struct {
     ngx_msec_t              batch_delay;         /* the same, whole ms */
     ngx_http_forest_device_e  device;
     ngx_uint_t              threads;
+    ngx_uint_t              transfer_threshold;  /* GPU: smaller batches on CPU */
 
     ngx_http_forest_stats_t  *stats;             /* shared memory */
 
@@ -145,6 +146,9 @@ char *ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_http_forest_model_t *ngx_http_forest_model_find(
     ngx_http_forest_main_conf_t *fmcf, ngx_str_t *name, ngx_str_t *version);
+#if (NGX_FOREST_CUDA)
+ngx_int_t ngx_http_forest_gpu_probe(char *err, size_t errlen);
+#endif
 ngx_int_t ngx_http_forest_models_init_worker(ngx_cycle_t *cycle,
     ngx_http_forest_main_conf_t *fmcf);
 void ngx_http_forest_models_exit_worker(ngx_http_forest_main_conf_t *fmcf);

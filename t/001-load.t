@@ -197,6 +197,8 @@ qr{\[emerg\].*forest_model "fraud".*device=gpu.*(?:GPU|CUDA)}
 --- response_body_filters eval
 ForestT::json_like({ predictions => ForestT::predictions('xgb_binary', 'expected', 'proba', 0, 3) })
 --- response_body: OK
+--- error_log
+device=auto runs on the cpu
 --- no_error_log
 [error]
 
