@@ -388,11 +388,13 @@ ForestT::json_like({ error => qr/binary_data_size|bytes/ })
 
 
 
-=== TEST 30: wrong methods: 405
+=== TEST 30: wrong methods: 405 with Allow
 --- request eval
 ["GET /v2/models/fraudp/infer", "POST /v2/models/fraudp\n{}", "DELETE /v2/health/live"]
 --- error_code eval
 [405, 405, 405]
+--- response_headers_like eval
+["Allow: .*POST.*", "Allow: .*GET.*", "Allow: .*GET.*"]
 --- response_body_filters eval
 [(ForestT::json_like({ error => qr/./ })) x 3]
 --- response_body eval
@@ -435,3 +437,12 @@ qr/model reg expects 10 features/
 model reg expects 10 features
 --- no_error_log
 [error]
+
+
+
+=== TEST 34: margin query argument on infer
+--- request eval
+"POST /v2/models/multi/infer?margin=1\n" . ForestT::kserve_json(ForestT::input_rows('lgb_multiclass', 0, 6))
+--- response_body_filters eval
+ForestT::json_like({ outputs => [ForestT::kserve_output('lgb_multiclass', 'margin', 'value', 0, 6)] })
+--- response_body: OK

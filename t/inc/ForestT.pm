@@ -34,6 +34,7 @@ BEGIN {
 }
 
 my $JSON = JSON::PP->new->canonical->allow_nonref;
+our $HoldLastByte;
 
 # ---- reference data from ../shared/models ---------------------------------
 
@@ -408,14 +409,17 @@ sub concurrent {
                               Proto => 'tcp', Timeout => $timeout)
             or die "connect 127.0.0.1:$port: $!\n"
     } @reqs;
+    # $HoldLastByte (seconds): every request but its last byte first, that
+    # long to let the server read them, then the last bytes back to back, so
+    # that the server completes them all at once
+    my $hold = $HoldLastByte ? 1 : 0;
     for my $i (0 .. $#reqs) {
         binmode $socks[$i];
-        my $off = 0;
-        while ($off < length $reqs[$i]) {
-            my $n = syswrite($socks[$i], $reqs[$i], length($reqs[$i]) - $off, $off);
-            die "write: $!\n" if !defined $n;
-            $off += $n;
-        }
+        write_all($socks[$i], substr($reqs[$i], 0, length($reqs[$i]) - $hold));
+    }
+    if ($hold) {
+        sleep $HoldLastByte;
+        write_all($socks[$_], substr($reqs[$_], -1)) for 0 .. $#reqs;
     }
     my @raw = ('') x @reqs;
     my %open = map { $_ => 1 } 0 .. $#reqs;
@@ -436,6 +440,16 @@ sub concurrent {
         }
     }
     return map { parse_raw($_) } @raw;
+}
+
+sub write_all {
+    my ($sock, $data) = @_;
+    my $off = 0;
+    while ($off < length $data) {
+        my $n = syswrite($sock, $data, length($data) - $off, $off);
+        die "write: $!\n" if !defined $n;
+        $off += $n;
+    }
 }
 
 sub parse_raw {
