@@ -71,34 +71,48 @@ sparse_tree(const cpu_plan *p, const cpu_tree *tr, const float *rows,
 /* trees one row walks in lock step (cpu_rows_by_tree) */
 #define TREE_LANES 16
 
-/* Dense trees first..last-1 for one row, interleaved, then every tree's
- * leaves added in tree order (sparse and generic ones walked here too). */
+/* Trees first..last-1 for one row, walked in lock step so their loads
+ * overlap, then their leaves added in tree order.  A sparse tree's leaf
+ * points to itself, so stepping it further is harmless. */
 static void
 tree_group_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
     const float *row, size_t r, double *acc)
 {
-    uint32_t idx[TREE_LANES], max_depth = 0;
+    uint32_t idx[TREE_LANES], max_depth = 0, dense_depth = 0;
 
     for (uint32_t t = first; t < last; t++) {
+        const cpu_tree *tr = &p->trees[t];
+
         idx[t - first] = 0;
-        if (p->trees[t].kind == CPU_TREE_DENSE
-            && p->trees[t].depth > max_depth)
-        {
-            max_depth = p->trees[t].depth;
+        if (tr->kind != CPU_TREE_GENERIC && tr->depth > max_depth) {
+            max_depth = tr->depth;
+        }
+        if (tr->kind == CPU_TREE_DENSE && tr->depth > dense_depth) {
+            dense_depth = tr->depth;
         }
     }
-    for (uint32_t d = 0; d < max_depth; d++) {
+    for (uint32_t d = 0, active = 1; d < max_depth && active; d++) {
+        /* stop once every sparse tree sits on a leaf and dense ones are done */
+        active = d + 1 < dense_depth;
         for (uint32_t t = first; t < last; t++) {
             const cpu_tree *tr = &p->trees[t];
             uint32_t        i = idx[t - first];
-            int32_t         w;
+            int32_t         w = p->node[tr->node_off + i];
+            int             left;
 
-            if (tr->kind != CPU_TREE_DENSE || d >= tr->depth) {
+            if (tr->kind == CPU_TREE_GENERIC || d >= tr->depth) {
                 continue;
             }
-            w = p->node[tr->node_off + i];
-            idx[t - first] = 2 * i + 2 - (uint32_t) takes_left(w,
-                row[w & CPU_FEAT_MASK], p->thr[tr->node_off + i]);
+            left = takes_left(w, row[w & CPU_FEAT_MASK],
+                              p->thr[tr->node_off + i]);
+            if (tr->kind == CPU_TREE_DENSE) {
+                idx[t - first] = 2 * i + 2 - (uint32_t) left;
+            } else {
+                uint32_t right = (uint32_t) p->right[tr->node_off + i];
+
+                idx[t - first] = left ? i + 1 : right;
+                active += !(w & CPU_LEAF);
+            }
         }
     }
     for (uint32_t t = first; t < last; t++) {
@@ -110,7 +124,7 @@ tree_group_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
                 acc);
             break;
         case CPU_TREE_SPARSE:
-            sparse_tree(p, tr, row, 1, acc + r);
+            cpu_add_leaf(p, tr, r, idx[t - first], acc);
             break;
         default:
             cpu_tree_generic(p, tr, row, 1, acc + r);

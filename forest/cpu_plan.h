@@ -94,13 +94,14 @@ static inline void
 cpu_add_leaf(const cpu_plan *p, const cpu_tree *tr, size_t r, uint32_t slot,
     double *acc)
 {
-    if (tr->group >= 0) {
-        acc[(size_t) tr->group * CPU_BLOCK + r] += p->leaf[tr->leaf_off + slot];
-        return;
-    }
-    for (uint32_t k = 0; k < p->leaf_width; k++) {
-        acc[(size_t) k * CPU_BLOCK + r]
-            += p->leaf[tr->leaf_off + (size_t) slot * p->leaf_width + k];
+    uint32_t w = tr->group >= 0 ? 1 : p->leaf_width;
+    size_t   col0 = tr->group >= 0 ? (size_t) tr->group : 0;
+    size_t   at = tr->leaf_off + (size_t) slot * w;
+
+    for (uint32_t k = 0; k < w; k++) {
+        acc[(col0 + k) * CPU_BLOCK + r] += p->leaf_f != NULL
+                                           ? (double) p->leaf_f[at + k]
+                                           : p->leaf[at + k];
     }
 }
 
