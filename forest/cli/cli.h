@@ -6,6 +6,7 @@
 #define FOREST_CLI_H
 
 #include "forest.h"
+#include "forest_exec.h"
 #include "input.h"
 
 #include <stddef.h>
@@ -23,7 +24,8 @@ enum {
     CLI_OPT_THREADS  = 1 << 2,
     CLI_OPT_FEATURES = 1 << 3,
     CLI_OPT_BATCH    = 1 << 4,
-    CLI_OPT_REPEAT   = 1 << 5
+    CLI_OPT_REPEAT   = 1 << 5,
+    CLI_OPT_DEVICE   = 1 << 6
 };
 
 typedef struct {
@@ -33,6 +35,7 @@ typedef struct {
     uint32_t      features;      /* --features, for .f32 input */
     size_t        batch;         /* --batch */
     unsigned      repeat;        /* --repeat */
+    int           gpu;           /* --device gpu */
     const char   *pos[2];        /* positional arguments */
     int           n_pos;
 } cli_args;
@@ -59,6 +62,9 @@ forest_model *cli_load_model(const char *path, forest_format format);
 /* The input file read and arranged for the model; -1 after an error message. */
 int cli_load_input(const char *path, const forest_model *m, uint32_t features,
     forest_matrix *mat);
+
+/* The executor --device asks for (cpu by default); NULL after a message. */
+forest_executor *cli_executor_create(const forest_model *m, const cli_args *a);
 
 int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

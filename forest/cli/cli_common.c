@@ -3,6 +3,9 @@
  */
 #include "cli.h"
 #include "forest_internal.h"
+#ifdef FOREST_HAVE_CUDA
+#include "../../gpu/forest_gpu.h"
+#endif
 
 #include <errno.h>
 #include <stdarg.h>
@@ -24,6 +27,7 @@ static const cli_option options[] = {
     { "features", CLI_OPT_FEATURES, 1, FOREST_MAX_FEATURES },
     { "batch",    CLI_OPT_BATCH,    1, 1u << 24 },
     { "repeat",   CLI_OPT_REPEAT,   1, 1000 },
+    { "device",   CLI_OPT_DEVICE,   1, 0 },
 };
 
 void
@@ -31,9 +35,9 @@ cli_usage(FILE *f)
 {
     fputs("usage: forest info MODEL [--format F]\n"
           "       forest predict MODEL INPUT [--format F] [--margin] "
-          "[--threads N] [--features N]\n"
+          "[--threads N] [--features N] [--device cpu|gpu]\n"
           "       forest bench MODEL INPUT [--format F] [--batch N] "
-          "[--threads N] [--repeat R] [--features N]\n"
+          "[--threads N] [--repeat R] [--features N] [--device cpu|gpu]\n"
           "INPUT is CSV with a header line, or raw float32 when it ends in "
           ".f32 (needs --features);\n"
           "F is auto (default), xgboost, xgboost_json, xgboost_ubj, "
@@ -91,6 +95,13 @@ apply_option(const char *cmd, const cli_option *o, const char *v,
 
     if (o->bit == CLI_OPT_MARGIN) {
         a->margin = 1;
+        return 0;
+    }
+    if (o->bit == CLI_OPT_DEVICE) {
+        if (strcmp(v, "cpu") != 0 && strcmp(v, "gpu") != 0) {
+            return usage_error(cmd, "--device is cpu or gpu, not '%s'", v);
+        }
+        a->gpu = strcmp(v, "gpu") == 0;
         return 0;
     }
     if (o->bit == CLI_OPT_FORMAT) {
@@ -209,4 +220,29 @@ cli_load_input(const char *path, const forest_model *m, uint32_t features,
         return -1;
     }
     return 0;
+}
+
+forest_executor *
+cli_executor_create(const forest_model *m, const cli_args *a)
+{
+    forest_executor *ex;
+    char             err[FOREST_ERR_LEN];
+
+    if (a->gpu) {
+#ifdef FOREST_HAVE_CUDA
+        forest_gpu_options opt = { 0, 0, a->threads, 0 };
+
+        ex = forest_gpu_executor_create(m, &opt, err, sizeof(err));
+#else
+        snprintf(err, sizeof(err), "--device gpu: this build has no CUDA "
+            "support");
+        ex = NULL;
+#endif
+    } else {
+        ex = forest_cpu_executor_create(m, a->threads, err, sizeof(err));
+    }
+    if (ex == NULL) {
+        cli_fail("%s", err);
+    }
+    return ex;
 }

@@ -108,11 +108,11 @@ cmd_bench(int argc, char **argv)
     forest_model    *m;
     forest_matrix    mat;
     forest_executor *ex;
-    char             err[FOREST_ERR_LEN];
     int              rc;
 
     if (cli_parse_args(argc, argv, 2, "bench", CLI_OPT_FORMAT | CLI_OPT_BATCH
-            | CLI_OPT_THREADS | CLI_OPT_REPEAT | CLI_OPT_FEATURES, 2, &a) != 0)
+            | CLI_OPT_THREADS | CLI_OPT_REPEAT | CLI_OPT_FEATURES
+            | CLI_OPT_DEVICE, 2, &a) != 0)
     {
         return CLI_EXIT_USAGE;
     }
@@ -126,10 +126,8 @@ cmd_bench(int argc, char **argv)
     }
     if (mat.n_rows == 0) {
         rc = cli_fail("%s: no rows to time", a.pos[1]);
-    } else if ((ex = forest_cpu_executor_create(m, a.threads, err,
-                                                sizeof(err))) == NULL)
-    {
-        rc = cli_fail("%s", err);
+    } else if ((ex = cli_executor_create(m, &a)) == NULL) {
+        rc = CLI_EXIT_FAIL;
     } else {
         rc = run_bench(ex, &mat, &a);
         forest_executor_destroy(ex);

@@ -50,11 +50,11 @@ cmd_predict(int argc, char **argv)
     forest_model    *m;
     forest_matrix    mat;
     forest_executor *ex;
-    char             err[FOREST_ERR_LEN];
     int              rc;
 
     if (cli_parse_args(argc, argv, 2, "predict", CLI_OPT_FORMAT
-            | CLI_OPT_MARGIN | CLI_OPT_THREADS | CLI_OPT_FEATURES, 2, &a) != 0)
+            | CLI_OPT_MARGIN | CLI_OPT_THREADS | CLI_OPT_FEATURES
+            | CLI_OPT_DEVICE, 2, &a) != 0)
     {
         return CLI_EXIT_USAGE;
     }
@@ -66,9 +66,9 @@ cmd_predict(int argc, char **argv)
         forest_free(m);
         return CLI_EXIT_FAIL;
     }
-    ex = forest_cpu_executor_create(m, a.threads, err, sizeof(err));
+    ex = cli_executor_create(m, &a);
     if (ex == NULL) {
-        rc = cli_fail("%s", err);
+        rc = CLI_EXIT_FAIL;
     } else {
         rc = predict_rows(ex, &mat, a.margin);
         forest_executor_destroy(ex);
