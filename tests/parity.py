@@ -136,7 +136,19 @@ def describe_exit(rc, stderr):
     return "exit %d: %s" % (rc, stderr[-300:])
 
 
-def compare(out_text, header, expected):
+def lightgbm_raw_scale(forest, path, fmt):
+    """LightGBM's raw_score skips the averaging of random-forest mode that its
+    predict applies before the link function; our margin is the averaged
+    value (as Treelite's and Triton FIL's are).  Returns the per-column
+    factor that turns our margin into LightGBM's raw_score, or None."""
+    for line in run_forest(forest, ["info", path] + fmt)[1].splitlines():
+        if line.startswith("average_divisor: "):
+            scale = [float(v) for v in line.split(": ", 1)[1].split(",")]
+            return scale if any(v != 1.0 for v in scale) else None
+    return None
+
+
+def compare(out_text, header, expected, scale=None):
     lines = out_text.splitlines()
     if len(lines) != len(expected):
         return "%d output lines, expected %d" % (len(lines), len(expected))
@@ -146,6 +158,8 @@ def compare(out_text, header, expected):
             got = [float(v) for v in line.split(",")]
         except ValueError:
             return "line %d: not numbers: %r" % (r + 1, line[:80])
+        if scale is not None:
+            got = [g * k for g, k in zip(got, scale)]
         if header == ["prob1"] and len(got) == 2:
             # a binary classifier written with one probability per class
             # (sklearn forests through Treelite): P(0) + P(1) = 1
@@ -192,9 +206,12 @@ def check_model(forest, path, prefix):
     csv_in = prefix + ".input.csv"
     header, expected = read_csv(prefix + ".expected.csv")
     variants = [("csv", fmt + [csv_in], header, expected)]
+    margin_scale = None
     if os.path.isfile(prefix + ".margin.csv"):
         mh, mrows = read_csv(prefix + ".margin.csv")
         variants.append(("margin", fmt + ["--margin", csv_in], mh, mrows))
+        if ext == "txt":
+            margin_scale = lightgbm_raw_scale(forest, path, fmt)
     elif (all(h.startswith("value") for h in header)
           and "postprocessor: identity" in run_forest(
               forest, ["info", path] + fmt)[1].splitlines()):
@@ -221,7 +238,9 @@ def check_model(forest, path, prefix):
             if name == "csv":
                 break      # the model does not load: one failure says it
             continue
-        results.append((name, compare(out, want_header, want)))
+        results.append((name, compare(out, want_header, want,
+                                      margin_scale if name == "margin"
+                                      else None)))
     return results
 
 
