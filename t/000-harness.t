@@ -32,7 +32,7 @@ hello
 
 
 
-=== TEST 2: POST body, more_headers, response_body_like with chomp
+=== TEST 2: POST body (surrounding white space trimmed), more_headers, response_body_like with chomp
 --- config
     location = /echo {
         return 200 "$request_method $content_length $http_x_test";
@@ -43,11 +43,11 @@ POST /echo
 --- more_headers
 X-Test: yes
 --- response_body_like chomp
-^POST 11 yes$
+^POST 10 yes$
 
 
 
-=== TEST 3: request eval array, indexed expectations, error log grep
+=== TEST 3: request eval array, indexed expectations
 --- config
     location = /a { return 200 a; }
 --- request eval
@@ -56,6 +56,15 @@ X-Test: yes
 [200, 404]
 --- response_body_like eval
 ["^a\$", "404 Not Found"]
+
+
+
+=== TEST 8: error log grep
+--- config
+    location = /a { return 200 a; }
+--- request
+GET /missing
+--- error_code: 404
 --- grep_error_log eval
 qr/open\(\) "[^"]+missing" failed/
 --- grep_error_log_out eval

@@ -235,12 +235,9 @@ ForestT::json_like({ error => qr/output__7/ })
 
 
 === TEST 18: binary tensor input, JSON output
---- request eval
+--- raw_request eval
 my ($body, $len) = ForestT::kserve_binary(ForestT::input_rows('xgb_binary', 0, 20));
-"POST /v2/models/fraudp/infer\n$body"
---- more_headers eval
-my ($body, $len) = ForestT::kserve_binary(ForestT::input_rows('xgb_binary', 0, 20));
-"Inference-Header-Content-Length: $len\nContent-Type: application/octet-stream"
+ForestT::http_request('POST', '/v2/models/fraudp/infer', $body, "Inference-Header-Content-Length: $len")
 --- response_body_filters eval
 ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_binary', 'expected', 'proba', 0, 20)] })
 --- response_body: OK
@@ -248,12 +245,9 @@ ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_binary', 'expected'
 
 
 === TEST 19: binary tensor input and output (missing values as NaN)
---- request eval
+--- raw_request eval
 my ($body, $len) = ForestT::kserve_binary(ForestT::input_rows('xgb_binary', 0, 20), binary_output => 1, id => 'b1');
-"POST /v2/models/fraudp/infer\n$body"
---- more_headers eval
-my ($body, $len) = ForestT::kserve_binary(ForestT::input_rows('xgb_binary', 0, 20), binary_output => 1, id => 'b1');
-"Inference-Header-Content-Length: $len"
+ForestT::http_request('POST', '/v2/models/fraudp/infer', $body, "Inference-Header-Content-Length: $len")
 --- response_headers_like
 Inference-Header-Content-Length: \d+
 --- response_body_filters eval
@@ -265,14 +259,11 @@ ForestT::binary_like({ id => 'b1', outputs => [{ name => 'output__0', datatype =
 
 
 === TEST 20: binary_data_output request parameter
---- request eval
-my $rows = ForestT::input_rows('xgb_reg', 0, 8);
-my ($body, $len) = ForestT::kserve_binary($rows);
-$body =~ s/\}\]\}/}],"parameters":{"binary_data_output":true}}/;
-"POST /v2/models/reg/infer\n$body"
---- more_headers eval
+--- raw_request eval
 my ($body, $len) = ForestT::kserve_binary(ForestT::input_rows('xgb_reg', 0, 8));
-"Inference-Header-Content-Length: " . ($len + length ',"parameters":{"binary_data_output":true}')
+my $param = ',"parameters":{"binary_data_output":true}';
+substr($body, $len - 1, 0) = $param;
+ForestT::http_request('POST', '/v2/models/reg/infer', $body, "Inference-Header-Content-Length: " . ($len + length $param))
 --- response_headers_like
 Inference-Header-Content-Length: \d+
 --- response_body_filters eval
@@ -283,12 +274,9 @@ ForestT::binary_like({ outputs => [{ name => 'output__0', shape => [8, 1]}] },
 
 
 === TEST 21: FP64 binary input is converted
---- request eval
+--- raw_request eval
 my ($body, $len) = ForestT::kserve_binary(ForestT::input_rows('xgb_binary', 0, 10), datatype => 'FP64');
-"POST /v2/models/fraudp/infer\n$body"
---- more_headers eval
-my ($body, $len) = ForestT::kserve_binary(ForestT::input_rows('xgb_binary', 0, 10), datatype => 'FP64');
-"Inference-Header-Content-Length: $len"
+ForestT::http_request('POST', '/v2/models/fraudp/infer', $body, "Inference-Header-Content-Length: $len")
 --- response_body_filters eval
 ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_binary', 'expected', 'proba', 0, 10)] })
 --- response_body: OK
@@ -375,12 +363,9 @@ ForestT::json_like({ error => qr/BYTES/ })
 
 
 === TEST 29: binary_data_size larger than the body: 400
---- request eval
+--- raw_request eval
 my ($body, $len) = ForestT::kserve_binary(ForestT::input_rows('xgb_binary', 0, 2));
-"POST /v2/models/fraudp/infer\n" . substr($body, 0, -8)
---- more_headers eval
-my ($body, $len) = ForestT::kserve_binary(ForestT::input_rows('xgb_binary', 0, 2));
-"Inference-Header-Content-Length: $len"
+ForestT::http_request('POST', '/v2/models/fraudp/infer', substr($body, 0, -8), "Inference-Header-Content-Length: $len")
 --- error_code: 400
 --- response_body_filters eval
 ForestT::json_like({ error => qr/binary_data_size|bytes/ })
@@ -426,17 +411,27 @@ ForestT::json_like({ error => qr/./ })
 
 
 
-=== TEST 33: errors are logged once each, successes not at all
+=== TEST 33: a client error is logged once, at info
 --- request eval
-[main::infer_json('reg', [[(1) x 3]]), main::infer_json('reg', ForestT::input_rows('xgb_reg', 0, 1))]
---- error_code eval
-[400, 200]
+main::infer_json('reg', [[(1) x 3]])
+--- error_code: 400
 --- grep_error_log eval
 qr/model reg expects 10 features/
 --- grep_error_log_out
 model reg expects 10 features
 --- no_error_log
 [error]
+[warn]
+
+
+
+=== TEST 35: a success logs nothing
+--- request eval
+main::infer_json('reg', ForestT::input_rows('xgb_reg', 0, 1))
+--- no_error_log
+forest
+[error]
+[warn]
 
 
 

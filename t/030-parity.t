@@ -41,8 +41,8 @@ add_block_preprocessor(sub {
     } else {
         if ($api eq 'binary') {
             my ($body, $len) = ForestT::kserve_binary($rows);
-            $block->set_value(request => "POST /v2/models/m/infer\n$body");
-            $block->set_value(more_headers => "Inference-Header-Content-Length: $len");
+            $block->set_value(raw_request => ForestT::http_request('POST', '/v2/models/m/infer',
+                $body, "Inference-Header-Content-Length: $len"));
         } else {
             $block->set_value(request => "POST /v2/models/m/infer\n" . ForestT::kserve_json($rows));
         }

@@ -392,9 +392,10 @@ sub build_request ($$) {
         next if $line !~ /\S/;
         $head .= "$line\r\n";
     }
-    if ($more !~ /^(?:Content-Length|Transfer-Encoding)\s*:/mi
-        && (length $body || $meth =~ /^(?:POST|PUT|PATCH)$/))
-    {
+    if ($more !~ /^(?:Content-Length|Transfer-Encoding)\s*:/mi && length $body) {
+        # as the real module does: the body loses its surrounding white
+        # space (binary bodies belong in --- raw_request)
+        $body =~ s/^\s+|\s+$//gs;
         $head .= "Content-Length: " . length($body) . "\r\n";
     }
     return "$head\r\n$body";
