@@ -105,9 +105,9 @@ INLINE void
 sparse_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     const __m256i *rowoff, double *acc, const int nv)
 {
-    const int32_t *node = p->node + tr->node_off;
-    const float   *thr = p->thr + tr->node_off;
-    const int32_t *right = p->right + tr->node_off;
+    const int32_t *node = p->node + tr->sparse_off;
+    const float   *thr = p->thr + tr->sparse_off;
+    const int32_t *right = p->right + tr->sparse_off;
     __m256i        idx[MAXV], w[MAXV];
     __m256i        leafbit = _mm256_set1_epi32((int) CPU_LEAF);
 

@@ -1,6 +1,7 @@
 /*
  * AVX-512 block kernel: 16 rows per vector, up to four vectors walked
- * through each tree together so their gathers overlap.  Dense trees take
+ * through each tree together so their gathers overlap.  Sparse trees walk
+ * their dense top the same way before following child pointers.  Dense trees take
  * their top eight levels from registers (and the feature values of the
  * top five from a transposed copy of the block) (broadcast, then in-register
  * permutes) and gather nodes only below.  Compiled with the AVX-512 flags
@@ -159,18 +160,14 @@ top_level_xt(const int32_t *node, const float *thr, const float *xt,
     }
 }
 
+/* Walks `depth` levels of a complete tree from the root (idx all 0). */
 INLINE void
-dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    const __m512i *rowoff, const float *xt, double *acc, const int nv)
+dense_levels(const int32_t *node, const float *thr, uint32_t depth,
+    const float *rows, const __m512i *rowoff, const float *xt, __m512i *idx,
+    const int nv)
 {
-    const int32_t *node = p->node + tr->node_off;
-    const float   *thr = p->thr + tr->node_off;
-    uint32_t       depth = tr->depth, d;
-    __m512i        idx[MAXV];
+    uint32_t d;
 
-    for (int v = 0; v < nv; v++) {
-        idx[v] = _mm512_setzero_si512();
-    }
     if (xt != NULL) {
         top_level_xt(node, thr, xt, idx, 0, depth, nv);
         top_level_xt(node, thr, xt, idx, 1, depth, nv);
@@ -245,27 +242,52 @@ dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
                           rowoff[v]);
         }
     }
+}
+
+INLINE void
+dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m512i *rowoff, const float *xt, double *acc, const int nv)
+{
+    __m512i first_leaf = _mm512_set1_epi32((int) ((1u << tr->depth) - 1));
+    __m512i idx[MAXV];
+
     for (int v = 0; v < nv; v++) {
-        add_leaves(p, tr,
-            _mm512_sub_epi32(idx[v], _mm512_set1_epi32((int) ((1u << depth) - 1))),
-            acc + v * VL);
+        idx[v] = _mm512_setzero_si512();
+    }
+    dense_levels(p->node + tr->node_off, p->thr + tr->node_off, tr->depth,
+        rows, rowoff, xt, idx, nv);
+    for (int v = 0; v < nv; v++) {
+        add_leaves(p, tr, _mm512_sub_epi32(idx[v], first_leaf), acc + v * VL);
     }
 }
 
 INLINE void
 sparse_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    const __m512i *rowoff, double *acc, const int nv)
+    const __m512i *rowoff, const float *xt, double *acc, const int nv)
 {
-    const int32_t *node = p->node + tr->node_off;
-    const float   *thr = p->thr + tr->node_off;
-    const int32_t *right = p->right + tr->node_off;
+    const int32_t *node = p->node + tr->sparse_off;
+    const float   *thr = p->thr + tr->sparse_off;
+    const int32_t *right = p->right + tr->sparse_off;
     __m512i        idx[MAXV], w[MAXV];
     __m512i        one = _mm512_set1_epi32(1);
+    uint32_t       d = 0;
 
     for (int v = 0; v < nv; v++) {
         idx[v] = _mm512_setzero_si512();
     }
-    for (uint32_t d = 0; d < tr->depth; d++) {
+    if (tr->top > 0) {
+        /* the dense top, then each bottom slot's sparse node */
+        __m512i first_slot = _mm512_set1_epi32((int) ((1u << tr->top) - 1));
+
+        dense_levels(p->node + tr->node_off, p->thr + tr->node_off, tr->top,
+            rows, rowoff, xt, idx, nv);
+        for (int v = 0; v < nv; v++) {
+            idx[v] = _mm512_i32gather_epi32(_mm512_sub_epi32(idx[v], first_slot),
+                                            p->right + tr->node_off, 4);
+        }
+        d = tr->top;
+    }
+    for (; d < tr->depth; d++) {
         __mmask16 inner = 0;
 
         for (int v = 0; v < nv; v++) {
@@ -346,7 +368,7 @@ cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n, double *acc)
             BY_NV(dense_tree_nv, nv, p, tr, rows, rowoff, xt, acc);
             break;
         case CPU_TREE_SPARSE:
-            BY_NV(sparse_tree_nv, nv, p, tr, rows, rowoff, acc);
+            BY_NV(sparse_tree_nv, nv, p, tr, rows, rowoff, xt, acc);
             break;
         default:
             cpu_tree_generic(p, tr, rows, n, acc);

@@ -50,9 +50,9 @@ static void
 sparse_tree(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     size_t n, double *acc)
 {
-    const int32_t *node = p->node + tr->node_off;
-    const float   *thr = p->thr + tr->node_off;
-    const int32_t *right = p->right + tr->node_off;
+    const int32_t *node = p->node + tr->sparse_off;
+    const float   *thr = p->thr + tr->sparse_off;
+    const int32_t *right = p->right + tr->sparse_off;
 
     for (size_t r = 0; r < n; r++) {
         const float *row = rows + r * p->n_features;
@@ -97,18 +97,19 @@ tree_group_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
         for (uint32_t t = first; t < last; t++) {
             const cpu_tree *tr = &p->trees[t];
             uint32_t        i = idx[t - first];
-            int32_t         w = p->node[tr->node_off + i];
+            size_t          base = tr->kind == CPU_TREE_DENSE ? tr->node_off
+                                                              : tr->sparse_off;
+            int32_t         w = p->node[base + i];
             int             left;
 
             if (tr->kind == CPU_TREE_GENERIC || d >= tr->depth) {
                 continue;
             }
-            left = takes_left(w, row[w & CPU_FEAT_MASK],
-                              p->thr[tr->node_off + i]);
+            left = takes_left(w, row[w & CPU_FEAT_MASK], p->thr[base + i]);
             if (tr->kind == CPU_TREE_DENSE) {
                 idx[t - first] = 2 * i + 2 - (uint32_t) left;
             } else {
-                uint32_t right = (uint32_t) p->right[tr->node_off + i];
+                uint32_t right = (uint32_t) p->right[base + i];
 
                 idx[t - first] = left ? i + 1 : right;
                 active += !(w & CPU_LEAF);

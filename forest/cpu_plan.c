@@ -153,7 +153,7 @@ fill_sparse(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *order,
     }
     for (uint32_t i = 0; i < n; i++) {
         const forest_node *nd = &tree[i];
-        size_t             at = tr->node_off + order[i];
+        size_t             at = tr->sparse_off + order[i];
 
         if (order[i] == UNREACHED) {
             continue;
@@ -167,6 +167,46 @@ fill_sparse(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *order,
             p->node[at] = node_word(nd);
             p->thr[at] = nd->threshold;
             p->right[at] = (int32_t) order[nd->right];
+        }
+    }
+}
+
+/* The dense top of a sparse tree: internal nodes above level tr->top as in
+ * fill_dense, and per bottom slot the sparse node (order) it continues at. */
+static void
+fill_top(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *pos,
+    const uint32_t *level, const uint32_t *order)
+{
+    const forest_model *m = p->m;
+    const forest_node  *tree = m->nodes + m->tree_begin[t];
+    uint32_t            n = m->tree_begin[t + 1] - m->tree_begin[t];
+    uint32_t            k = tr->top;
+
+    for (uint32_t i = 0; i + 1 < (1u << k); i++) {
+        p->node[tr->node_off + i] = 0;
+        p->thr[tr->node_off + i] = NAN;
+    }
+    pos[0] = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const forest_node *nd = &tree[i];
+
+        if (level[i] == UNREACHED || level[i] > k) {
+            continue;
+        }
+        if (nd->kind != FOREST_NODE_LEAF && level[i] < k) {
+            p->node[tr->node_off + pos[i]] = node_word(nd);
+            p->thr[tr->node_off + pos[i]] = nd->threshold;
+            pos[nd->left] = 2 * pos[i] + 1;
+            pos[nd->right] = 2 * pos[i] + 2;
+            continue;
+        }
+        {
+            uint32_t span = 1u << (k - level[i]);
+            uint32_t first = (pos[i] - ((1u << level[i]) - 1)) * span;
+
+            for (uint32_t s = first; s < first + span; s++) {
+                p->right[tr->node_off + s] = (int32_t) order[i];
+            }
         }
     }
 }
@@ -209,7 +249,7 @@ narrow_leaves(cpu_plan *p)
 int
 cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
 {
-    uint32_t   max_nodes = 1, *level, *pos, *stack;
+    uint32_t   max_nodes = 1, *level, *pos, *stack, *order;
     tree_shape s;
     int        rc = -1;
 
@@ -225,13 +265,14 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
         max_nodes = n > max_nodes ? n : max_nodes;
     }
     p->trees = calloc(m->n_trees, sizeof(cpu_tree));
-    level = malloc(3 * (size_t) max_nodes * sizeof(uint32_t));
+    level = malloc(4 * (size_t) max_nodes * sizeof(uint32_t));
     if (p->trees == NULL || level == NULL) {
         forest_errf(err, errlen, "cpu executor", "out of memory");
         goto done;
     }
     pos = level + max_nodes;
     stack = pos + max_nodes;
+    order = stack + max_nodes;
 
     for (uint32_t t = 0; t < m->n_trees; t++) {
         cpu_tree *tr = &p->trees[t];
@@ -251,7 +292,9 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
             p->n_nodes += (1u << s.depth) - 1;
             p->n_leaf += (size_t) w << s.depth;
         } else if (tr->kind == CPU_TREE_SPARSE) {
-            p->n_nodes += n;
+            tr->top = s.depth > CPU_SPARSE_TOP ? CPU_SPARSE_TOP : s.depth - 1;
+            tr->sparse_off = p->n_nodes + (1u << tr->top);
+            p->n_nodes += (1u << tr->top) + n;
             p->n_leaf += (size_t) w * n;
         }
     }
@@ -265,7 +308,9 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
             measure_tree(m, t, level, &s);
             fill_dense(p, tr, t, pos, level);
         } else if (tr->kind == CPU_TREE_SPARSE) {
-            fill_sparse(p, tr, t, pos, stack);
+            measure_tree(m, t, level, &s);
+            fill_sparse(p, tr, t, order, stack);
+            fill_top(p, tr, t, pos, level, order);
         }
     }
     narrow_leaves(p);

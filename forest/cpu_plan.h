@@ -12,6 +12,10 @@
  *   SPARSE  depth-first order, left child adjacent (i+1), right child in
  *           `right`; a leaf points right to itself and never goes left (NaN
  *           threshold, no default-left), so walking past it is harmless.
+ *           With top > 0 the tree's first `top` levels are also laid out
+ *           densely at node_off, and right[node_off + slot] names the sparse
+ *           node each bottom slot of that top continues at; kernels may
+ *           walk the top densely, or ignore it and start at the sparse root.
  *   GENERIC categorical or zero_is_missing nodes: walked with the
  *           reference node rules straight from the model.
  */
@@ -28,6 +32,8 @@
 #define CPU_LEAF         0x40000000u   /* SPARSE: this node is a leaf */
 /* deepest tree laid out densely (2^depth leaf slots) */
 #define CPU_DENSE_MAX_DEPTH 10
+/* dense levels above a sparse tree */
+#define CPU_SPARSE_TOP      7
 
 typedef enum {
     CPU_TREE_DENSE = 0,
@@ -40,7 +46,9 @@ typedef struct {
     uint32_t depth;       /* decision levels on the longest path */
     int32_t  group;       /* output column, -1: vector leaves */
     uint32_t model_tree;  /* GENERIC: tree index in the model */
+    uint32_t top;         /* SPARSE: dense levels at node_off (0: none) */
     size_t   node_off;    /* into cpu_plan.node / thr / right */
+    size_t   sparse_off;  /* SPARSE: the root of the sparse layout */
     size_t   leaf_off;    /* into cpu_plan.leaf */
 } cpu_tree;
 
