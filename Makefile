@@ -55,7 +55,7 @@ LIBCUDA_A := $(if $(USE_CUDA),$(BUILD)/libforest_cuda.a,)
 CUDA_LIBS := $(if $(USE_CUDA),$(LIBCUDA_A) -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++,)
 CUDA_DEFS := $(if $(USE_CUDA),-DFOREST_HAVE_CUDA=1,)
 
-.PHONY: all deps lib cli module test unit-test cli-test t-test demo fuzz fuzz-ci bench clean
+.PHONY: gpu-bench all deps lib cli module test unit-test cli-test t-test demo fuzz fuzz-ci bench clean
 
 all: deps lib cli module
 
@@ -102,6 +102,13 @@ $(FOREST_BIN): $(CLI_OBJS) $(LIBFOREST) $(LIBCUDA_A)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBFOREST) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIBFOREST) $(LDLIBS_ALL)
+
+# GPU benchmark driver (bench/gpu.sh); needs the CUDA build
+gpu-bench: $(BUILD)/bin/gpu_bench
+$(BUILD)/bin/gpu_bench: bench/gpu_bench.c $(LIBFOREST) $(LIBCUDA_A)
+	@test -n "$(USE_CUDA)" || { echo "gpu-bench needs nvcc (FOREST_CUDA=on)"; exit 1; }
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBFOREST) $(CUDA_LIBS) $(LDLIBS_ALL)
 
 # ---- NGINX module, built against the packaged nginx (nginx-dev) ----------
 NGX_SRC     ?= /usr/share/nginx/src

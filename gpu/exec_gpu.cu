@@ -67,51 +67,6 @@ forest_gpu_probe(char *err, size_t errlen)
     return n;
 }
 
-#define UPLOAD(field, count)                                                  \
-    (cudaMalloc((void **) &dev->field, ((count) + 1) * sizeof(*host->field))  \
-     || cudaMemcpy(dev->field, host->field, (count) * sizeof(*host->field),   \
-                   cudaMemcpyHostToDevice))
-
-static void
-free_device_forest(gpu_forest *dev)
-{
-    cudaFree(dev->nodes);
-    cudaFree(dev->roots);
-    cudaFree(dev->groups);
-    cudaFree(dev->leaf_vec);
-    cudaFree(dev->cat_bits);
-    cudaFree(dev->base_score);
-    cudaFree(dev->divisor);
-    memset(dev, 0, sizeof(*dev));
-}
-
-static int
-upload_forest(const gpu_forest *host, gpu_forest *dev, char *err,
-    size_t errlen)
-{
-    *dev = *host;
-    dev->nodes = NULL;
-    dev->roots = NULL;
-    dev->groups = NULL;
-    dev->leaf_vec = NULL;
-    dev->cat_bits = NULL;
-    dev->base_score = NULL;
-    dev->divisor = NULL;
-    if (UPLOAD(nodes, host->n_nodes) || UPLOAD(roots, host->n_trees)
-        || UPLOAD(groups, host->n_trees) || UPLOAD(leaf_vec, host->n_leaf_vec)
-        || UPLOAD(cat_bits, host->n_cat_words)
-        || UPLOAD(base_score, host->n_outputs)
-        || UPLOAD(divisor, host->n_outputs))
-    {
-        cuda_fail(cudaGetLastError(), "model upload", err, errlen);
-        snprintf(err, errlen, "CUDA model upload failed: %s",
-            cudaGetErrorString(cudaGetLastError()));
-        free_device_forest(dev);
-        return -1;
-    }
-    return 0;
-}
-
 static void
 slot_release_buffers(gpu_slot *s)
 {
@@ -247,7 +202,7 @@ gpu_destroy(forest_executor *base)
         slot_release_buffers(&ex->slots[i]);
         cudaStreamDestroy(ex->slots[i].stream);
     }
-    free_device_forest(&ex->dev);
+    gpu_forest_free_device(&ex->dev);
     forest_executor_destroy(ex->cpu);
     pthread_mutex_destroy(&ex->mu);
     pthread_cond_destroy(&ex->cv);
@@ -288,7 +243,7 @@ forest_gpu_executor_create(const forest_model *m,
     pthread_cond_init(&ex->cv, NULL);
 
     if (cuda_fail(cudaSetDevice(opt->device), "set device", err, errlen)
-        || upload_forest(&host, &ex->dev, err, errlen) != 0)
+        || gpu_forest_upload(&host, &ex->dev, err, errlen) != 0)
     {
         gpu_layout_free_host(&host);
         pthread_mutex_destroy(&ex->mu);

@@ -31,6 +31,16 @@ typedef struct {
 forest_executor *forest_gpu_executor_create(const forest_model *m,
     const forest_gpu_options *opt, char *err, size_t errlen);
 
+/*
+ * For bench/: times the traversal kernel alone on rows already resident on
+ * the device (no transfers).  For each batches[i], runs the input in batches
+ * of that size (at most 4096 launches a repeat), repeats reps times and
+ * stores the median rows/s in rows_per_s[i].  n_rows must be >= every batch.
+ */
+int forest_gpu_kernel_bench(const forest_model *m, const float *rows,
+    size_t n_rows, const size_t *batches, size_t n_batches, unsigned reps,
+    double *rows_per_s, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

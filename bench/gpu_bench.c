@@ -1,0 +1,131 @@
+/*
+ * GPU benchmark driver (bench/gpu.sh): for each batch size, rows/s of the
+ * GPU kernel alone (input resident on the device), of the GPU executor end
+ * to end (pinned copies in and out), and of the CPU executor on every core,
+ * in the same run.  Input rows are the given .f32 file repeated up to
+ * --rows rows.
+ *
+ * usage: gpu_bench MODEL INPUT.f32 FEATURES [--rows N] [--reps R]
+ */
+#include "forest_exec.h"
+#include "input.h"
+#include "../gpu/forest_gpu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const size_t batches[] = { 1, 64, 1024, 65536, 1u << 20 };
+#define N_BATCHES (sizeof(batches) / sizeof(batches[0]))
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* rows/s of an executor over the first `total` rows in batches of `batch`,
+ * bounded to about a second of work */
+static double
+executor_rate(forest_executor *ex, const float *rows, size_t total,
+    size_t batch, float *out)
+{
+    const forest_model *m = ex->model;
+    char                err[FOREST_ERR_LEN];
+    size_t              done = 0;
+    double              t0 = now_s(), t;
+
+    do {
+        size_t off = done % (total - batch + 1);
+
+        if (forest_executor_predict(ex, rows + off * m->n_features, batch, 0,
+                out, err, sizeof(err)) != 0)
+        {
+            fprintf(stderr, "gpu_bench: %s: %s\n", ex->ops->name, err);
+            return -1.0;
+        }
+        done += batch;
+        t = now_s() - t0;
+    } while (t < 1.0);
+    return done / t;
+}
+
+int
+main(int argc, char **argv)
+{
+    forest_model      *m;
+    forest_matrix      in;
+    forest_executor   *gpu, *cpu;
+    forest_gpu_options opt = { 0, 0, 0, 4 };
+    size_t             total = 1u << 20;
+    unsigned           reps = 5;
+    double             kernel[N_BATCHES];
+    float             *rows, *out;
+    char               err[FOREST_ERR_LEN];
+
+    if (argc < 4) {
+        fprintf(stderr, "usage: gpu_bench MODEL INPUT.f32 FEATURES "
+            "[--rows N] [--reps R]\n");
+        return 2;
+    }
+    for (int i = 4; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--rows") == 0) {
+            total = strtoull(argv[i + 1], NULL, 10);
+        } else if (strcmp(argv[i], "--reps") == 0) {
+            reps = (unsigned) strtoul(argv[i + 1], NULL, 10);
+        }
+    }
+    if (total < batches[N_BATCHES - 1]) {
+        total = batches[N_BATCHES - 1];
+    }
+    m = forest_load(argv[1], FOREST_FORMAT_AUTO, err, sizeof(err));
+    if (m == NULL || forest_input_load(argv[2], (uint32_t) atoi(argv[3]), &in,
+                         err, sizeof(err)) != 0
+        || in.n_rows == 0 || in.n_cols != m->n_features)
+    {
+        fprintf(stderr, "gpu_bench: %s\n", m == NULL || in.n_rows > 0 ? err
+            : "empty input or wrong feature count");
+        return 1;
+    }
+    rows = malloc(total * m->n_features * sizeof(float));
+    out = malloc(total * m->n_outputs * sizeof(float));
+    if (rows == NULL || out == NULL) {
+        fprintf(stderr, "gpu_bench: out of memory\n");
+        return 1;
+    }
+    for (size_t r = 0; r < total; r++) {
+        memcpy(rows + r * m->n_features,
+            in.values + (r % in.n_rows) * m->n_features,
+            m->n_features * sizeof(float));
+    }
+    if (forest_gpu_kernel_bench(m, rows, total, batches, N_BATCHES, reps,
+            kernel, err, sizeof(err)) != 0
+        || (gpu = forest_gpu_executor_create(m, &opt, err, sizeof(err))) == NULL
+        || (cpu = forest_cpu_executor_create(m, 0, err, sizeof(err))) == NULL)
+    {
+        fprintf(stderr, "gpu_bench: %s\n", err);
+        return 1;
+    }
+    printf("model %s: %u trees, %u features\n", argv[1], m->n_trees,
+        m->n_features);
+    printf("%10s %16s %16s %16s %10s\n", "batch", "gpu_kernel_rows/s",
+        "gpu_e2e_rows/s", "cpu_all_rows/s", "kernel/cpu");
+    for (size_t i = 0; i < N_BATCHES; i++) {
+        double e2e = executor_rate(gpu, rows, total, batches[i], out);
+        double c = executor_rate(cpu, rows, total, batches[i], out);
+
+        printf("%10zu %16.4g %16.4g %16.4g %10.2f\n", batches[i], kernel[i],
+            e2e, c, kernel[i] / c);
+    }
+    forest_executor_destroy(gpu);
+    forest_executor_destroy(cpu);
+    forest_matrix_free(&in);
+    free(rows);
+    free(out);
+    forest_free(m);
+    return 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * Moving a host gpu_forest (gpu_layout.cu) to the device and back out.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu_kernel.h"
+
+#define UPLOAD(field, count)                                                  \
+    (cudaMalloc((void **) &dev->field, ((count) + 1) * sizeof(*host->field))  \
+     || cudaMemcpy(dev->field, host->field, (count) * sizeof(*host->field),   \
+                   cudaMemcpyHostToDevice))
+
+void
+gpu_forest_free_device(gpu_forest *dev)
+{
+    cudaFree(dev->nodes);
+    cudaFree(dev->roots);
+    cudaFree(dev->groups);
+    cudaFree(dev->leaf_vec);
+    cudaFree(dev->cat_bits);
+    cudaFree(dev->base_score);
+    cudaFree(dev->divisor);
+    memset(dev, 0, sizeof(*dev));
+}
+
+int
+gpu_forest_upload(const gpu_forest *host, gpu_forest *dev, char *err,
+    size_t errlen)
+{
+    *dev = *host;
+    dev->nodes = NULL;
+    dev->roots = NULL;
+    dev->groups = NULL;
+    dev->leaf_vec = NULL;
+    dev->cat_bits = NULL;
+    dev->base_score = NULL;
+    dev->divisor = NULL;
+    if (UPLOAD(nodes, host->n_nodes) || UPLOAD(roots, host->n_trees)
+        || UPLOAD(groups, host->n_trees) || UPLOAD(leaf_vec, host->n_leaf_vec)
+        || UPLOAD(cat_bits, host->n_cat_words)
+        || UPLOAD(base_score, host->n_outputs)
+        || UPLOAD(divisor, host->n_outputs))
+    {
+        snprintf(err, errlen, "CUDA model upload failed: %s",
+            cudaGetErrorString(cudaGetLastError()));
+        gpu_forest_free_device(dev);
+        return -1;
+    }
+    return 0;
+}
+
