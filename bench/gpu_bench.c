@@ -84,11 +84,14 @@ main(int argc, char **argv)
     }
     m = forest_load(argv[1], FOREST_FORMAT_AUTO, err, sizeof(err));
     if (m == NULL || forest_input_load(argv[2], (uint32_t) atoi(argv[3]), &in,
-                         err, sizeof(err)) != 0
-        || in.n_rows == 0 || in.n_cols != m->n_features)
+                         err, sizeof(err)) != 0)
     {
-        fprintf(stderr, "gpu_bench: %s\n", m == NULL || in.n_rows > 0 ? err
-            : "empty input or wrong feature count");
+        fprintf(stderr, "gpu_bench: %s\n", err);
+        return 1;
+    }
+    if (in.n_rows == 0 || in.n_cols != m->n_features) {
+        fprintf(stderr, "gpu_bench: %s: %zu rows of %u features, the model "
+            "needs %u\n", argv[2], in.n_rows, in.n_cols, m->n_features);
         return 1;
     }
     rows = malloc(total * m->n_features * sizeof(float));
