@@ -20,7 +20,8 @@ typedef struct {
     const forest_lua_model  *m;
     flua_call               *c;
     size_t                   row;          /* 1-based, as the script sees it */
-    int                      index;        /* stack slot of the name index */
+    int                      index;        /* stack slot of the name index
+                                              (models with feature names) */
 } rows_ctx;
 
 
@@ -139,11 +140,6 @@ named_row(rows_ctx *x, int row, float *out)
         return -1;
     }
 
-    if (x->index == 0) {
-        flua_push_feature_index(x->fl, x->m);
-        x->index = lua_gettop(L);
-    }
-
     lua_pushnil(L);
     while (lua_next(L, row)) {
         if (lua_type(L, -2) != LUA_TSTRING) {
@@ -241,6 +237,11 @@ flua_rows(forest_lua *fl, int idx, const forest_lua_model *m,
     x.m = m;
     x.c = c;
     x.index = 0;
+
+    if (m->feature_names != NULL) {
+        flua_push_feature_index(fl, m);
+        x.index = lua_gettop(L);
+    }
 
     for (i = 0; i < n; i++) {
         x.row = i + 1;

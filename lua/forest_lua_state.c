@@ -60,13 +60,18 @@ flua_hook(lua_State *L, lua_Debug *ar)
     void        *ud;
     forest_lua  *fl;
 
-    (void) ar;
-
     (void) lua_getallocf(L, &ud);
     fl = ud;
 
     fl->exhausted = 1;
     lua_sethook(L, flua_hook, LUA_MASKCOUNT, 1);
+
+    /* where the script was: the message is all the error log gets */
+    if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
+        luaL_error(L, "%s:%d: exceeded its budget of %d instructions",
+                   ar->short_src, ar->currentline, (int) fl->budget);
+    }
+
     luaL_error(L, "exceeded its budget of %d instructions", (int) fl->budget);
 }
 

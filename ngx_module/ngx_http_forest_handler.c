@@ -15,6 +15,8 @@ static void ngx_http_forest_body_handler(ngx_http_request_t *r);
 static void ngx_http_forest_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_forest_consume(ngx_http_request_t *r,
     ngx_http_forest_ctx_t *ctx);
+static ngx_int_t ngx_http_forest_feed(ngx_http_forest_ctx_t *ctx,
+    u_char *data, size_t size);
 static ngx_int_t ngx_http_forest_feed_file(ngx_http_request_t *r,
     ngx_http_forest_ctx_t *ctx, ngx_buf_t *b);
 static ngx_int_t ngx_http_forest_body_error(ngx_http_request_t *r,
@@ -169,9 +171,17 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->parser = fcodec_parser_create(api, &ctx->fm, json_len, &ctx->alloc);
-    if (ctx->parser == NULL) {
+    if (ngx_http_forest_lua_begin(ctx, json_len) == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a lua pre hook makes the rows from the body instead of the codec */
+    if (ctx->lua == NULL || ctx->lua->pre == NULL) {
+        ctx->parser = fcodec_parser_create(api, &ctx->fm, json_len,
+                                           &ctx->alloc);
+        if (ctx->parser == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     cln->handler = ngx_http_forest_ctx_cleanup;
@@ -241,11 +251,15 @@ ngx_http_forest_body_read(ngx_http_request_t *r)
 
     r->read_event_handler = ngx_http_block_reading;
 
-    if (ctx->req.status == 0) {
+    if (ctx->req.status == 0 && ctx->parser != NULL) {
         fcodec_parser_finish(ctx->parser, &ctx->req);
     }
 
     ctx->parser = NULL;
+
+    if (ctx->req.status == 0 && ctx->lua != NULL) {
+        ngx_http_forest_lua_request(ctx);
+    }
 
     if (ctx->req.status != 0) {
         status = ctx->req.status;
@@ -320,9 +334,9 @@ ngx_http_forest_consume(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx)
             /* nothing to parse, or the parser has already given up */
 
         } else if (ngx_buf_in_memory(b)) {
-            if (fcodec_parser_feed(ctx->parser, b->pos, size) != 0) {
-                /* the parser knows the error; fetch it now */
-                fcodec_parser_finish(ctx->parser, &ctx->req);
+            rc = ngx_http_forest_feed(ctx, b->pos, (size_t) size);
+            if (rc != NGX_OK) {
+                return rc;
             }
 
         } else {
@@ -339,6 +353,27 @@ ngx_http_forest_consume(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx)
     }
 
     rb->bufs = NULL;
+
+    return NGX_OK;
+}
+
+
+/* One piece of the body: kept for the lua hooks, parsed by the codec. */
+static ngx_int_t
+ngx_http_forest_feed(ngx_http_forest_ctx_t *ctx, u_char *data, size_t size)
+{
+    if (ctx->lua != NULL
+        && ngx_http_forest_lua_body(ctx, data, size) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->parser != NULL
+        && fcodec_parser_feed(ctx->parser, data, size) != 0)
+    {
+        /* the parser knows the error; fetch it now */
+        fcodec_parser_finish(ctx->parser, &ctx->req);
+    }
 
     return NGX_OK;
 }
@@ -376,8 +411,11 @@ ngx_http_forest_feed_file(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (fcodec_parser_feed(ctx->parser, chunk, size) != 0) {
-            fcodec_parser_finish(ctx->parser, &ctx->req);
+        if (ngx_http_forest_feed(ctx, chunk, size) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx->req.status != 0) {
             break;
         }
     }
@@ -532,6 +570,11 @@ ngx_http_forest_respond(ngx_http_forest_ctx_t *ctx, const float *out,
                                                         : NGX_LOG_INFO,
                                           "model \"%V\": %s", &m->name,
                                           error);
+    }
+
+    rc = ngx_http_forest_lua_respond(ctx, out);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     ngx_http_forest_model_shape(m, ctx->margin, &shape);

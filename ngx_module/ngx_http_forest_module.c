@@ -72,6 +72,41 @@ static ngx_command_t  ngx_http_forest_commands[] = {
       0,
       NULL },
 
+    { ngx_string("forest_lua_pre"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_forest_lua_hook,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_forest_loc_conf_t, lua.pre),
+      NULL },
+
+    { ngx_string("forest_lua_post"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_forest_lua_hook,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_forest_loc_conf_t, lua.post),
+      NULL },
+
+    { ngx_string("forest_lua_memory"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_forest_lua_memory,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("forest_lua_budget"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_forest_lua_budget,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("forest_lua_package_path"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_forest_main_conf_t, lua.package_path),
+      NULL },
+
       ngx_null_command
 };
 
@@ -177,6 +212,10 @@ ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_forest_lua_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /*
      * The body of an inference request is streamed into the codec, and the
      * limit is checked here, so that a body over client_max_body_size gets
@@ -222,6 +261,10 @@ ngx_http_forest_postconfiguration(ngx_conf_t *cf)
     ngx_http_forest_main_conf_t  *fmcf;
 
     fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_forest_module);
+
+    if (ngx_http_forest_lua_check(cf, fmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (fmcf->models.nelts == 0) {
         return NGX_OK;
@@ -336,7 +379,11 @@ ngx_http_forest_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_forest_models_init_worker(cycle, fmcf);
+    if (ngx_http_forest_models_init_worker(cycle, fmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_forest_lua_init_worker(cycle, fmcf);
 }
 
 
@@ -362,4 +409,5 @@ ngx_http_forest_exit_process(ngx_cycle_t *cycle)
      */
 
     ngx_http_forest_models_exit_worker(fmcf);
+    ngx_http_forest_lua_exit_worker(fmcf);
 }

@@ -18,6 +18,7 @@
 #include "forest.h"
 #include "forest_exec.h"
 #include "forest_codec.h"
+#include "ngx_http_forest_lua.h"
 
 
 #define NGX_HTTP_FOREST_VERSION       "0.1.0"
@@ -94,6 +95,7 @@ typedef struct {
     ngx_array_t             models;              /* ngx_http_forest_model_t * */
     ngx_thread_pool_t      *thread_pool;
     ngx_shm_zone_t         *shm_zone;
+    ngx_http_forest_lua_main_t  lua;
 } ngx_http_forest_main_conf_t;
 
 
@@ -114,6 +116,7 @@ typedef struct {
     size_t                  max_rows;
     /* client_max_body_size, enforced here to answer 413 in JSON */
     off_t                   max_body;
+    ngx_http_forest_lua_loc_t   lua;             /* pre/post hooks */
 } ngx_http_forest_loc_conf_t;
 
 
@@ -135,6 +138,8 @@ struct ngx_http_forest_ctx_s {
 
     uint64_t                start_us;
     uint64_t                queued_us;
+
+    ngx_http_forest_lua_ctx_t  *lua;             /* NULL: no hooks */
 };
 
 
@@ -178,6 +183,28 @@ ngx_int_t ngx_http_forest_kserve_handler(ngx_http_request_t *r);
 /* ngx_http_forest_batch.c */
 ngx_int_t ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx);
 void ngx_http_forest_batch_detach(ngx_http_forest_ctx_t *ctx);
+
+/* lua/ngx_http_forest_lua.c */
+char *ngx_http_forest_lua_hook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_forest_lua_memory(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_forest_lua_budget(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_forest_lua_merge(ngx_conf_t *cf,
+    ngx_http_forest_loc_conf_t *prev, ngx_http_forest_loc_conf_t *conf);
+ngx_int_t ngx_http_forest_lua_check(ngx_conf_t *cf,
+    ngx_http_forest_main_conf_t *fmcf);
+ngx_int_t ngx_http_forest_lua_init_worker(ngx_cycle_t *cycle,
+    ngx_http_forest_main_conf_t *fmcf);
+void ngx_http_forest_lua_exit_worker(ngx_http_forest_main_conf_t *fmcf);
+ngx_int_t ngx_http_forest_lua_begin(ngx_http_forest_ctx_t *ctx,
+    size_t json_len);
+ngx_int_t ngx_http_forest_lua_body(ngx_http_forest_ctx_t *ctx, u_char *data,
+    size_t len);
+void ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx);
+ngx_int_t ngx_http_forest_lua_respond(ngx_http_forest_ctx_t *ctx,
+    const float *out);
 
 /* ngx_http_forest_metrics.c */
 ngx_int_t ngx_http_forest_metrics_zone(ngx_conf_t *cf,

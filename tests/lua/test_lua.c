@@ -209,6 +209,13 @@ test_rows(forest_lua *fl)
               && rows[10] < 0 && rows[11] == 8);
     }
 
+    CHECK(pre_expr(fl, "{ {ratio = 3}, {colour = 1}, {amount = 2} }", &model,
+                   &rows, &n) == 0 && n == 3);
+    if (n == 3) {
+        CHECK(rows[3] == 3 && isnan(rows[0]) && rows[5] == 1
+              && rows[8] == 2 && isnan(rows[11]));
+    }
+
     CHECK(pre_expr(fl, "{}", &model, &rows, &n) == 0 && n == 0);
     CHECK(pre_expr(fl, "{ {} }", &model, &rows, &n) == 0 && n == 1
           && isnan(rows[0]) && isnan(rows[3]));
@@ -330,7 +337,7 @@ test_errors(forest_lua *fl)
     fn = load(fl, "spin.lua",
               "return function(req)\n  while true do end\nend\n");
     CHECK(pre(fl, fn, "{}", &model, &rows, &n) == 500
-          && has(err, "exceeded its budget of 200000 instructions"));
+          && has(err, "spin.lua:2: exceeded its budget of 200000 instructions"));
 
     fn = load(fl, "catch.lua",
               "return function(req)\n"
