@@ -29,6 +29,8 @@ use File::Temp qw(tempdir);
         ForestT::spew("$dir/nginx.conf", "${load}events {}\nhttp {\n    $directive\n}\n");
         my $line = $nload + 3;
         local $ENV{LD_PRELOAD} = $ENV{TEST_NGINX_LD_PRELOAD} if $ENV{TEST_NGINX_LD_PRELOAD};
+        # a sanitizer build loads only with its runtime preloaded
+        local $ENV{LD_PRELOAD} = $ENV{TEST_NGINX_LD_PRELOAD} if $ENV{TEST_NGINX_LD_PRELOAD};
         my $out = `$bin -t -p $dir/ -c $dir/nginx.conf 2>&1`;
         isnt($? >> 8, 0, "nginx -t fails on a $case model");
         like($out, qr/\[emerg\].*$file_re/, "nginx -t names the $case file");
