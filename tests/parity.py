@@ -32,6 +32,9 @@ NOT_MODEL_EXT = {"csv", "f32", "pkl", "joblib", "md", "py", "sh", "log"}
 SKLEARN_DUMP_MARK = b'"sklearn-trees-json-v1"'
 
 # extension -> --format; other extensions are tried with detection only
+# e.g. "--device gpu": bench/gpu.sh runs the same parity on the GPU executor
+EXTRA_PREDICT_ARGS = os.environ.get("FOREST_PARITY_ARGS", "").split()
+
 FORMAT_BY_EXT = {
     "json": "xgboost_json",
     "ubj": "xgboost_ubj",
@@ -232,7 +235,8 @@ def check_model(forest, path, prefix):
 
     results = []
     for name, args, want_header, want in variants:
-        rc, out, err = run_forest(forest, ["predict", path] + args)
+        rc, out, err = run_forest(forest, ["predict", path] + args
+                                  + EXTRA_PREDICT_ARGS)
         if rc != 0:
             results.append((name, describe_exit(rc, err)))
             if name == "csv":
