@@ -36,11 +36,29 @@ feature_name(const forest_lua_model *m, uint32_t f)
 }
 
 
-/* The value on top of the stack -> *out; label says where it is. */
-static int
-put_value(rows_ctx *x, const char *label, float *out)
+/* Where a value is, for messages: ".name" or "[5] (name)". */
+static const char *
+value_label(rows_ctx *x, uint32_t f, const char *key, char *buf, size_t len)
 {
-    char        what[64];
+    const char  *name;
+
+    if (key != NULL) {
+        snprintf(buf, len, ".%.80s", key);
+    } else {
+        name = feature_name(x->m, f);
+        snprintf(buf, len, "[%u]%s%.80s%s", f + 1, name ? " (" : "",
+                 name ? name : "", name ? ")" : "");
+    }
+
+    return buf;
+}
+
+
+/* The value on top of the stack -> out[f]; key: its name in a named row. */
+static int
+put_value(rows_ctx *x, uint32_t f, const char *key, float *out)
+{
+    char        what[64], label[96];
     double      d;
     lua_State  *L = x->L;
 
@@ -49,21 +67,23 @@ put_value(rows_ctx *x, const char *label, float *out)
 
         if (isfinite(d) && fabs(d) > FLT_MAX) {
             flua_fail(x->c, 500, "pre hook result: rows[%zu]%s is %g, "
-                      "beyond the float32 range", x->row, label, d);
+                      "beyond the float32 range", x->row,
+                      value_label(x, f, key, label, sizeof(label)), d);
             return -1;
         }
 
-        *out = (float) d;
+        out[f] = (float) d;
         return 0;
     }
 
     if (flua_is_null(L, -1)) {
-        *out = NAN;
+        out[f] = NAN;
         return 0;
     }
 
     flua_fail(x->c, 500, "pre hook result: rows[%zu]%s is %s, want a number "
-              "(0/0 or forest.null for a missing value)", x->row, label,
+              "(0/0 or forest.null for a missing value)", x->row,
+              value_label(x, f, key, label, sizeof(label)),
               flua_describe(L, -1, what, sizeof(what)));
     return -1;
 }
@@ -72,11 +92,9 @@ put_value(rows_ctx *x, const char *label, float *out)
 static int
 positional_row(rows_ctx *x, int row, float *out)
 {
-    char         label[96];
     double       k;
     size_t       max = 0;
     uint32_t     nf = x->m->n_features;
-    const char  *name;
     lua_State   *L = x->L;
 
     lua_pushnil(L);
@@ -102,11 +120,7 @@ positional_row(rows_ctx *x, int row, float *out)
             return -1;
         }
 
-        name = feature_name(x->m, (uint32_t) k - 1);
-        snprintf(label, sizeof(label), "[%u]%s%s%s", (unsigned) k,
-                 name ? " (" : "", name ? name : "", name ? ")" : "");
-
-        if (put_value(x, label, &out[(size_t) k - 1]) != 0) {
+        if (put_value(x, (uint32_t) k - 1, NULL, out) != 0) {
             return -1;
         }
 
@@ -128,8 +142,7 @@ positional_row(rows_ctx *x, int row, float *out)
 static int
 named_row(rows_ctx *x, int row, float *out)
 {
-    char         label[96];
-    size_t       len;
+    uint32_t     f;
     const char  *key;
     lua_State   *L = x->L;
 
@@ -148,22 +161,21 @@ named_row(rows_ctx *x, int row, float *out)
             return -1;
         }
 
-        key = lua_tolstring(L, -2, &len);
-        snprintf(label, sizeof(label), ".%.80s", key);
+        key = lua_tostring(L, -2);
 
         lua_pushvalue(L, -2);
         lua_rawget(L, x->index);
 
         if (lua_isnil(L, -1)) {
-            flua_fail(x->c, 500, "pre hook result: rows[%zu]%s: model %s has "
-                      "no feature of that name", x->row, label, x->m->name);
+            flua_fail(x->c, 500, "pre hook result: rows[%zu].%.80s: model %s "
+                      "has no feature of that name", x->row, key, x->m->name);
             return -1;
         }
 
-        len = (size_t) lua_tonumber(L, -1);
+        f = (uint32_t) lua_tonumber(L, -1);
         lua_pop(L, 1);
 
-        if (put_value(x, label, &out[len]) != 0) {
+        if (put_value(x, f, key, out) != 0) {
             return -1;
         }
 
