@@ -53,16 +53,19 @@ measure_tree(const forest_model *m, uint32_t t, uint32_t *level,
     }
 }
 
+/* n: the tree's nodes; width: values per leaf */
 static uint32_t
-choose_kind(const tree_shape *s)
+choose_kind(const tree_shape *s, uint32_t n, uint32_t width)
 {
-    if (s->generic) {
+    /* vector kernels index leaf values with int32 */
+    if (s->generic || (uint64_t) n * width > INT32_MAX / 2) {
         return CPU_TREE_GENERIC;
     }
     /* padding a lopsided tree to a complete one costs more cache than the
-     * pointer-free walk saves */
-    if (s->depth <= 6 || (s->depth <= CPU_DENSE_MAX_DEPTH
-                          && (1u << s->depth) <= 4 * s->leaves))
+     * pointer-free walk saves; wide leaves are padded at most 4x */
+    if ((s->depth <= 6 && width == 1)
+        || (s->depth <= CPU_DENSE_MAX_DEPTH
+            && (1u << s->depth) <= 4 * s->leaves))
     {
         return CPU_TREE_DENSE;
     }
@@ -280,13 +283,13 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
         uint32_t  w;
 
         measure_tree(m, t, level, &s);
-        tr->kind = choose_kind(&s);
+        w = m->tree_group[t] >= 0 ? 1 : m->leaf_width;
+        tr->kind = choose_kind(&s, n, w);
         tr->depth = s.depth;
         tr->group = m->tree_group[t];
         tr->model_tree = t;
         tr->node_off = p->n_nodes;
         tr->leaf_off = p->n_leaf;
-        w = tr->group >= 0 ? 1 : m->leaf_width;
         p->max_depth = s.depth > p->max_depth ? s.depth : p->max_depth;
         if (tr->kind == CPU_TREE_DENSE) {
             p->n_nodes += (1u << s.depth) - 1;
