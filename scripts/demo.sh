@@ -17,6 +17,7 @@ prefix="$BUILD/demo"
 mkdir -p "$prefix/logs" "$prefix/conf"
 sed -e "s#^load_module .*ngx_http_forest_module.so;#load_module $module;#" \
     -e "s# models/# $ROOT/models/#g" \
+    -e "s#\([ \"]\)lua/examples/#\1$ROOT/lua/examples/#g" \
     -e "s#listen 127.0.0.1:8080;#listen 127.0.0.1:$PORT;#" \
     "$ROOT/conf.example" > "$prefix/conf/nginx.conf"
 

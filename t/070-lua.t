@@ -42,9 +42,9 @@ sub decisions {
 
 # Expected topk_post.lua answer: the k most probable classes by label.
 sub top_k {
-    my ($from, $n, $k) = @_;
+    my ($model, $from, $n, $k) = @_;
     my @labels = qw(setosa versicolor virginica);
-    my $p = ForestT::expected_rows('lgb_multiclass', 'expected', $from, $n);
+    my $p = ForestT::expected_rows($model, 'expected', $from, $n);
     return { predictions => [map {
         my $r = $_;
         my @order = sort { $r->[$b] <=> $r->[$a] || $a <=> $b } 0 .. $#$r;
@@ -57,6 +57,7 @@ our $HttpConfig = <<'_EOC_';
     forest_model fraudc $TEST_NGINX_SHARED/models/xgb_binary.json;
     forest_model cat    $TEST_NGINX_SHARED/models/xgb_cat.json predict_proba=on;
     forest_model multi  $TEST_NGINX_SHARED/models/lgb_multiclass.txt predict_proba=on;
+    forest_model iris   $TEST_NGINX_FOREST_ROOT/models/iris.txt predict_proba=on;
     forest_lua_package_path "$TEST_NGINX_FOREST_ROOT/lua/examples/?.lua;;";
     forest_lua_budget 1000000;
     forest_lua_memory 16m;
@@ -70,6 +71,8 @@ our $Config = <<'_EOC_';
                                                    forest_lua_post $TEST_NGINX_FOREST_ROOT/lua/examples/fraud_post.lua; }
     location = /decide    { forest_predict fraud;  forest_lua_post $TEST_NGINX_FOREST_ROOT/lua/examples/fraud_post.lua; }
     location = /topk      { forest_predict multi;  forest_lua_post $TEST_NGINX_FOREST_ROOT/lua/examples/topk_post.lua; }
+    location = /iris/top2 { forest_predict iris;   forest_lua_pre $TEST_NGINX_FOREST_ROOT/lua/examples/iris_pre.lua;
+                                                   forest_lua_post $TEST_NGINX_FOREST_ROOT/lua/examples/topk_post.lua; }
     location = /labels    { forest_predict fraudc; forest_lua_post $TEST_NGINX_FOREST_ROOT/t/lua/labels_post.lua; }
     location = /error     { forest_predict fraud;  forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/error.lua; }
     location = /post-error { forest_predict fraud; forest_lua_post $TEST_NGINX_FOREST_ROOT/t/lua/error_post.lua; }
@@ -197,12 +200,26 @@ ForestT::json_like(main::decisions('xgb_binary', 0, 25, 0.5, model => 'fraud/1',
 --- request eval
 "POST /topk?k=2\n{\"instances\": " . ForestT::rows_json(ForestT::input_rows('lgb_multiclass', 0, 30)) . "}"
 --- response_body_filters eval
-ForestT::json_like(main::top_k(0, 30, 2))
+ForestT::json_like(main::top_k('lgb_multiclass', 0, 30, 2))
 --- response_body: OK
 
 
 
-=== TEST 11: class ids (no predict_proba) become labels
+=== TEST 11: the demo's iris hooks: flowers in mm by feature name, top 2 species by label
+--- request eval
+my $rows = ForestT::input_rows('iris', 0, 150);
+my @names = qw(sepal_length sepal_width petal_length petal_width);
+"POST /iris/top2?k=2\n{\"flowers\": [" . join(',', map {
+    my $r = $_;
+    '{"unit":"mm",' . join(',', map { sprintf('"%s":%.17g', $names[$_], 10 * $r->[$_]) } 0 .. 3) . '}'
+} @$rows) . "]}"
+--- response_body_filters eval
+ForestT::json_like(main::top_k('iris', 0, 150, 2))
+--- response_body: OK
+
+
+
+=== TEST 12: class ids (no predict_proba) become labels
 --- request eval
 "POST /labels\n{\"instances\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 30)) . "}"
 --- response_body_filters eval
@@ -212,7 +229,7 @@ ForestT::json_like({ labels => [map { $_ ? 'fraud' : 'legit' }
 
 
 
-=== TEST 12: no rows from pre: post gets an empty out
+=== TEST 13: no rows from pre: post gets an empty out
 --- request
 POST /shapes?case=empty
 {}
@@ -220,7 +237,7 @@ POST /shapes?case=empty
 
 
 
-=== TEST 13: a runtime error in pre: 500, one error-log line with the file and line
+=== TEST 14: a runtime error in pre: 500, one error-log line with the file and line
 --- request eval
 ["POST /error\n{\"x\": 1}", "POST /id\n{\"rows\": [[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20]]}"]
 --- error_code eval
@@ -235,7 +252,7 @@ qr/^[^\n]+\n$/
 
 
 
-=== TEST 14: a runtime error in post: 500 and the file and line
+=== TEST 15: a runtime error in post: 500 and the file and line
 --- request eval
 "POST /post-error\n{\"instances\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 1)) . "}"
 --- error_code: 500
@@ -246,7 +263,7 @@ qr/\[error\].*forest: 500 post hook: \S+\/t\/lua\/error_post\.lua:4: /
 
 
 
-=== TEST 15: an endless loop exhausts the budget: 500, and the worker goes on serving
+=== TEST 16: an endless loop exhausts the budget: 500, and the worker goes on serving
 --- request eval
 ["POST /loop\n{}", "POST /loop\n{}",
  "POST /id\n{\"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 5, 1)) . "}"]
@@ -264,7 +281,7 @@ exceeded its budget of 1000000 instructions
 
 
 
-=== TEST 16: a hook whose memory grows without end: 500, and the worker goes on serving
+=== TEST 17: a hook whose memory grows without end: 500, and the worker goes on serving
 --- request eval
 ["POST /hog\n{}", "POST /hog\n{}",
  "POST /id\n{\"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 6, 1)) . "}"]
@@ -280,7 +297,7 @@ exceeded its budget of 1000000 instructions
 
 
 
-=== TEST 17: a pre hook returning wrong shapes or types: a 500 naming the row and the feature
+=== TEST 18: a pre hook returning wrong shapes or types: a 500 naming the row and the feature
 --- request eval
 [map { "POST /shapes?case=$_\n{}" } qw(string count number name boolean status nothing flat many range reject ok)]
 --- error_code eval
@@ -301,7 +318,7 @@ exceeded its budget of 1000000 instructions
 
 
 
-=== TEST 18: a post hook returning what JSON cannot carry: a 500 naming the place
+=== TEST 19: a post hook returning what JSON cannot carry: a 500 naming the place
 --- request eval
 [map { "POST /shapes?case=ok&post=$_\n{}" } qw(function mixed cycle holes)]
 --- error_code eval
@@ -314,7 +331,7 @@ exceeded its budget of 1000000 instructions
 
 
 
-=== TEST 19: a script with a syntax error fails the configuration test, naming file and line
+=== TEST 20: a script with a syntax error fails the configuration test, naming file and line
 --- user_files
 >>> syntax.lua
 return function(req)
@@ -328,7 +345,7 @@ qr/\[emerg\].*forest lua hook "\S+\/html\/syntax\.lua" \(named in \S+nginx\.conf
 
 
 
-=== TEST 20: a script that does not return a function fails the configuration test
+=== TEST 21: a script that does not return a function fails the configuration test
 --- user_files
 >>> value.lua
 return { rows = {} }
@@ -340,7 +357,7 @@ qr/\[emerg\].*value\.lua returned a table, want a function/
 
 
 
-=== TEST 21: a missing script fails the configuration test
+=== TEST 22: a missing script fails the configuration test
 --- config
     location = /x { forest_predict fraud; forest_lua_pre $TEST_NGINX_SERVER_ROOT/html/nowhere.lua; }
 --- must_die
@@ -349,7 +366,7 @@ qr/\[emerg\].*does not load: cannot open \S+\/html\/nowhere\.lua/
 
 
 
-=== TEST 22: hooks need forest_predict or forest_kserve in their location
+=== TEST 23: hooks need forest_predict or forest_kserve in their location
 --- config
     location = /x { forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/identity.lua; }
 --- must_die
@@ -358,7 +375,7 @@ qr/\[emerg\].*forest_lua_pre and forest_lua_post need forest_predict or forest_k
 
 
 
-=== TEST 23: budget and memory limits are checked
+=== TEST 24: budget and memory limits are checked
 --- http_config
     forest_lua_budget 10;
 --- config
@@ -368,7 +385,7 @@ qr/\[emerg\].*forest_lua_budget "10" is not a number of instructions from 1000 t
 
 
 
-=== TEST 24: lua-nginx-module and ngx_forest in one nginx: both answer
+=== TEST 25: lua-nginx-module and ngx_forest in one nginx: both answer
 --- main_config
     load_module /usr/lib/nginx/modules/ndk_http_module.so;
     load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
