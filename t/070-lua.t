@@ -209,9 +209,9 @@ ForestT::json_like(main::top_k('lgb_multiclass', 0, 30, 2))
 --- request eval
 my $rows = ForestT::input_rows('iris', 0, 150);
 my @names = qw(sepal_length sepal_width petal_length petal_width);
-"POST /iris/top2?k=2\n{\"flowers\": [" . join(',', map {
+"POST /iris/top2?k=2\n{\"flowers\": [" . CORE::join(',', map {
     my $r = $_;
-    '{"unit":"mm",' . join(',', map { sprintf('"%s":%.17g', $names[$_], 10 * $r->[$_]) } 0 .. 3) . '}'
+    '{"unit":"mm",' . CORE::join(',', map { sprintf('"%s":%.17g', $names[$_], 10 * $r->[$_]) } 0 .. 3) . '}'
 } @$rows) . "]}"
 --- response_body_filters eval
 ForestT::json_like(main::top_k('iris', 0, 150, 2))

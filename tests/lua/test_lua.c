@@ -301,6 +301,27 @@ test_body(forest_lua *fl)
     CHECK(pre(fl, fn, "{\"a\": 1} x", &model, &rows, &n) == 400);
     CHECK(pre(fl, fn, "\"\\xff\"", &model, &rows, &n) == 400);
 
+    /* a body the state has no memory for: the memory error is raised from
+     * inside yajl's callbacks; the state goes on */
+    {
+        size_t  i, len = 0, cap = 8 * 1024 * 1024;
+        char   *big = malloc(cap);
+
+        CHECK(big != NULL);
+        if (big != NULL) {
+            len += (size_t) sprintf(big, "[");
+            for (i = 0; len < cap - 64; i++) {
+                len += (size_t) sprintf(big + len, "%s{\"k%zu\": [%zu]}",
+                                        i ? "," : "", i, i);
+            }
+            sprintf(big + len, "]");
+            CHECK(pre(fl, fn, big, &model, &rows, &n) == 413
+                  && has(err, "needs more memory than the Lua state may use"));
+            free(big);
+        }
+        CHECK(pre(fl, fn, "[[1, 2, 3, 4]]", &model, &rows, &n) == 0 && n == 1);
+    }
+
     memset(deep, '[', 65);
     memset(deep + 65, ']', 65);
     deep[130] = '\0';
