@@ -60,7 +60,7 @@ RESULTS=$RUN/results.tsv
 NOTES=$RUN/notes.txt
 : > "$NOTES"
 
-declare -A URL BODY_KIND
+declare -A URL BODY_KIND SERVER_PID
 URL[return200]=http://127.0.0.1:$PORT/floor
 URL[forest]=http://127.0.0.1:$PORT/predict/bench
 URL[forest_v2]=http://127.0.0.1:$PORT/v2/models/bench/infer
@@ -137,6 +137,7 @@ http {
 EOF
     taskset -c "$SERVER_CPUS" "$NGINX" -p "$d" -c conf/nginx.conf
     NGINX_STARTED=1
+    SERVER_PID[nginx]=$(cat "$d/logs/nginx.pid")
     wait_ready nginx "http://127.0.0.1:$PORT/v2/health/ready" "$d/logs/error.log"
 }
 
@@ -146,6 +147,7 @@ start_flask() {
         -b "127.0.0.1:$((PORT + 1))" --chdir "$ROOT/bench/http_peers" \
         flask_app:app > "$RUN/gunicorn.log" 2>&1 &
     PIDS+=($!)
+    SERVER_PID[flask]=$!
     wait_ready flask "http://127.0.0.1:$((PORT + 1))/" "$RUN/gunicorn.log"
 }
 
@@ -168,6 +170,7 @@ start_mlserver() {
         taskset -c "$SERVER_CPUS" "$MLSERVER_VENV/bin/mlserver" start "$d" \
         > "$RUN/mlserver.log" 2>&1 &
     PIDS+=($!)
+    SERVER_PID[mlserver]=$!
     wait_ready mlserver "http://127.0.0.1:$((PORT + 2))/v2/models/bench/ready" \
         "$RUN/mlserver.log"
 }
@@ -189,24 +192,53 @@ check_answer() {  # PEER
     python3 bench/http_payloads.py check "$BODIES/ref_64.json" "$out"
 }
 
+# CPU time (clock ticks) of a server's whole process tree, all threads: on a
+# machine shared with other work, server CPU per request is the steadier
+# figure beside requests/s
+server_ticks() {  # ROOT_PID
+    local pids=" $1 " added=1 pid ppid t=0
+    while [ "$added" = 1 ]; do
+        added=0
+        while read -r pid ppid; do
+            if [[ "$pids" == *" $ppid "* && "$pids" != *" $pid "* ]]; then
+                pids+="$pid "; added=1
+            fi
+        done < <(ps -e -o pid=,ppid=)
+    done
+    for pid in $pids; do
+        # utime and stime: fields 14 and 15, counted after the ")" of comm
+        t=$((t + $(sed -E 's/.*\) //' "/proc/$pid/stat" 2>/dev/null \
+                   | awk '{ s += $12 + $13 } END { print s + 0 }')))
+    done
+    echo "$t"
+}
+
+server_of() {
+    case $1 in return200|forest|forest_v2) echo nginx ;; *) echo "$1" ;; esac
+}
+
 run_wrk() {  # PEER ROWS CONNS DURATION [record]
-    local out
+    local out t0 t1 pid=${SERVER_PID[$(server_of "$1")]}
+    t0=$(server_ticks "$pid")
     out=$(WRK_BODY=$BODIES/${BODY_KIND[$1]}_$2.json taskset -c "$CLIENT_CPUS" \
           wrk -t1 -c"$3" -d"$4" --timeout 5s -s bench/wrk/post.lua "${URL[$1]}" \
           2>&1) || { note "wrk failed on $1: $out"; return 1; }
+    t1=$(server_ticks "$pid")
     [ "${5:-}" = record ] || return 0
     local line
     line=$(echo "$out" | grep '^WRK_RESULT') \
         || { note "no wrk result for $1: $out"; return 1; }
-    # WRK_RESULT requests=.. duration_us=.. p50_us=.. p99_us=.. non2xx=.. errors=..
-    echo "$1 $2 $3 $(echo "$line" | sed -E 's/[a-z0-9_]+=//g; s/^WRK_RESULT //')" \
-        >> "$RESULTS"
-    printf '  %-10s rows=%-3s conns=%-4s %s\n' "$1" "$2" "$3" "${line#WRK_RESULT }"
+    line="${line#WRK_RESULT } server_cpu_us=$(( (t1 - t0) * 1000000 / $(getconf CLK_TCK) ))"
+    # requests=.. duration_us=.. p50_us=.. p99_us=.. non2xx=.. errors=.. server_cpu_us=..
+    echo "$1 $2 $3 $(echo "$line" | sed -E 's/[a-z0-9_]+=//g')" >> "$RESULTS"
+    printf '  %-10s rows=%-3s conns=%-4s %s\n' "$1" "$2" "$3" "$line"
 }
 
 echo "ngx_forest HTTP benchmark: $(nproc) CPUs ($(lscpu | sed -nE 's/^Model name: +//p' | head -1))," \
      "servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, $DURATION per case"
 echo "model $MODEL; run dir $RUN"
+note "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" \
+     "(other work on this machine shares the CPUs)"
 
 ACTIVE=()
 for p in $PEERS; do
@@ -241,6 +273,7 @@ for p in return200 forest; do
     fi
 done
 
+note "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 cleanup
 trap - EXIT
 PIDS=()

@@ -2,8 +2,9 @@
 """The table of bench/http_bench.sh: http_report.py RESULTS [NOTES].
 
 RESULTS has one line per timed case: PEER ROWS CONNS REQUESTS DURATION_US
-P50_US P99_US HTTP_ERRORS SOCKET_ERRORS (wrk's counts; HTTP_ERRORS are
-answers with a status of 400 or more)."""
+P50_US P99_US HTTP_ERRORS SOCKET_ERRORS SERVER_CPU_US (wrk's counts;
+HTTP_ERRORS are answers with a status of 400 or more; SERVER_CPU_US is the
+CPU time of the server's processes and threads during the case)."""
 import sys
 
 LABEL = {
@@ -24,11 +25,14 @@ def load(path):
     res = {}
     with open(path) as f:
         for line in f:
-            p, rows, conns, n, dur, p50, p99, http_err, sock_err = line.split()
+            (p, rows, conns, n, dur, p50, p99, http_err, sock_err,
+             cpu) = line.split()
             rps = int(n) / (int(dur) / 1e6)
             res[(p, int(rows), int(conns))] = dict(
                 rps=rps, rows_s=rps * int(rows), p50=int(p50), p99=int(p99),
-                http_err=int(http_err), sock_err=int(sock_err))
+                http_err=int(http_err), sock_err=int(sock_err),
+                cpu_share=int(cpu) / int(dur),
+                cpu_per_req=int(cpu) / max(int(n), 1))
     return res
 
 
@@ -49,7 +53,8 @@ def main():
     peers = [p for p in LABEL if any(k[0] == p for k in res)]
 
     print(f"{'rows':>4} {'conns':>5}  {'server':<20} {'req/s':>9} {'rows/s':>10}"
-          f" {'p50 ms':>8} {'p99 ms':>8} {'4xx/5xx':>7} {'sock err':>8}")
+          f" {'p50 ms':>8} {'p99 ms':>8} {'4xx/5xx':>7} {'sock err':>8}"
+          f" {'srv CPU':>7} {'CPU us/req':>10}")
     for rows, conns in cases:
         for p in peers:
             r = res.get((p, rows, conns))
@@ -58,7 +63,8 @@ def main():
             rows_s = "-" if p == "return200" else f"{r['rows_s']:.0f}"
             print(f"{rows:>4} {conns:>5}  {LABEL[p]:<20} {r['rps']:>9.0f}"
                   f" {rows_s:>10} {ms(r['p50']):>8} {ms(r['p99']):>8}"
-                  f" {r['http_err']:>7} {r['sock_err']:>8}")
+                  f" {r['http_err']:>7} {r['sock_err']:>8}"
+                  f" {r['cpu_share']:>7.0%} {r['cpu_per_req']:>10.1f}")
         print()
 
     print("ratios of requests/s (ngx_forest /predict, and v2 infer against "
@@ -94,6 +100,8 @@ def main():
         print(f"  1 conn: p50 {f1['p50']} us vs return 200's {floor1['p50']} us,"
               f" {gap:+d} us (goal within {GOAL_P50_GAP_US} us): "
               f"{'met' if gap <= GOAL_P50_GAP_US else 'MISSED'}")
+    print("\nsrv CPU: the share of one core the server's processes used; "
+          "CPU us/req: their CPU time per request")
     if notes:
         print("\nnotes:\n" + notes)
 
