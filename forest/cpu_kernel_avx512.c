@@ -78,186 +78,227 @@ add_leaves(const cpu_plan *p, const cpu_tree *tr, __m512i slot, double *acc)
     }
 }
 
-/* table[rel] for a table of 4 or 8 registers: pairs by permutex2var,
- * then bits 5 and 6 of rel pick the pair */
+/* table[rel] for a table of 4 or 8 registers (t4..t7 unused for 4):
+ * pairs by permutex2var, then bits 5 and 6 of rel pick the pair.  The
+ * registers are passed one by one: arrays of them end up copied. */
 INLINE __m512i
-pick_i(const __m512i *tab, __m512i rel, uint32_t nreg)
+pick_i(__m512i t0, __m512i t1, __m512i t2, __m512i t3, __m512i t4,
+    __m512i t5, __m512i t6, __m512i t7, __m512i rel, uint32_t nreg)
 {
     __mmask16 b5 = _mm512_test_epi32_mask(rel, _mm512_set1_epi32(32));
     __m512i   lo = _mm512_mask_blend_epi32(b5,
-                       _mm512_permutex2var_epi32(tab[0], rel, tab[1]),
-                       _mm512_permutex2var_epi32(tab[2], rel, tab[3]));
+                       _mm512_permutex2var_epi32(t0, rel, t1),
+                       _mm512_permutex2var_epi32(t2, rel, t3));
     __m512i   hi;
 
     if (nreg == 4) {
         return lo;
     }
-    hi = _mm512_mask_blend_epi32(b5,
-             _mm512_permutex2var_epi32(tab[4], rel, tab[5]),
-             _mm512_permutex2var_epi32(tab[6], rel, tab[7]));
+    hi = _mm512_mask_blend_epi32(b5, _mm512_permutex2var_epi32(t4, rel, t5),
+                                 _mm512_permutex2var_epi32(t6, rel, t7));
     return _mm512_mask_blend_epi32(
                _mm512_test_epi32_mask(rel, _mm512_set1_epi32(64)), lo, hi);
 }
 
 INLINE __m512
-pick_f(const __m512 *tab, __m512i rel, uint32_t nreg)
+pick_f(__m512 t0, __m512 t1, __m512 t2, __m512 t3, __m512 t4, __m512 t5,
+    __m512 t6, __m512 t7, __m512i rel, uint32_t nreg)
 {
     __mmask16 b5 = _mm512_test_epi32_mask(rel, _mm512_set1_epi32(32));
     __m512    lo = _mm512_mask_blend_ps(b5,
-                       _mm512_permutex2var_ps(tab[0], rel, tab[1]),
-                       _mm512_permutex2var_ps(tab[2], rel, tab[3]));
+                       _mm512_permutex2var_ps(t0, rel, t1),
+                       _mm512_permutex2var_ps(t2, rel, t3));
     __m512    hi;
 
     if (nreg == 4) {
         return lo;
     }
-    hi = _mm512_mask_blend_ps(b5,
-             _mm512_permutex2var_ps(tab[4], rel, tab[5]),
-             _mm512_permutex2var_ps(tab[6], rel, tab[7]));
+    hi = _mm512_mask_blend_ps(b5, _mm512_permutex2var_ps(t4, rel, t5),
+                              _mm512_permutex2var_ps(t6, rel, t7));
     return _mm512_mask_blend_ps(
                _mm512_test_epi32_mask(rel, _mm512_set1_epi32(64)), lo, hi);
 }
 
 /*
- * Level d <= 4 of a dense tree (at most 16 nodes) with the block
- * transposed: each lane's x is its node's column, picked from the 2^d
- * columns by the bits of its position in the level (loads and blends from
- * L1 cost less than one gather).
+ * The walk below handles nt trees of one depth at once, each over nv
+ * vectors of rows: idx[k * nv + v] is tree k's position for vector v.
+ * Small blocks (one or two vectors) take several trees together so that
+ * there are always about four independent chains of gathers in flight.
+ */
+
+/*
+ * Level d <= 4 (at most 16 nodes) with the block transposed: each lane's x
+ * is its node's column, picked from the 2^d columns by the bits of its
+ * position in the level (loads and blends from L1 cost less than a gather).
  */
 INLINE void
-top_level_xt(const int32_t *node, const float *thr, const float *xt,
-    __m512i *idx, const uint32_t d, uint32_t depth, const int nv)
+top_level_xt(const int32_t *const *node, const float *const *thr,
+    const float *xt, __m512i *idx, const uint32_t d, uint32_t depth,
+    const int nv, const int nt)
 {
     uint32_t base = (1u << d) - 1, count = 1u << d;
-    __m512i  tw, off = _mm512_set1_epi32((int) base);
-    __m512   tt;
+    __m512i  off = _mm512_set1_epi32((int) base);
 
     if (d >= depth) {
         return;
     }
-    tw = _mm512_loadu_si512(node + base);
-    tt = _mm512_loadu_ps(thr + base);
-    for (int v = 0; v < nv; v++) {
-        __m512i rel = _mm512_sub_epi32(idx[v], off);
-        __m512  x[16];
+    for (int k = 0; k < nt; k++) {
+        __m512i tw = _mm512_loadu_si512(node[k] + base);
+        __m512  tt = _mm512_loadu_ps(thr[k] + base);
+
+        for (int v = 0; v < nv; v++) {
+            __m512i rel = _mm512_sub_epi32(idx[k * nv + v], off);
+            __m512  x[16];
 
 #pragma GCC unroll 16
-        for (uint32_t i = 0; i < count; i++) {
-            x[i] = column(xt, node, (int) (base + i), v);
-        }
+            for (uint32_t i = 0; i < count; i++) {
+                x[i] = column(xt, node[k], (int) (base + i), v);
+            }
 #pragma GCC unroll 4
-        for (uint32_t bit = 1; bit < count; bit <<= 1) {
-            __mmask16 m = _mm512_test_epi32_mask(rel,
-                              _mm512_set1_epi32((int) bit));
+            for (uint32_t bit = 1; bit < count; bit <<= 1) {
+                __mmask16 m = _mm512_test_epi32_mask(rel,
+                                  _mm512_set1_epi32((int) bit));
 
 #pragma GCC unroll 8
-            for (uint32_t i = 0; i < count; i += 2 * bit) {
-                x[i] = _mm512_mask_blend_ps(m, x[i], x[i + bit]);
+                for (uint32_t i = 0; i < count; i += 2 * bit) {
+                    x[i] = _mm512_mask_blend_ps(m, x[i], x[i + bit]);
+                }
             }
+            idx[k * nv + v] = step_x(idx[k * nv + v],
+                                  _mm512_permutexvar_epi32(rel, tw),
+                                  _mm512_permutexvar_ps(rel, tt), x[0]);
         }
-        idx[v] = step_x(idx[v], _mm512_permutexvar_epi32(rel, tw),
-                        _mm512_permutexvar_ps(rel, tt), x[0]);
     }
 }
 
-/* Walks `depth` levels of a complete tree from the root (idx all 0). */
+/* Level d of a dense tree from nreg (1, 2, 4 or 8) registers of nodes. */
 INLINE void
-dense_levels(const int32_t *node, const float *thr, uint32_t depth,
-    const float *rows, const __m512i *rowoff, const float *xt, __m512i *idx,
-    const int nv)
+table_level(const int32_t *const *node, const float *const *thr,
+    const float *rows, const __m512i *rowoff, __m512i *idx, uint32_t d,
+    const uint32_t nreg, const int nv, const int nt)
 {
-    uint32_t d;
+    uint32_t base = (1u << d) - 1;
+    __m512i  off = _mm512_set1_epi32((int) base);
+
+    for (int k = 0; k < nt; k++) {
+        const int32_t *n = node[k] + base;
+        const float   *h = thr[k] + base;
+        __m512i        w0, w1, w2, w3, w4, w5, w6, w7;
+        __m512         f0, f1, f2, f3, f4, f5, f6, f7;
+
+        w0 = w1 = w2 = w3 = w4 = w5 = w6 = w7 = _mm512_setzero_si512();
+        f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = _mm512_setzero_ps();
+        w0 = _mm512_loadu_si512(n);
+        f0 = _mm512_loadu_ps(h);
+        if (nreg >= 2) {
+            w1 = _mm512_loadu_si512(n + VL);
+            f1 = _mm512_loadu_ps(h + VL);
+        }
+        if (nreg >= 4) {
+            w2 = _mm512_loadu_si512(n + 2 * VL);
+            f2 = _mm512_loadu_ps(h + 2 * VL);
+            w3 = _mm512_loadu_si512(n + 3 * VL);
+            f3 = _mm512_loadu_ps(h + 3 * VL);
+        }
+        if (nreg >= 8) {
+            w4 = _mm512_loadu_si512(n + 4 * VL);
+            f4 = _mm512_loadu_ps(h + 4 * VL);
+            w5 = _mm512_loadu_si512(n + 5 * VL);
+            f5 = _mm512_loadu_ps(h + 5 * VL);
+            w6 = _mm512_loadu_si512(n + 6 * VL);
+            f6 = _mm512_loadu_ps(h + 6 * VL);
+            w7 = _mm512_loadu_si512(n + 7 * VL);
+            f7 = _mm512_loadu_ps(h + 7 * VL);
+        }
+        for (int v = 0; v < nv; v++) {
+            __m512i rel = _mm512_sub_epi32(idx[k * nv + v], off);
+            __m512i w;
+            __m512  t;
+
+            if (nreg == 1) {
+                w = _mm512_permutexvar_epi32(rel, w0);
+                t = _mm512_permutexvar_ps(rel, f0);
+            } else if (nreg == 2) {
+                w = _mm512_permutex2var_epi32(w0, rel, w1);
+                t = _mm512_permutex2var_ps(f0, rel, f1);
+            } else {
+                w = pick_i(w0, w1, w2, w3, w4, w5, w6, w7, rel, nreg);
+                t = pick_f(f0, f1, f2, f3, f4, f5, f6, f7, rel, nreg);
+            }
+            idx[k * nv + v] = step(idx[k * nv + v], w, t, rows, rowoff[v]);
+        }
+    }
+}
+
+/* Walks `depth` levels of nt complete trees from their roots (idx 0). */
+INLINE void
+dense_levels(const int32_t *const *node, const float *const *thr,
+    uint32_t depth, const float *rows, const __m512i *rowoff,
+    const float *xt, __m512i *idx, const int nv, const int nt)
+{
+    uint32_t d = 0;
 
     if (xt != NULL) {
-        top_level_xt(node, thr, xt, idx, 0, depth, nv);
-        top_level_xt(node, thr, xt, idx, 1, depth, nv);
-        top_level_xt(node, thr, xt, idx, 2, depth, nv);
-        top_level_xt(node, thr, xt, idx, 3, depth, nv);
-        top_level_xt(node, thr, xt, idx, 4, depth, nv);
+        top_level_xt(node, thr, xt, idx, 0, depth, nv, nt);
+        top_level_xt(node, thr, xt, idx, 1, depth, nv, nt);
+        top_level_xt(node, thr, xt, idx, 2, depth, nv, nt);
+        top_level_xt(node, thr, xt, idx, 3, depth, nv, nt);
+        top_level_xt(node, thr, xt, idx, 4, depth, nv, nt);
         d = 5;
-    } else {
-        if (depth > 0) {
-            __m512i w = _mm512_set1_epi32(node[0]);
-            __m512  t = _mm512_set1_ps(thr[0]);
-
-            for (int v = 0; v < nv; v++) {
-                idx[v] = step(idx[v], w, t, rows, rowoff[v]);
-            }
-        }
-        /* levels 1-4: at most 16 nodes, one register each */
-        for (d = 1; d < depth && d <= 4; d++) {
-            uint32_t base = (1u << d) - 1;
-            __m512i  tw = _mm512_loadu_si512(node + base);
-            __m512   tt = _mm512_loadu_ps(thr + base);
-            __m512i  off = _mm512_set1_epi32((int) base);
-
-            for (int v = 0; v < nv; v++) {
-                __m512i rel = _mm512_sub_epi32(idx[v], off);
-
-                idx[v] = step(idx[v], _mm512_permutexvar_epi32(rel, tw),
-                              _mm512_permutexvar_ps(rel, tt), rows,
-                              rowoff[v]);
-            }
-        }
     }
-    /* level 5: 32 nodes, two registers */
+    /* levels up to 4 (no transposed block): one register each */
+    for (; d < depth && d <= 4; d++) {
+        table_level(node, thr, rows, rowoff, idx, d, 1, nv, nt);
+    }
     if (d == 5 && d < depth) {
-        __m512i tw0 = _mm512_loadu_si512(node + 31);
-        __m512i tw1 = _mm512_loadu_si512(node + 47);
-        __m512  tt0 = _mm512_loadu_ps(thr + 31);
-        __m512  tt1 = _mm512_loadu_ps(thr + 47);
-        __m512i off = _mm512_set1_epi32(31);
-
-        for (int v = 0; v < nv; v++) {
-            __m512i rel = _mm512_sub_epi32(idx[v], off);
-
-            idx[v] = step(idx[v], _mm512_permutex2var_epi32(tw0, rel, tw1),
-                          _mm512_permutex2var_ps(tt0, rel, tt1), rows,
-                          rowoff[v]);
-        }
+        table_level(node, thr, rows, rowoff, idx, 5, 2, nv, nt);
         d++;
     }
-    /* levels 6 and 7: 64 and 128 nodes from 4 and 8 registers */
-    for (; d < depth && d <= 7; d++) {
-        uint32_t base = (1u << d) - 1, nreg = (1u << d) / VL;
-        __m512i  tw[8];
-        __m512   tt[8];
-        __m512i  off = _mm512_set1_epi32((int) base);
-
-        for (uint32_t i = 0; i < nreg; i++) {
-            tw[i] = _mm512_loadu_si512(node + base + i * VL);
-            tt[i] = _mm512_loadu_ps(thr + base + i * VL);
-        }
-        for (int v = 0; v < nv; v++) {
-            __m512i rel = _mm512_sub_epi32(idx[v], off);
-
-            idx[v] = step(idx[v], pick_i(tw, rel, nreg), pick_f(tt, rel, nreg),
-                          rows, rowoff[v]);
-        }
+    if (d == 6 && d < depth) {
+        table_level(node, thr, rows, rowoff, idx, 6, 4, nv, nt);
+        d++;
+    }
+    if (d == 7 && d < depth) {
+        table_level(node, thr, rows, rowoff, idx, 7, 8, nv, nt);
+        d++;
     }
     for (; d < depth; d++) {
-        for (int v = 0; v < nv; v++) {
-            idx[v] = step(idx[v], _mm512_i32gather_epi32(idx[v], node, 4),
-                          _mm512_i32gather_ps(idx[v], thr, 4), rows,
-                          rowoff[v]);
+        for (int k = 0; k < nt; k++) {
+            for (int v = 0; v < nv; v++) {
+                __m512i i = idx[k * nv + v];
+
+                idx[k * nv + v] = step(i, _mm512_i32gather_epi32(i, node[k], 4),
+                                       _mm512_i32gather_ps(i, thr[k], 4), rows,
+                                       rowoff[v]);
+            }
         }
     }
 }
 
+/* Trees tr[0..nt) (dense, one depth), added in tree order. */
 INLINE void
-dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    const __m512i *rowoff, const float *xt, double *acc, const int nv)
+dense_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m512i *rowoff, const float *xt, double *acc, const int nv,
+    const int nt)
 {
-    __m512i first_leaf = _mm512_set1_epi32((int) ((1u << tr->depth) - 1));
-    __m512i idx[MAXV];
+    __m512i        first_leaf = _mm512_set1_epi32((int) ((1u << tr->depth) - 1));
+    __m512i        idx[MAXV];
+    const int32_t *node[MAXV];
+    const float   *thr[MAXV];
 
-    for (int v = 0; v < nv; v++) {
-        idx[v] = _mm512_setzero_si512();
+    for (int k = 0; k < nt; k++) {
+        node[k] = p->node + tr[k].node_off;
+        thr[k] = p->thr + tr[k].node_off;
     }
-    dense_levels(p->node + tr->node_off, p->thr + tr->node_off, tr->depth,
-        rows, rowoff, xt, idx, nv);
-    for (int v = 0; v < nv; v++) {
-        add_leaves(p, tr, _mm512_sub_epi32(idx[v], first_leaf), acc + v * VL);
+    for (int u = 0; u < nt * nv; u++) {
+        idx[u] = _mm512_setzero_si512();
+    }
+    dense_levels(node, thr, tr->depth, rows, rowoff, xt, idx, nv, nt);
+    for (int k = 0; k < nt; k++) {
+        for (int v = 0; v < nv; v++) {
+            add_leaves(p, &tr[k], _mm512_sub_epi32(idx[k * nv + v], first_leaf),
+                       acc + v * VL);
+        }
     }
 }
 
@@ -279,8 +320,11 @@ sparse_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
         /* the dense top, then each bottom slot's sparse node */
         __m512i first_slot = _mm512_set1_epi32((int) ((1u << tr->top) - 1));
 
-        dense_levels(p->node + tr->node_off, p->thr + tr->node_off, tr->top,
-            rows, rowoff, xt, idx, nv);
+        const int32_t *top_node = p->node + tr->node_off;
+        const float   *top_thr = p->thr + tr->node_off;
+
+        dense_levels(&top_node, &top_thr, tr->top, rows, rowoff, xt, idx, nv,
+            1);
         for (int v = 0; v < nv; v++) {
             idx[v] = _mm512_i32gather_epi32(_mm512_sub_epi32(idx[v], first_slot),
                                             p->right + tr->node_off, 4);
@@ -326,6 +370,25 @@ sparse_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     }                                                                       \
 } while (0)
 
+INLINE void
+dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m512i *rowoff, const float *xt, double *acc, const int nv)
+{
+    dense_trees(p, tr, rows, rowoff, xt, acc, nv, 1);
+}
+
+/* n trees from tr on are all dense, of one depth */
+static int
+same_dense(const cpu_tree *tr, uint32_t n)
+{
+    for (uint32_t k = 1; k < n; k++) {
+        if (tr[k].kind != CPU_TREE_DENSE || tr[k].depth != tr->depth) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* widest block transposed for the top levels (32 KiB on the stack) */
 #define XT_MAX_FEATURES 128
 
@@ -365,6 +428,17 @@ cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n, double *acc)
 
         switch (tr->kind) {
         case CPU_TREE_DENSE:
+            if (nv <= 2 && t + 4 / nv <= p->n_trees
+                && same_dense(tr, 4 / nv))
+            {
+                if (nv == 1) {
+                    dense_trees(p, tr, rows, rowoff, xt, acc, 1, 4);
+                } else {
+                    dense_trees(p, tr, rows, rowoff, xt, acc, 2, 2);
+                }
+                t += 4 / nv - 1;
+                break;
+            }
             BY_NV(dense_tree_nv, nv, p, tr, rows, rowoff, xt, acc);
             break;
         case CPU_TREE_SPARSE:
