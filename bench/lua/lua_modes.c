@@ -3,15 +3,20 @@
  * explains why it is off): the time of one request through the hook core
  * (req table from the JSON body, pre, rows) with the state as served (JIT
  * off, instruction budget on) and with the JIT compiler on, for the
- * benchmark's pre hook and for a loop-heavy one.
+ * benchmark's pre hook and for a loop-heavy one; then whether an endless
+ * loop in a hook is stopped by the budget in each of those setups.
  *
  * Usage: lua_modes PRE_HOOK BODY_FILE N_FEATURES [CALLS]
  */
 #include <luajit.h>
+#include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "forest_lua_internal.h"
 
@@ -83,6 +88,10 @@ run(const char *hook, const char *body, size_t len, uint32_t nf, int calls,
         exit(1);
     }
     if (jit) {
+        /* opening the jit library initialises the compiler and turns it
+         * on; the served state never opens it */
+        lua_pushcfunction(fl->L, luaopen_jit);
+        lua_call(fl->L, 0, 0);
         luaJIT_setmode(fl->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_ON);
     }
 
@@ -118,6 +127,88 @@ run(const char *hook, const char *body, size_t len, uint32_t nf, int calls,
     forest_lua_destroy(fl);
     return best;
 }
+
+/*
+ * Does an endless loop stop?  In a child process (killed after 2 s): the
+ * state as served, with the JIT compiler on, and with it on but jit.off()
+ * on the hook (the loop in a function from another chunk).  Returns the
+ * milliseconds until the hook's 500, or -1 when it was still running.
+ */
+static double
+bounded(int jit, const char *script)
+{
+    char              err[512], path[] = "/tmp/forest-lua-modes-XXXXXX";
+    int               fd, fn, req, status;
+    float            *rows;
+    size_t            n;
+    pid_t             pid;
+    double            t;
+    forest_lua       *fl;
+    forest_lua_conf   conf = { 0, 0, NULL };
+    forest_lua_alloc  a = { arena_alloc, NULL };
+    forest_lua_model  m = { &m, "bench", "1", 1, NULL, 2 };
+    forest_lua_request rq;
+
+    fd = mkstemp(path);
+    if (fd < 0 || write(fd, script, strlen(script)) < 0) {
+        perror(path);
+        exit(2);
+    }
+    close(fd);
+
+    t = now();
+    pid = fork();
+
+    if (pid == 0) {
+        alarm(2);
+        fl = forest_lua_create(&conf, err, sizeof(err));
+        if (fl == NULL) {
+            _exit(3);
+        }
+        if (jit) {
+            lua_pushcfunction(fl->L, luaopen_jit);
+            lua_call(fl->L, 0, 0);
+            luaJIT_setmode(fl->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_ON);
+        }
+        fn = forest_lua_load(fl, path, err, sizeof(err));
+        memset(&rq, 0, sizeof(rq));
+        rq.model = &m;
+        if (fn < 0 || forest_lua_request_new(fl, &rq, &req, err, sizeof(err)))
+        {
+            fprintf(stderr, "%s\n", err);
+            _exit(3);
+        }
+        _exit(forest_lua_pre(fl, fn, req, &m, 1, &a, &rows, &n, err,
+                             sizeof(err)) == 500 ? 0 : 4);
+    }
+
+    waitpid(pid, &status, 0);
+    t = (now() - t) * 1e3;
+    remove(path);
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        return t;
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+        return -1;
+    }
+    fprintf(stderr, "bounded(): child status %d\n", status);
+    exit(1);
+}
+
+
+static void
+report(const char *what, double ms)
+{
+    if (ms < 0) {
+        printf("endless loop, %s: still running after 2 s (not bounded)\n",
+               what);
+    } else {
+        printf("endless loop, %s: 500 after %.1f ms (default budget)\n",
+               what, ms);
+    }
+}
+
 
 int
 main(int argc, char **argv)
@@ -164,6 +255,17 @@ main(int argc, char **argv)
     printf("loop-heavy pre hook (20000 iterations): %.2f us/request as "
            "served, %.2f us with the JIT compiler on\n", off, on);
     remove(loop);
+
+    report("as served (JIT off)",
+           bounded(0, "return function() while true do end end\n"));
+    report("JIT compiler on",
+           bounded(1, "return function() while true do end end\n"));
+    report("JIT on, jit.off(hook, true), loop in another chunk",
+           bounded(1, "local spin = load('return function() "
+                      "while true do end end')()\n"
+                      "local hook = function() spin() end\n"
+                      "jit.off(hook, true)\n"
+                      "return hook\n"));
 
     free(body);
     return 0;
