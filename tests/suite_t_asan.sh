@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The whole t/ suite against the module built with ASan+UBSan (build/san,
+# built here if needed) loaded into the packaged nginx with the sanitizer
+# runtimes preloaded.  Sanitizer reports go to files (a daemonised nginx has
+# no stderr of its own), which are read afterwards: any ASan error or UBSan
+# runtime error fails, and so does any leak whose allocation stack passes
+# through our code (nginx's own exit-time allocations are not ours).
+# $1: the build dir of `make test` (unused: this suite has its own build).
+# Last line: N passed, N failed.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+san_build=${FOREST_SAN_BUILD:-build/san}
+shift    # further arguments: t/ files to run instead of all
+
+if ! out=$(make -s BUILD="$san_build" SANITIZE=1 FOREST_CUDA=off module 2>&1); then
+    echo "$out" | tail -20
+    echo "building the sanitizer module in $san_build failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+module="$root/$san_build/ngx_http_forest_module.so"
+
+logs=$(mktemp -d /tmp/forest-asan.XXXXXX)
+trap 'rm -rf "$logs"' EXIT
+
+# fast_unwind_on_malloc=0: nginx has no frame pointers, and a leak is ours
+# only if its full stack shows it.
+export TEST_NGINX_LD_PRELOAD=$(ldd "$module" | awk '/lib(asan|ubsan)\.so/ { print $3 }' | paste -sd' ')
+export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:log_path=$logs/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:log_path=$logs/ubsan"
+
+out=$(bash tests/suite_t.sh "$root/$san_build" "$@" 2>&1)
+rc=$?
+echo "$out" | grep -v '^ok '
+line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+passed=${line%% passed*}; failed=${line#*passed, }; failed=${failed%% failed*}
+passed=${passed:-0}; failed=${failed:-1}
+[ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+
+# One report per record: split leak reports into their "leak of" records.
+reports=0
+for f in "$logs"/*; do
+    [ -f "$f" ] || continue
+    bad=$(awk -v ours="$root|ngx_http_forest_module\\.so" '
+        /ERROR: AddressSanitizer|runtime error:/ { print FILENAME ": " $0; next }
+        /^(Direct|Indirect) leak of/ { rec = $0; inrec = 1; hit = 0; next }
+        inrec && /^ *#[0-9]+ / { if ($0 ~ ours) hit = 1; rec = rec "\n" $0; next }
+        inrec { if (hit) print FILENAME ":\n" rec; inrec = 0 }
+        END { if (inrec && hit) print FILENAME ":\n" rec }' "$f")
+    if [ -n "$bad" ]; then
+        echo "$bad"
+        reports=$((reports + 1))
+    fi
+done
+echo "sanitizer reports naming our code: $reports"
+failed=$((failed + reports))
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
