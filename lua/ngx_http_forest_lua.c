@@ -42,7 +42,7 @@ ngx_http_forest_lua_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_str_t                     *value, path;
     ngx_uint_t                     i;
-    ngx_http_forest_lua_hook_t    *hook, **slot, **hooks;
+    ngx_http_forest_lua_hook_t    *hook, **slot, **hooks, **added;
     ngx_http_forest_loc_conf_t    *flcf = conf;
     ngx_http_forest_main_conf_t   *fmcf;
 
@@ -83,8 +83,8 @@ ngx_http_forest_lua_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (hook == NULL) {
         hook = ngx_pcalloc(cf->pool, sizeof(ngx_http_forest_lua_hook_t));
-        slot = ngx_array_push(&fmcf->lua.hooks);
-        if (hook == NULL || slot == NULL) {
+        added = ngx_array_push(&fmcf->lua.hooks);
+        if (hook == NULL || added == NULL) {
             return NGX_CONF_ERROR;
         }
 
@@ -92,9 +92,7 @@ ngx_http_forest_lua_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         hook->conf_file = cf->conf_file->file.name.data;
         hook->conf_line = cf->conf_file->line;
         hook->ref = -1;
-        *slot = hook;
-
-        slot = (ngx_http_forest_lua_hook_t **) ((char *) conf + cmd->offset);
+        *added = hook;
     }
 
     *slot = hook;
