@@ -366,7 +366,26 @@ qr/\[emerg\].*does not load: cannot open \S+\/html\/nowhere\.lua/
 
 
 
-=== TEST 23: hooks need forest_predict or forest_kserve in their location
+=== TEST 23: a script that loads at the configuration test but fails in the worker: alert, then 500
+--- user_files
+>>> worker.lua
+-- nginx clears the workers' environment: this loads in the master only
+assert(os.getenv("HOME"), "no HOME in this process")
+return function(req) return {} end
+--- config
+    location = /x { forest_predict fraud; forest_lua_pre $TEST_NGINX_SERVER_ROOT/html/worker.lua; }
+--- request
+POST /x
+{}
+--- error_code: 500
+--- response_body: {"error":"the lua hooks of this location did not load in this worker (see its start in the error log)"}
+--- error_log eval
+[qr/\[alert\].*forest lua hook "\S+\/html\/worker\.lua" does not load in this worker: \S+worker\.lua:2: no HOME in this process/,
+ qr/\[error\].*forest: 500 the lua hooks of this location did not load in this worker/]
+
+
+
+=== TEST 24: hooks need forest_predict or forest_kserve in their location
 --- config
     location = /x { forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/identity.lua; }
 --- must_die
@@ -375,7 +394,7 @@ qr/\[emerg\].*forest_lua_pre and forest_lua_post need forest_predict or forest_k
 
 
 
-=== TEST 24: budget and memory limits are checked
+=== TEST 25: budget and memory limits are checked
 --- http_config
     forest_lua_budget 10;
 --- config
@@ -385,7 +404,7 @@ qr/\[emerg\].*forest_lua_budget "10" is not a number of instructions from 1000 t
 
 
 
-=== TEST 25: lua-nginx-module and ngx_forest in one nginx: both answer
+=== TEST 26: lua-nginx-module and ngx_forest in one nginx: both answer
 --- main_config
     load_module /usr/lib/nginx/modules/ndk_http_module.so;
     load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
