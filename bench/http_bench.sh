@@ -13,6 +13,8 @@
 #   BENCH_PEERS [return200 forest forest_v2 flask mlserver]
 #   BENCH_FLASK_THREADS [4]   MLSERVER_VENV [/tmp/venv-mlserver]
 #   BENCH_PORT [19801]: nginx; +1 gunicorn; +2..+4 MLServer http/grpc/metrics
+#   BENCH_NICE [0]: niceness of every server and of wrk alike (e.g. -10 on a
+#                   machine shared with other work; root only)
 #
 # Same CPU share for everyone: every server (with all its threads and
 # processes) is pinned to BENCH_SERVER_CPUS and wrk (1 thread) to
@@ -43,6 +45,7 @@ FLASK_THREADS=${BENCH_FLASK_THREADS:-4}
 MLSERVER_VENV=${MLSERVER_VENV:-/tmp/venv-mlserver}
 PORT=${BENCH_PORT:-19801}
 NGINX=${NGINX:-/usr/sbin/nginx}
+NICE=${BENCH_NICE:-0}
 
 cd "$ROOT"
 [ -f "$MODULE" ] || { echo "no module at $MODULE (make BUILD=...)"; exit 1; }
@@ -135,15 +138,15 @@ http {
     }
 }
 EOF
-    taskset -c "$SERVER_CPUS" "$NGINX" -p "$d" -c conf/nginx.conf
+    nice -n "$NICE" taskset -c "$SERVER_CPUS" "$NGINX" -p "$d" -c conf/nginx.conf
     NGINX_STARTED=1
     SERVER_PID[nginx]=$(cat "$d/logs/nginx.pid")
     wait_ready nginx "http://127.0.0.1:$PORT/v2/health/ready" "$d/logs/error.log"
 }
 
 start_flask() {
-    OMP_NUM_THREADS=1 BENCH_MODEL=$MODEL taskset -c "$SERVER_CPUS" \
-        gunicorn -w 1 -k gthread --threads "$FLASK_THREADS" --backlog 4096 \
+    OMP_NUM_THREADS=1 BENCH_MODEL=$MODEL \
+        nice -n "$NICE" taskset -c "$SERVER_CPUS" gunicorn -w 1 -k gthread --threads "$FLASK_THREADS" --backlog 4096 \
         -b "127.0.0.1:$((PORT + 1))" --chdir "$ROOT/bench/http_peers" \
         flask_app:app > "$RUN/gunicorn.log" 2>&1 &
     PIDS+=($!)
@@ -167,7 +170,7 @@ start_mlserver() {
     ln -s "$MODEL" "$d/model.json"
     OMP_NUM_THREADS=1 MLSERVER_HTTP_PORT=$((PORT + 2)) \
         MLSERVER_GRPC_PORT=$((PORT + 3)) MLSERVER_METRICS_PORT=$((PORT + 4)) \
-        taskset -c "$SERVER_CPUS" "$MLSERVER_VENV/bin/mlserver" start "$d" \
+        nice -n "$NICE" taskset -c "$SERVER_CPUS" "$MLSERVER_VENV/bin/mlserver" start "$d" \
         > "$RUN/mlserver.log" 2>&1 &
     PIDS+=($!)
     SERVER_PID[mlserver]=$!
@@ -220,7 +223,7 @@ server_of() {
 run_wrk() {  # PEER ROWS CONNS DURATION [record]
     local out t0 t1 pid=${SERVER_PID[$(server_of "$1")]}
     t0=$(server_ticks "$pid")
-    out=$(WRK_BODY=$BODIES/${BODY_KIND[$1]}_$2.json taskset -c "$CLIENT_CPUS" \
+    out=$(WRK_BODY=$BODIES/${BODY_KIND[$1]}_$2.json nice -n "$NICE" taskset -c "$CLIENT_CPUS" \
           wrk -t1 -c"$3" -d"$4" --timeout 5s -s bench/wrk/post.lua "${URL[$1]}" \
           2>&1) || { note "wrk failed on $1: $out"; return 1; }
     t1=$(server_ticks "$pid")
@@ -235,7 +238,7 @@ run_wrk() {  # PEER ROWS CONNS DURATION [record]
 }
 
 echo "ngx_forest HTTP benchmark: $(nproc) CPUs ($(lscpu | sed -nE 's/^Model name: +//p' | head -1))," \
-     "servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, $DURATION per case"
+     "servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, $DURATION per case, nice $NICE"
 echo "model $MODEL; run dir $RUN"
 note "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" \
      "(other work on this machine shares the CPUs)"
