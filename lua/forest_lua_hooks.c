@@ -250,7 +250,10 @@ forest_lua_request_new(forest_lua *fl, const forest_lua_request *rq,
                          "than the Lua state may use (%zu bytes)", fl->limit);
     }
 
-    *ref = a.ref;
+    if (a.c.status == 0) {
+        *ref = a.ref;
+    }
+
     return a.c.status;
 }
 
