@@ -55,7 +55,7 @@ LIBCUDA_A := $(if $(USE_CUDA),$(BUILD)/libforest_cuda.a,)
 CUDA_LIBS := $(if $(USE_CUDA),$(LIBCUDA_A) -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++,)
 CUDA_DEFS := $(if $(USE_CUDA),-DFOREST_HAVE_CUDA=1,)
 
-.PHONY: gpu-bench all deps lib cli module test unit-test cli-test t-test demo fuzz fuzz-ci bench clean
+.PHONY: gpu-bench all deps lib cli module test unit-test cli-test t-test demo fuzz fuzz-ci bench clean reliability soak
 
 all: deps lib cli module
 
@@ -158,6 +158,15 @@ fuzz-ci:
 
 bench: all
 	bash bench/run.sh $(BUILD)
+
+# loopback load (60 s) and faults (about 2 min); `make soak` runs 10 minutes.
+# Neither is part of `make test` (tests/suite_faults_short.sh is).
+reliability: module
+	bash tests/reliability/load.sh $(ABS_BUILD)
+	bash tests/reliability/faults.sh $(ABS_BUILD)
+
+soak: module
+	bash tests/reliability/soak.sh $(ABS_BUILD)
 
 clean:
 	rm -rf build

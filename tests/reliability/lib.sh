@@ -9,6 +9,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SHARED=$(cd "${FOREST_SHARED:-$ROOT/../shared}" && pwd)
 NGINX=${NGINX:-/usr/sbin/nginx}
 REL_DIR=$(mktemp -d /tmp/forest-rel.XXXXXX)
+
+# the next free port from REL_PORT on, should another run hold it
+for _ in $(seq 20); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$REL_PORT") 2>/dev/null || break
+    REL_PORT=$((REL_PORT + 1))
+done
 NGINX_MASTER=
 WRK_PID=
 
