@@ -22,6 +22,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "forest_lua_internal.h"
+#include "../ngx_module/forest_json_number.h"
 
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -75,80 +76,6 @@ dec_boolean(void *ctx, int v)
 }
 
 
-/*
- * Most numbers in a request have at most 15 significant digits and a small
- * exponent: such a number is an integer below 2^53 times or divided by a
- * power of ten up to 1e22, both exact doubles, so one correctly rounded
- * multiplication or division gives what strtod would (Clinger's fast path),
- * at a fraction of its cost.  Returns 0 for the others.
- */
-static int
-fast_number(const char *s, size_t len, double *v)
-{
-    static const double  pow10[] = {
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
-        1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
-    };
-
-    int       neg = 0, digits = 0, exp10 = 0, e = 0, eneg = 0;
-    size_t    i = 0;
-    uint64_t  m = 0;
-
-    if (s[i] == '-') {
-        neg = 1;
-        i++;
-    }
-
-    for ( ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        m = m * 10 + (uint64_t) (s[i] - '0');
-        digits += m != 0;
-    }
-
-    if (i < len && s[i] == '.') {
-        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            m = m * 10 + (uint64_t) (s[i] - '0');
-            digits += m != 0;
-            exp10--;
-        }
-    }
-
-    if (digits > 15) {
-        return 0;
-    }
-
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < len && (s[i] == '-' || s[i] == '+')) {
-            eneg = s[i] == '-';
-            i++;
-        }
-        for ( ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            e = e * 10 + (s[i] - '0');
-            if (e > 400) {
-                return 0;
-            }
-        }
-        exp10 += eneg ? -e : e;
-    }
-
-    if (m == 0) {
-        *v = 0.0;
-    } else if (exp10 >= 0 && exp10 <= 22) {
-        *v = (double) m * pow10[exp10];
-    } else if (exp10 < 0 && exp10 >= -22) {
-        *v = (double) m / pow10[-exp10];
-    } else {
-        return 0;
-    }
-
-    if (neg) {
-        *v = -*v;
-    }
-
-    return 1;
-}
-
-
 static int
 dec_number(void *ctx, const char *s, size_t len)
 {
@@ -157,7 +84,7 @@ dec_number(void *ctx, const char *s, size_t len)
     flua_decoder *d = ctx;
 
     /* yajl has checked the syntax */
-    if (!fast_number(s, len, &v)) {
+    if (!forest_json_number_fast(s, len, &v)) {
         text = len < sizeof(buf) ? buf : malloc(len + 1);
         if (text == NULL) {
             return 0;

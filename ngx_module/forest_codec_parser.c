@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "forest_codec_internal.h"
+#include "forest_json_number.h"
 
 /* Longest number token accepted; JSON has no limit, but no float needs more
  * than a few dozen digits and a longer token is an attack on strtod. */
@@ -126,9 +127,11 @@ on_number(void *ctx, const char *s, size_t len)
         return fcodec_fail(p, 400, "a number in the JSON is longer than %d "
                            "characters", FCODEC_MAX_NUMBER);
     }
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    v.num = strtod(buf, NULL);
+    if (!forest_json_number_fast(s, len, &v.num)) {
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        v.num = strtod(buf, NULL);
+    }
     return on_value(ctx, &v);
 }
 

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "forest_codec_internal.h"
+#include "forest_json_number.h"
 
 #define NO_LEN ((size_t) -1)
 
@@ -547,6 +548,121 @@ test_binary(void)
     CHECK(r.status == 0 && rows_are(&r, r8, 4));
 }
 
+/* ---- numbers: the fast path gives strtod's double exactly ---------------- */
+
+/* 1 when the fast path takes s and gives strtod's double (bit for bit, so
+ * -0 stays -0), 0 when it leaves s to strtod, -1 when it is wrong. */
+static int
+fast_agrees(const char *s)
+{
+    double  fast, slow = strtod(s, NULL);
+
+    if (!forest_json_number_fast(s, strlen(s), &fast)) {
+        return 0;
+    }
+    if (memcmp(&fast, &slow, sizeof(double)) != 0) {
+        fprintf(stderr, "  %s: fast path %.17g, strtod %.17g\n", s, fast,
+                slow);
+        return -1;
+    }
+    return 1;
+}
+
+static void
+test_numbers(void)
+{
+    /* taken by the fast path: at most 19 digits making at most 2^53, and
+     * exponents within reach */
+    static const char *fast[] = {
+        "0", "-0", "0.0", "-0.0e10", "-0e-400", "1", "-1", "0.1", "-2.5e-3",
+        "1e22", "1e-22", "-0.74938905", "0.0056128683", "9007199254740992",
+        "-9007199254740992", "900719925474099e7", "1e23", "1e37",
+        "123456789012345e-22", "0.0000000000000000000001", "9.5367431640625e-7",
+        "1E+2", "7.0e-10", "900719925474100e8", "0.9007199254740991"
+    };
+    /* left to strtod: past 2^53 or 19 digits, or an exponent out of reach
+     * (denormals, float32's largest) */
+    static const char *slow[] = {
+        "9007199254740993", "12345678901234567890", "1e-23",
+        "5e-324", "2.2250738585072011e-308", "1.7976931348623157e308",
+        "0.30000000000000004", "1e400", "-1e-400", "1e999999",
+        "900719925474100e23", "3.4028235e38", "0.00000000000000000000001",
+        "4.9406564584124654e-310", "2.4703282292062328e-324",
+        "1.00000000000000000001", "1.2345678901234567890e5",
+        /* 2^64: a 64-bit accumulator would wrap to 0 */
+        "18446744073709551616", "-0.18446744073709551616e-3"
+    };
+    char      text[64];
+    size_t    i;
+    int       bad = 0, took = 0, n = 0, rc;
+    unsigned  seed = 2024;
+    float     want[4];
+    fcodec_request r;
+
+    for (i = 0; i < sizeof(fast) / sizeof(fast[0]); i++) {
+        rc = fast_agrees(fast[i]);
+        CHECK(rc == 1);
+        if (rc != 1) {
+            fprintf(stderr, "  %s: not taken by the fast path\n", fast[i]);
+        }
+    }
+    for (i = 0; i < sizeof(slow) / sizeof(slow[0]); i++) {
+        rc = fast_agrees(slow[i]);
+        CHECK(rc == 0);
+        if (rc != 0) {
+            fprintf(stderr, "  %s: taken by the fast path\n", slow[i]);
+        }
+    }
+
+    /* numbers as clients write them (shortest float32 and float64 texts,
+     * fixed precisions) and near the edges of the fast path's reach */
+    for (i = 0; i < 200000; i++) {
+        double x;
+
+        seed = seed * 1103515245 + 12345;
+        x = ((double) (seed >> 4) / 4099.0 - 130000.0)
+            * pow(10.0, (int) ((seed >> 7) % 81) - 40);
+        switch (i % 4) {
+        case 0:
+            snprintf(text, sizeof(text), "%.9g", (float) x);
+            break;
+        case 1:
+            snprintf(text, sizeof(text), "%.17g", x);
+            break;
+        case 2:
+            snprintf(text, sizeof(text), "%.*e", 1 + (int) (seed % 18), x);
+            break;
+        default:
+            snprintf(text, sizeof(text), "%.*f", (int) (seed % 20),
+                     fmod(x, 1e6));
+        }
+        rc = fast_agrees(text);
+        bad += rc < 0;
+        took += rc > 0;
+        n++;
+    }
+    CHECK(bad == 0);
+    /* the fast path has to carry the common case to be worth having */
+    CHECK(took > n / 3);
+
+    /* through the parser: rows hold strtod's value, rounded to float32 */
+    r = parse(FCODEC_SIMPLE, &fraud,
+              "[[-0,1.00000000000000000001,4.9406564584124654e-310,"
+              "0.30000000000000004]]");
+    want[0] = -0.0f;
+    want[1] = (float) strtod("1.00000000000000000001", NULL);
+    want[2] = 0.0f;
+    want[3] = (float) 0.30000000000000004;
+    CHECK(rows_are(&r, want, 4) && signbit(r.rows[0]));
+    r = parse(FCODEC_SIMPLE, &fraud,
+              "[[-0.74938905,0.9017985,1.2e-3,0.0056128683]]");
+    want[0] = -0.74938905f;
+    want[1] = 0.9017985f;
+    want[2] = 1.2e-3f;
+    want[3] = 0.0056128683f;
+    CHECK(rows_are(&r, want, 4));
+}
+
 /* ---- simple API ---------------------------------------------------------- */
 
 static void
@@ -1002,6 +1118,7 @@ main(int argc, char **argv)
     test_kserve_errors();
     test_binary();
     test_simple();
+    test_numbers();
     test_shape();
     test_encode_kserve();
     test_encode_simple();
