@@ -60,6 +60,7 @@ for mode in close keepalive; do
 done
 
 # ---- reload with a corrupted model --------------------------------------
+rel_settle
 before=$(rel_workers | sort | paste -sd,)
 rel_wrk "$REL_DIR/corrupt.out" 6 64 valid
 sleep 1
@@ -83,6 +84,7 @@ rel_signal reload
 sleep 1
 
 # ---- kill -9 of one worker under load -------------------------------------
+rel_settle
 rel_wrk "$REL_DIR/kill.out" "$kill_secs" 256 valid
 sleep 2
 pre=$(rel_workers)
@@ -109,6 +111,7 @@ errs=$(wrk_field "$out" errors) non2xx=$(wrk_field "$out" non2xx) wrong=$(wrk_fi
 check kill-9 $? "worker $victim killed holding $held connections: $errs requests failed of $reqs, $non2xx non-2xx, ${wrong:-?} wrong; its replacement served after ${served:-never} ms"
 
 # ---- clients gone mid-batch and mid-body ----------------------------------
+rel_settle
 workers=$(rel_workers)
 log_at=$(stat -c %s "$REL_DIR/logs/error.log")
 python3 "$HERE/clients.py" disconnect "$REL_PORT" 5 50 > /dev/null    # warm-up
@@ -116,9 +119,13 @@ sleep 1
 rss0=0 fds0=0
 for w in $workers; do rss0=$((rss0 + $(rss_kb "$w"))); fds0=$((fds0 + $(ls /proc/"$w"/fd | wc -l))); done
 sent=$(python3 "$HERE/clients.py" disconnect "$REL_PORT" "$rounds" 50)
-sleep 1
-rss1=0 fds1=0
-for w in $workers; do rss1=$((rss1 + $(rss_kb "$w"))); fds1=$((fds1 + $(ls /proc/"$w"/fd | wc -l))); done
+# the batches of clients gone still run; their connections close after
+for _ in $(seq 100); do
+    sleep 0.1
+    rss1=0 fds1=0
+    for w in $workers; do rss1=$((rss1 + $(rss_kb "$w"))); fds1=$((fds1 + $(ls /proc/"$w"/fd | wc -l))); done
+    [ "$fds1" -le "$fds0" ] && break
+done
 answer=$(curl -s --data-binary '[[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]]' "$url/predict/fraud")
 bad=$(tail -c +$((log_at + 1)) "$REL_DIR/logs/error.log" | grep -E '\[(warn|error|crit|alert|emerg)\]' | head -3)
 [ $((rss1 - rss0)) -lt 2048 ] && [ "$fds1" -le "$fds0" ] && [[ $answer == '{"predictions":[['* ]] && [ -z "$bad" ]

@@ -87,6 +87,14 @@ rel_workers() {  # pids of the master's live worker processes
     done
 }
 
+rel_settle() {   # waits (10 s at most) for old workers to finish exiting
+    for _ in $(seq 100); do
+        [ "$(rel_workers | wc -l)" -le 2 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 rss_kb() { awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status 2>/dev/null; }
 
 rel_prepare() {  # the requests and their checked answers (prepare.py)
