@@ -154,7 +154,7 @@ fuzz:
 	bash fuzz/run.sh $(FUZZ_TIME)
 
 fuzz-ci:
-	bash fuzz/run.sh 10
+	bash fuzz/run.sh 60
 
 bench: all
 	bash bench/run.sh $(BUILD)

@@ -46,7 +46,19 @@ then
     echo "library build failed"; exit 1
 fi
 
-failed=()
+# every target is built first, then FUZZ_JOBS of them (default: one per
+# CPU) run side by side, so CI gives each its full time in a fraction of it
+run_target() {
+    local name=$1 corpus=$out/corpus-$1
+    mkdir -p "$corpus"
+    [ -d "fuzz/corpus/$name" ] && cp -n fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null
+    "$out/$name" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+        -artifact_prefix="$out/artifacts/$name-" -print_final_stats=1 \
+        "$corpus" > "$out/$name.log" 2>&1
+    echo $? > "$out/$name.rc"
+}
+
+failed=() built=()
 for t in "${targets[@]}"; do
     name=$(basename "$t" .c)
     extra=$(sed -n 's,^// *FUZZ_EXTRA_SRCS: *,,p' "$t")
@@ -56,17 +68,19 @@ for t in "${targets[@]}"; do
             -o "$out/$name"; then
         failed+=("$name(build)"); continue
     fi
-    corpus=$out/corpus-$name
-    mkdir -p "$corpus"
-    [ -d "fuzz/corpus/$name" ] && cp -n fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null
-    echo "== $name for ${secs}s"
-    "$out/$name" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
-        -artifact_prefix="$out/artifacts/$name-" -print_final_stats=1 \
-        "$corpus" > "$out/$name.log" 2>&1
-    rc=$?
-    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' \
-        "$out/$name.log" | tr '\n' ' '; echo
-    if [ $rc -ne 0 ]; then
+    built+=("$name")
+done
+jobs_max=${FUZZ_JOBS:-$(nproc)}
+echo "fuzz: ${#built[@]} targets, ${secs}s each, $jobs_max at a time"
+for name in "${built[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+    run_target "$name" &
+done
+wait
+for name in "${built[@]}"; do
+    echo "== $name: $(grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)' \
+        "$out/$name.log" | tr '\n' ' ')"
+    if [ "$(cat "$out/$name.rc")" -ne 0 ]; then
         failed+=("$name")
         grep -E 'ERROR|SUMMARY|runtime error|Test unit written' \
             "$out/$name.log" | head -6
