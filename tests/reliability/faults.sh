@@ -114,7 +114,7 @@ check kill-9 $? "worker $victim killed holding $held connections: $errs requests
 rel_settle
 workers=$(rel_workers)
 log_at=$(stat -c %s "$REL_DIR/logs/error.log")
-python3 "$HERE/clients.py" disconnect "$REL_PORT" 5 50 > /dev/null    # warm-up
+python3 "$HERE/clients.py" disconnect "$REL_PORT" 10 50 > /dev/null   # warm-up: malloc arenas settle
 sleep 1
 rss0=0 fds0=0
 for w in $workers; do rss0=$((rss0 + $(rss_kb "$w"))); fds0=$((fds0 + $(ls /proc/"$w"/fd | wc -l))); done
