@@ -4,6 +4,7 @@
  */
 #include "doc.h"
 #include "doc_build.h"
+#include "forest_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -116,36 +117,12 @@ doc_len(const doc_value *v)
     return v->n;
 }
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    size_t ncap = *cap ? *cap : 16;
-    void  *np;
-
-    if (need <= *cap) {
-        return 0;
-    }
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2 / elem) {
-            return -1;
-        }
-        ncap *= 2;
-    }
-    np = realloc(*p, ncap * elem);
-    if (np == NULL) {
-        return -1;
-    }
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 /* The first non-number turns the numeric prefix into ordinary items. */
 static int
 to_generic(doc_builder *b)
 {
-    if (grow((void **) &b->items, &b->cap, b->n_nums + 1, sizeof(doc_value))
-        != 0)
+    if (forest_grow((void **) &b->items, &b->cap, b->n_nums + 1,
+                    sizeof(doc_value), 16) != 0)
     {
         return -1;
     }
@@ -165,8 +142,8 @@ doc_builder_push(doc_builder *b, const char *key, const doc_value *v)
     if (key == NULL && !b->generic
         && (v->type == DOC_NUMBER || v->type == DOC_BOOL))
     {
-        if (grow((void **) &b->nums, &b->cap_nums, b->n_nums + 1,
-                 sizeof(double)) != 0)
+        if (forest_grow((void **) &b->nums, &b->cap_nums, b->n_nums + 1,
+                        sizeof(double), 16) != 0)
         {
             return -1;
         }
@@ -176,13 +153,14 @@ doc_builder_push(doc_builder *b, const char *key, const doc_value *v)
     if (!b->generic && to_generic(b) != 0) {
         return -1;
     }
-    if (grow((void **) &b->items, &b->cap, b->n + 1, sizeof(doc_value)) != 0)
+    if (forest_grow((void **) &b->items, &b->cap, b->n + 1, sizeof(doc_value),
+                    16) != 0)
     {
         return -1;
     }
     if (key != NULL
-        && grow((void **) &b->keys, &b->cap_keys, b->n + 1, sizeof(char *))
-           != 0)
+        && forest_grow((void **) &b->keys, &b->cap_keys, b->n + 1,
+                       sizeof(char *), 16) != 0)
     {
         return -1;
     }

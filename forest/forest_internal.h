@@ -29,6 +29,14 @@ float forest_threshold_lt(double t);
 int forest_node_goes_left(const forest_model *m, const forest_node *nd,
     float x);
 
+/*
+ * Makes *p (of *cap elements of elem bytes) hold at least need elements,
+ * doubling from *cap, or from `first` when nothing is allocated yet.
+ * -1 when out of memory or when the size would overflow; *p and *cap are
+ * left as they were.
+ */
+int forest_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+
 /* Each loader: bytes in, model out (or NULL with "name: reason" in err). */
 forest_model *forest_load_xgboost_json(const uint8_t *data, size_t len,
     const char *name, char *err, size_t errlen);

@@ -19,22 +19,10 @@ enum { LGB_MISSING_NONE, LGB_MISSING_ZERO, LGB_MISSING_NAN };
 static int
 grow(lgb_trees *T, void **p, size_t *cap, size_t need, size_t elem)
 {
-    size_t n = *cap ? *cap : 16;
-    void  *q;
-
     /* allocate even for need == 0: callers index the array (+ 0) */
-    if (need <= *cap && *p != NULL) {
-        return 0;
+    if (forest_grow(p, cap, need ? need : 1, elem, 16) != 0) {
+        return LGB_FAIL(T, "out of memory (%zu entries)", need);
     }
-    while (n < need) {
-        n *= 2;
-    }
-    q = realloc(*p, n * elem);
-    if (q == NULL) {
-        return LGB_FAIL(T, "out of memory (%zu entries)", n);
-    }
-    *p = q;
-    *cap = n;
     return 0;
 }
 

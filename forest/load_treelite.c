@@ -49,27 +49,6 @@ typedef struct {
     uint32_t      scratch_n;
 } tl_build;
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    size_t n = *cap ? *cap : 256;
-    void  *q;
-
-    if (need <= *cap) {
-        return 0;
-    }
-    while (n < need) {
-        n *= 2;
-    }
-    q = realloc(*p, n * elem);
-    if (q == NULL) {
-        return -1;
-    }
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static uint32_t
 class_count(const tl_header *h, uint32_t target)
 {
@@ -252,8 +231,8 @@ categorical_test(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t id,
             "%zu words", TL_MAX_CAT_WORDS);
         return -1;
     }
-    if (grow((void **) &m->cat_bits, &b->cap_cat, m->n_cat_words + nwords,
-             sizeof(uint32_t)) != 0)
+    if (forest_grow((void **) &m->cat_bits, &b->cap_cat,
+                    m->n_cat_words + nwords, sizeof(uint32_t), 256) != 0)
     {
         forest_errf(r->err, r->errlen, r->name, "out of memory");
         return -1;
@@ -311,8 +290,8 @@ leaf_values(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
             id, width);
         return -1;
     }
-    if (grow((void **) &m->leaf_values, &b->cap_leaf,
-             m->n_leaf_values + width, sizeof(double)) != 0)
+    if (forest_grow((void **) &m->leaf_values, &b->cap_leaf,
+                    m->n_leaf_values + width, sizeof(double), 256) != 0)
     {
         forest_errf(r->err, r->errlen, r->name, "out of memory");
         return -1;

@@ -67,30 +67,6 @@ struct xgb_builder {
     uint32_t               cap_scratch;
 };
 
-static int
-reserve(void **p, size_t *cap, size_t need, size_t elem)
-{
-    size_t ncap = *cap ? *cap : 256;
-    void  *np;
-
-    if (need <= *cap) {
-        return 0;
-    }
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 4 / elem) {
-            return -1;
-        }
-        ncap *= 2;
-    }
-    np = realloc(*p, ncap * elem);
-    if (np == NULL) {
-        return -1;
-    }
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 void
 xgb_builder_free(xgb_builder *b)
 {
@@ -326,8 +302,8 @@ add_categories(xgb_builder *b, const xgb_tree *t, uint32_t i,
         forest_errf(err, errlen, b->name, "category sets too large");
         return -1;
     }
-    if (reserve((void **) &m->cat_bits, &b->cap_cats, m->n_cat_words + words,
-                sizeof(uint32_t)) != 0)
+    if (forest_grow((void **) &m->cat_bits, &b->cap_cats,
+                    m->n_cat_words + words, sizeof(uint32_t), 256) != 0)
     {
         forest_errf(err, errlen, b->name, "out of memory");
         return -1;
@@ -350,8 +326,8 @@ add_leaf(xgb_builder *b, const xgb_tree *t, uint32_t i, double weight,
     uint32_t      w = t->leaf_width > 1 ? t->leaf_width : 1;
     int64_t       idx = t->leaf_index ? t->leaf_index[i] : (int64_t) i;
 
-    if (reserve((void **) &m->leaf_values, &b->cap_leaves,
-                m->n_leaf_values + w, sizeof(double)) != 0)
+    if (forest_grow((void **) &m->leaf_values, &b->cap_leaves,
+                    m->n_leaf_values + w, sizeof(double), 256) != 0)
     {
         forest_errf(err, errlen, b->name, "out of memory");
         return -1;
@@ -415,8 +391,8 @@ xgb_builder_add_tree(xgb_builder *b, const xgb_tree *t, int64_t group,
     if (n < 0) {
         return -1;
     }
-    if (reserve((void **) &m->nodes, &b->cap_nodes, m->n_nodes + (size_t) n,
-                sizeof(forest_node)) != 0)
+    if (forest_grow((void **) &m->nodes, &b->cap_nodes,
+                    m->n_nodes + (size_t) n, sizeof(forest_node), 256) != 0)
     {
         forest_errf(err, errlen, b->name, "out of memory");
         return -1;
