@@ -117,6 +117,30 @@ doc_len(const doc_value *v)
     return v->n;
 }
 
+void
+doc_reader_init(doc_reader *r, const char *encoding, const uint8_t *data,
+    size_t len, const char *name, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof(*r));
+    r->encoding = encoding;
+    r->p = data;
+    r->len = len;
+    r->name = name;
+    r->err = err;
+    r->errlen = errlen;
+}
+
+int
+doc_fail(doc_reader *r, const char *why)
+{
+    if (!r->failed) {
+        forest_errf(r->err, r->errlen, r->name, "%s: %s (at byte %zu)",
+            r->encoding, why, r->pos);
+        r->failed = 1;
+    }
+    return -1;
+}
+
 /* The first non-number turns the numeric prefix into ordinary items. */
 static int
 to_generic(doc_builder *b)

@@ -17,6 +17,27 @@ typedef struct {
     int           generic;    /* an element was not a number */
 } doc_builder;
 
+/* Where a reader (JSON or UBJSON) is in its input, and where its first
+ * error goes. */
+typedef struct {
+    const uint8_t *p;
+    size_t         len, pos;
+    doc           *d;
+    const char    *encoding;  /* "JSON", "UBJSON": starts every message */
+    const char    *name;
+    char          *err;
+    size_t         errlen;
+    int            failed;
+} doc_reader;
+
+void doc_reader_init(doc_reader *r, const char *encoding,
+    const uint8_t *data, size_t len, const char *name, char *err,
+    size_t errlen);
+
+/* Writes "NAME: ENCODING: why (at byte POS)", unless an error is already
+ * written (the innermost failure is the cause).  Returns -1. */
+int  doc_fail(doc_reader *r, const char *why);
+
 doc  *doc_new(void);
 void  doc_set_root(doc *d, doc_value v);
 /* 16-byte aligned; NULL when out of memory */

@@ -10,29 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const uint8_t *p;
-    size_t         len, pos;
-    doc           *d;
-    const char    *name;
-    char          *err;
-    size_t         errlen;
-    int            failed;
-} jparser;
-
-static int
-fail(jparser *j, const char *why)
-{
-    if (!j->failed) {
-        forest_errf(j->err, j->errlen, j->name, "JSON: %s (at byte %zu)", why,
-            j->pos);
-        j->failed = 1;
-    }
-    return -1;
-}
-
 static void
-skip_ws(jparser *j)
+skip_ws(doc_reader *j)
 {
     while (j->pos < j->len) {
         uint8_t c = j->p[j->pos];
@@ -45,12 +24,12 @@ skip_ws(jparser *j)
 }
 
 static int
-hex4(jparser *j, uint32_t *out)
+hex4(doc_reader *j, uint32_t *out)
 {
     uint32_t v = 0;
 
     if (j->len - j->pos < 4) {
-        return fail(j, "truncated \\u escape");
+        return doc_fail(j, "truncated \\u escape");
     }
     for (int i = 0; i < 4; i++) {
         uint8_t c = j->p[j->pos++];
@@ -63,7 +42,7 @@ hex4(jparser *j, uint32_t *out)
         } else if (c >= 'A' && c <= 'F') {
             v |= c - 'A' + 10;
         } else {
-            return fail(j, "bad \\u escape");
+            return doc_fail(j, "bad \\u escape");
         }
     }
     *out = v;
@@ -98,7 +77,7 @@ put_utf8(char *o, uint32_t cp)
 /* At the opening quote.  The decoded string is never longer than its text
  * (an escape of 6 bytes yields at most 3, a surrogate pair of 12 yields 4). */
 static int
-parse_string(jparser *j, const char **out, size_t *out_len)
+parse_string(doc_reader *j, const char **out, size_t *out_len)
 {
     size_t start = ++j->pos, end = start, n = 0;
     char  *s;
@@ -108,11 +87,11 @@ parse_string(jparser *j, const char **out, size_t *out_len)
     }
     if (end >= j->len) {
         j->pos = j->len;
-        return fail(j, "unterminated string");
+        return doc_fail(j, "unterminated string");
     }
     s = doc_arena_alloc(j->d, end - start + 1);
     if (s == NULL) {
-        return fail(j, "out of memory");
+        return doc_fail(j, "out of memory");
     }
     while (j->pos < end) {
         uint8_t  c = j->p[j->pos++];
@@ -120,7 +99,7 @@ parse_string(jparser *j, const char **out, size_t *out_len)
 
         if (c < 0x20) {
             j->pos--;
-            return fail(j, "control character in string");
+            return doc_fail(j, "control character in string");
         }
         if (c != '\\') {
             s[n++] = (char) c;
@@ -148,7 +127,7 @@ parse_string(jparser *j, const char **out, size_t *out_len)
                     return -1;
                 }
                 if (lo < 0xDC00 || lo > 0xDFFF) {
-                    return fail(j, "bad surrogate pair");
+                    return doc_fail(j, "bad surrogate pair");
                 }
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
@@ -156,10 +135,10 @@ parse_string(jparser *j, const char **out, size_t *out_len)
             break;
         default:
             j->pos--;
-            return fail(j, "bad escape in string");
+            return doc_fail(j, "bad escape in string");
         }
         if (j->pos > end) {
-            return fail(j, "bad escape at end of string");
+            return doc_fail(j, "bad escape at end of string");
         }
     }
     s[n] = '\0';
@@ -170,7 +149,7 @@ parse_string(jparser *j, const char **out, size_t *out_len)
 }
 
 static int
-match(jparser *j, const char *word)
+match(doc_reader *j, const char *word)
 {
     size_t n = strlen(word);
 
@@ -182,7 +161,7 @@ match(jparser *j, const char *word)
 }
 
 static int
-parse_number(jparser *j, double *out)
+parse_number(doc_reader *j, double *out)
 {
     char   buf[64];
     size_t start = j->pos, n;
@@ -208,22 +187,22 @@ parse_number(jparser *j, double *out)
     n = j->pos - start;
     if (n == 0 || n >= sizeof(buf)) {
         j->pos = start;
-        return fail(j, n ? "number too long" : "unexpected character");
+        return doc_fail(j, n ? "number too long" : "unexpected character");
     }
     memcpy(buf, j->p + start, n);
     buf[n] = '\0';
     *out = strtod(buf, &end);
     if (end != buf + n) {
         j->pos = start;
-        return fail(j, "malformed number");
+        return doc_fail(j, "malformed number");
     }
     return 0;
 }
 
-static int parse_value(jparser *j, doc_value *v, int depth);
+static int parse_value(doc_reader *j, doc_value *v, int depth);
 
 static int
-parse_container(jparser *j, doc_value *v, int depth, int is_object)
+parse_container(doc_reader *j, doc_value *v, int depth, int is_object)
 {
     doc_builder b;
     uint8_t     close = is_object ? '}' : ']';
@@ -245,7 +224,7 @@ parse_container(jparser *j, doc_value *v, int depth, int is_object)
         skip_ws(j);
         if (is_object) {
             if (j->pos >= j->len || j->p[j->pos] != '"') {
-                fail(j, "expected a key string");
+                doc_fail(j, "expected a key string");
                 goto done;
             }
             if (parse_string(j, &key, &klen) != 0) {
@@ -253,7 +232,7 @@ parse_container(jparser *j, doc_value *v, int depth, int is_object)
             }
             skip_ws(j);
             if (j->pos >= j->len || j->p[j->pos] != ':') {
-                fail(j, "expected ':'");
+                doc_fail(j, "expected ':'");
                 goto done;
             }
             j->pos++;
@@ -262,7 +241,7 @@ parse_container(jparser *j, doc_value *v, int depth, int is_object)
             goto done;
         }
         if (doc_builder_push(&b, key, &item) != 0) {
-            fail(j, "out of memory");
+            doc_fail(j, "out of memory");
             goto done;
         }
         skip_ws(j);
@@ -274,28 +253,28 @@ parse_container(jparser *j, doc_value *v, int depth, int is_object)
             j->pos++;
             break;
         }
-        fail(j, is_object ? "expected ',' or '}'" : "expected ',' or ']'");
+        doc_fail(j, is_object ? "expected ',' or '}'" : "expected ',' or ']'");
         goto done;
     }
     rc = doc_builder_finish(j->d, &b, is_object, v);
 done:
     if (rc != 0) {
-        fail(j, "out of memory");
+        doc_fail(j, "out of memory");
     }
     doc_builder_release(&b);
     return rc;
 }
 
 static int
-parse_value(jparser *j, doc_value *v, int depth)
+parse_value(doc_reader *j, doc_value *v, int depth)
 {
     memset(v, 0, sizeof(*v));
     if (depth > DOC_MAX_DEPTH) {
-        return fail(j, "nesting too deep");
+        return doc_fail(j, "nesting too deep");
     }
     skip_ws(j);
     if (j->pos >= j->len) {
-        return fail(j, "unexpected end of input");
+        return doc_fail(j, "unexpected end of input");
     }
     switch (j->p[j->pos]) {
     case '{':
@@ -312,13 +291,13 @@ parse_value(jparser *j, doc_value *v, int depth)
         if (v->u.num != 0.0 || match(j, "false")) {
             return 0;
         }
-        return fail(j, "unexpected token");
+        return doc_fail(j, "unexpected token");
     case 'n':
         if (match(j, "null")) {
             v->type = DOC_NULL;
             return 0;
         }
-        return fail(j, "unexpected token");
+        return doc_fail(j, "unexpected token");
     default:
         v->type = DOC_NUMBER;
         return parse_number(j, &v->u.num);
@@ -329,15 +308,10 @@ doc *
 doc_parse_json(const uint8_t *data, size_t len, const char *name, char *err,
     size_t errlen)
 {
-    jparser   j;
-    doc_value root;
+    doc_reader j;
+    doc_value  root;
 
-    memset(&j, 0, sizeof(j));
-    j.p = data;
-    j.len = len;
-    j.name = name;
-    j.err = err;
-    j.errlen = errlen;
+    doc_reader_init(&j, "JSON", data, len, name, err, errlen);
     j.d = doc_new();
     if (j.d == NULL) {
         forest_errf(err, errlen, name, "out of memory");
@@ -350,7 +324,7 @@ doc_parse_json(const uint8_t *data, size_t len, const char *name, char *err,
     skip_ws(&j);
     /* forest_load() appends a NUL; tolerate it and nothing else */
     if (j.pos < len && !(j.pos + 1 == len && data[j.pos] == '\0')) {
-        fail(&j, "trailing data after the document");
+        doc_fail(&j, "trailing data after the document");
         doc_free(j.d);
         return NULL;
     }

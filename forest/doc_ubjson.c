@@ -10,33 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const uint8_t *p;
-    size_t         len, pos;
-    doc           *d;
-    const char    *name;
-    char          *err;
-    size_t         errlen;
-    int            failed;
-} uparser;
-
 static int
-fail(uparser *u, const char *why)
-{
-    if (!u->failed) {
-        forest_errf(u->err, u->errlen, u->name, "UBJSON: %s (at byte %zu)",
-            why, u->pos);
-        u->failed = 1;
-    }
-    return -1;
-}
-
-static int
-need(uparser *u, size_t n)
+need(doc_reader *u, size_t n)
 {
     if (u->len - u->pos < n) {
         u->pos = u->len;
-        return fail(u, "unexpected end of input");
+        return doc_fail(u, "unexpected end of input");
     }
     return 0;
 }
@@ -95,7 +74,7 @@ number_at(const uint8_t *p, uint8_t t)
 
 /* A length or count: an integer value with its own type marker. */
 static int
-read_length(uparser *u, size_t *out)
+read_length(doc_reader *u, size_t *out)
 {
     uint8_t t;
     int     n;
@@ -107,7 +86,7 @@ read_length(uparser *u, size_t *out)
     t = u->p[u->pos];
     n = number_size(t);
     if (n == 0 || t == 'd' || t == 'D') {
-        return fail(u, "expected an integer length");
+        return doc_fail(u, "expected an integer length");
     }
     u->pos++;
     if (need(u, (size_t) n) != 0) {
@@ -115,7 +94,7 @@ read_length(uparser *u, size_t *out)
     }
     v = number_at(u->p + u->pos, t);
     if (v < 0) {
-        return fail(u, "negative length");
+        return doc_fail(u, "negative length");
     }
     u->pos += (size_t) n;
     *out = (size_t) v;
@@ -123,7 +102,7 @@ read_length(uparser *u, size_t *out)
 }
 
 static int
-read_string(uparser *u, const char **out, size_t *out_len)
+read_string(doc_reader *u, const char **out, size_t *out_len)
 {
     size_t n;
     char  *s;
@@ -133,7 +112,7 @@ read_string(uparser *u, const char **out, size_t *out_len)
     }
     s = doc_arena_alloc(u->d, n + 1);
     if (s == NULL) {
-        return fail(u, "out of memory");
+        return doc_fail(u, "out of memory");
     }
     memcpy(s, u->p + u->pos, n);
     s[n] = '\0';
@@ -143,21 +122,21 @@ read_string(uparser *u, const char **out, size_t *out_len)
     return 0;
 }
 
-static int parse_typed(uparser *u, uint8_t t, doc_value *v, int depth);
+static int parse_typed(doc_reader *u, uint8_t t, doc_value *v, int depth);
 
 /* "[$t#n" with a fixed-size number type: one flat array of doubles. */
 static int
-parse_number_array(uparser *u, uint8_t t, size_t count, doc_value *v)
+parse_number_array(doc_reader *u, uint8_t t, size_t count, doc_value *v)
 {
     size_t  size = (size_t) number_size(t);
     double *nums;
 
     if (count > (u->len - u->pos) / size) {
-        return fail(u, "array count larger than the data left");
+        return doc_fail(u, "array count larger than the data left");
     }
     nums = doc_arena_alloc(u->d, count * sizeof(double));
     if (nums == NULL) {
-        return fail(u, "out of memory");
+        return doc_fail(u, "out of memory");
     }
     for (size_t i = 0; i < count; i++) {
         nums[i] = number_at(u->p + u->pos, t);
@@ -170,7 +149,7 @@ parse_number_array(uparser *u, uint8_t t, size_t count, doc_value *v)
 }
 
 static int
-parse_container(uparser *u, doc_value *v, int depth, int is_object)
+parse_container(doc_reader *u, doc_value *v, int depth, int is_object)
 {
     doc_builder b;
     uint8_t     elem_type = 0, close = is_object ? '}' : ']';
@@ -185,12 +164,12 @@ parse_container(uparser *u, doc_value *v, int depth, int is_object)
         }
         elem_type = u->p[u->pos++];
         if (u->pos >= u->len || u->p[u->pos] != '#') {
-            return fail(u, "typed container without a count");
+            return doc_fail(u, "typed container without a count");
         }
         if (elem_type == 'Z' || elem_type == 'N' || elem_type == 'T'
             || elem_type == 'F')
         {
-            return fail(u, "unsupported container element type");
+            return doc_fail(u, "unsupported container element type");
         }
     }
     if (u->pos < u->len && u->p[u->pos] == '#') {
@@ -201,7 +180,7 @@ parse_container(uparser *u, doc_value *v, int depth, int is_object)
         counted = 1;
         /* every element (and key) takes at least one byte */
         if (count > u->len - u->pos) {
-            return fail(u, "container count larger than the data left");
+            return doc_fail(u, "container count larger than the data left");
         }
         if (!is_object && number_size(elem_type) != 0) {
             return parse_number_array(u, elem_type, count, v);
@@ -234,13 +213,13 @@ parse_container(uparser *u, doc_value *v, int depth, int is_object)
             }
         }
         if (doc_builder_push(&b, key, &item) != 0) {
-            fail(u, "out of memory");
+            doc_fail(u, "out of memory");
             goto done;
         }
     }
     rc = doc_builder_finish(u->d, &b, is_object, v);
     if (rc != 0) {
-        fail(u, "out of memory");
+        doc_fail(u, "out of memory");
     }
 done:
     doc_builder_release(&b);
@@ -249,13 +228,13 @@ done:
 
 /* The value after its type marker t. */
 static int
-parse_typed(uparser *u, uint8_t t, doc_value *v, int depth)
+parse_typed(doc_reader *u, uint8_t t, doc_value *v, int depth)
 {
     int n;
 
     memset(v, 0, sizeof(*v));
     if (depth > DOC_MAX_DEPTH) {
-        return fail(u, "nesting too deep");
+        return doc_fail(u, "nesting too deep");
     }
     /* no-ops may stand anywhere a value may */
     while (t == 'N') {
@@ -281,7 +260,7 @@ parse_typed(uparser *u, uint8_t t, doc_value *v, int depth)
             char *s = doc_arena_alloc(u->d, 2);
 
             if (s == NULL) {
-                return fail(u, "out of memory");
+                return doc_fail(u, "out of memory");
             }
             s[0] = (char) u->p[u->pos++];
             s[1] = '\0';
@@ -306,7 +285,7 @@ parse_typed(uparser *u, uint8_t t, doc_value *v, int depth)
             v->type = DOC_NUMBER;
             v->u.num = strtod(s, &end);
             if (len == 0 || end != s + len) {
-                return fail(u, "malformed high-precision number");
+                return doc_fail(u, "malformed high-precision number");
             }
         }
         return 0;
@@ -318,7 +297,7 @@ parse_typed(uparser *u, uint8_t t, doc_value *v, int depth)
         n = number_size(t);
         if (n == 0) {
             u->pos--;
-            return fail(u, "unknown type marker");
+            return doc_fail(u, "unknown type marker");
         }
         if (need(u, (size_t) n) != 0) {
             return -1;
@@ -334,15 +313,10 @@ doc *
 doc_parse_ubjson(const uint8_t *data, size_t len, const char *name,
     char *err, size_t errlen)
 {
-    uparser   u;
-    doc_value root;
+    doc_reader u;
+    doc_value  root;
 
-    memset(&u, 0, sizeof(u));
-    u.p = data;
-    u.len = len;
-    u.name = name;
-    u.err = err;
-    u.errlen = errlen;
+    doc_reader_init(&u, "UBJSON", data, len, name, err, errlen);
     if (len == 0) {
         forest_errf(err, errlen, name, "UBJSON: empty input");
         return NULL;
