@@ -2,6 +2,7 @@
  * Input rows besides CSV parsing: raw float32 files, reading a file or stdin,
  * and arranging the columns the way a model expects them.
  */
+#include "bytes.h"
 #include "input.h"
 #include "forest_internal.h"
 
@@ -36,11 +37,7 @@ forest_f32_parse(const void *data, size_t len, uint32_t n_cols,
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        uint32_t bits = (uint32_t) p[4 * i] | (uint32_t) p[4 * i + 1] << 8
-                        | (uint32_t) p[4 * i + 2] << 16
-                        | (uint32_t) p[4 * i + 3] << 24;
-
-        memcpy(&out->values[i], &bits, sizeof(float));
+        out->values[i] = forest_le_f32(p + 4 * i);
     }
     out->n_rows = len / ((size_t) n_cols * 4);
     out->n_cols = n_cols;

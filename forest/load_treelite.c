@@ -209,8 +209,8 @@ categorical_test(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t id,
     uint32_t      nbits = 0, nwords;
 
     if (t->has_cat) {
-        begin = le_u64(at(t->cat_begin, id));
-        end = le_u64(at(t->cat_end, id));
+        begin = forest_le_u64(at(t->cat_begin, id));
+        end = forest_le_u64(at(t->cat_end, id));
     }
     if (begin > end || end > t->n_cat_list) {
         forest_errf(r->err, r->errlen, r->name, "tree %llu node %u: category "
@@ -272,8 +272,8 @@ leaf_values(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
     size_t        real = h->leaf64 ? 8 : 4;
 
     if (t->has_lv) {
-        begin = le_u64(at(t->lv_begin, id));
-        end = le_u64(at(t->lv_end, id));
+        begin = forest_le_u64(at(t->lv_begin, id));
+        end = forest_le_u64(at(t->lv_end, id));
     }
     if (begin > end || end > t->n_leaf_vector
         || (end != begin && end - begin != width))

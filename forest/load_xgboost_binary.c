@@ -17,6 +17,7 @@
  *   if contain_extra_attrs: vector<pair<string, string>>
  *   if contain_eval_metrics: vector<string>
  */
+#include "bytes.h"
 #include "xgboost_model.h"
 
 #include <stdlib.h>
@@ -48,30 +49,13 @@ need(reader *r, size_t n, const char *what)
     return 0;
 }
 
-static uint32_t
-u32_at(const uint8_t *p)
-{
-    return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
-           | (uint32_t) p[3] << 24;
-}
-
-static float
-f32_at(const uint8_t *p)
-{
-    uint32_t b = u32_at(p);
-    float    f;
-
-    memcpy(&f, &b, sizeof(f));
-    return f;
-}
-
 static int
 read_u64(reader *r, uint64_t *out, const char *what)
 {
     if (need(r, 8, what) != 0) {
         return -1;
     }
-    *out = u32_at(r->p + r->pos) | (uint64_t) u32_at(r->p + r->pos + 4) << 32;
+    *out = forest_le_u64(r->p + r->pos);
     r->pos += 8;
     return 0;
 }
@@ -197,13 +181,13 @@ read_tree(reader *r, uint32_t tree_no, node_arrays *a, xgb_tree *t)
     }
     tp = r->p + r->pos;
     r->pos += TREE_PARAM_SIZE;
-    n = (int32_t) u32_at(tp + 4);
+    n = (int32_t) forest_le_u32(tp + 4);
     if (n <= 0 || (uint32_t) n > FOREST_MAX_NODES) {
         forest_errf(r->err, r->errlen, r->name, "tree %u: bad num_nodes %d",
             tree_no, n);
         return -1;
     }
-    if (u32_at(tp + 20) != 0) {
+    if (forest_le_u32(tp + 20) != 0) {
         forest_errf(r->err, r->errlen, r->name, "tree %u: leaf vectors are "
             "not supported in the legacy binary format", tree_no);
         return -1;
@@ -217,13 +201,13 @@ read_tree(reader *r, uint32_t tree_no, node_arrays *a, xgb_tree *t)
     }
     nd = r->p + r->pos;
     for (int32_t i = 0; i < n; i++, nd += NODE_SIZE) {
-        uint32_t sindex = u32_at(nd + 12);
+        uint32_t sindex = forest_le_u32(nd + 12);
 
-        a->left[i] = (int32_t) u32_at(nd + 4);
-        a->right[i] = (int32_t) u32_at(nd + 8);
+        a->left[i] = (int32_t) forest_le_u32(nd + 4);
+        a->right[i] = (int32_t) forest_le_u32(nd + 8);
         a->feature[i] = sindex & 0x7fffffffu;
         a->default_left[i] = sindex >> 31;
-        a->cond[i] = f32_at(nd + 16);
+        a->cond[i] = forest_le_f32(nd + 16);
     }
     r->pos += (size_t) n * (NODE_SIZE + NODE_STAT_SIZE);
     memset(t, 0, sizeof(*t));
@@ -252,18 +236,19 @@ read_header(reader *r, xgb_learner *l, double *base, int *attrs,
     lp = r->p + r->pos;
     r->pos += LEARNER_PARAM_SIZE;
     memset(l, 0, sizeof(*l));
-    *base = (double) f32_at(lp);
+    *base = (double) forest_le_f32(lp);
     l->base_score = base;
     l->n_base_score = 1;
-    l->n_features = u32_at(lp + 4);
-    l->num_class = (int32_t) u32_at(lp + 8) > 0 ? u32_at(lp + 8) : 0;
-    *attrs = u32_at(lp + 12) != 0;
-    *metrics = u32_at(lp + 16) != 0;
-    l->version[0] = u32_at(lp + 20);
-    l->version[1] = u32_at(lp + 24);
+    l->n_features = forest_le_u32(lp + 4);
+    l->num_class = (int32_t) forest_le_u32(lp + 8) > 0 ? forest_le_u32(lp + 8)
+                                                        : 0;
+    *attrs = forest_le_u32(lp + 12) != 0;
+    *metrics = forest_le_u32(lp + 16) != 0;
+    l->version[0] = forest_le_u32(lp + 20);
+    l->version[1] = forest_le_u32(lp + 24);
     /* the patch level is not stored; files before 1.0 store no version */
     l->version_parts = l->version[0] || l->version[1] ? 2 : 0;
-    l->num_target = u32_at(lp + 28);
+    l->num_target = forest_le_u32(lp + 28);
     if (read_string(r, &s, &n, "objective name") != 0) {
         return -1;
     }
@@ -287,7 +272,7 @@ read_header(reader *r, xgb_learner *l, double *base, int *attrs,
     if (need(r, GBTREE_PARAM_SIZE, "gbtree parameters") != 0) {
         return -1;
     }
-    l->n_trees = u32_at(r->p + r->pos);
+    l->n_trees = forest_le_u32(r->p + r->pos);
     r->pos += GBTREE_PARAM_SIZE;
     if (l->n_trees == 0 || l->n_trees > FOREST_MAX_TREES
         || l->n_trees > r->len / TREE_PARAM_SIZE)
@@ -354,9 +339,9 @@ forest_load_xgboost_binary(const uint8_t *data, size_t len, const char *name,
         goto done;
     }
     for (uint32_t i = 0; i < l.n_trees; i++) {
-        int32_t group = (int32_t) u32_at(data + info_pos + 4 * (size_t) i);
-        double  w = dart ? (double) f32_at(data + weight_pos + 4 * (size_t) i)
-                         : 1.0;
+        size_t  at = 4 * (size_t) i;
+        int32_t group = (int32_t) forest_le_u32(data + info_pos + at);
+        double  w = dart ? (double) forest_le_f32(data + weight_pos + at) : 1.0;
 
         if (xgb_builder_add_tree(b, &trees[i], group, w, err, errlen) != 0) {
             goto done;

@@ -7,6 +7,7 @@
 #ifndef FOREST_TREELITE_FORMAT_H
 #define FOREST_TREELITE_FORMAT_H
 
+#include "bytes.h"
 #include "forest_internal.h"
 
 #include <string.h>
@@ -66,41 +67,17 @@ typedef struct {
 static inline int32_t
 le_i32(const uint8_t *p)
 {
-    uint32_t v = (uint32_t) p[0] | (uint32_t) p[1] << 8
-                 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+    uint32_t v = forest_le_u32(p);
     int32_t  s;
 
     memcpy(&s, &v, sizeof(s));
     return s;
 }
 
-static inline uint64_t
-le_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
 static inline double
 le_real(const uint8_t *p, int is64)
 {
-    if (is64) {
-        uint64_t u = le_u64(p);
-        double   d;
-
-        memcpy(&d, &u, sizeof(d));
-        return d;
-    } else {
-        uint32_t u = (uint32_t) le_i32(p);
-        float    f;
-
-        memcpy(&f, &u, sizeof(f));
-        return f;
-    }
+    return is64 ? forest_le_f64(p) : (double) forest_le_f32(p);
 }
 
 static inline const uint8_t *

@@ -58,7 +58,7 @@ rd_u64(tl_reader *r, uint64_t *v, const char *what)
     if (b == NULL) {
         return -1;
     }
-    *v = le_u64(b);
+    *v = forest_le_u64(b);
     return 0;
 }
 
@@ -458,7 +458,7 @@ forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t)
         return -1;
     }
     t->cat_begin = col(a, 8);
-    n_cat_begin = le_u64(a - 8);
+    n_cat_begin = forest_le_u64(a - 8);
     if ((a = rd_array_n(r, 8, n_cat_begin, 0, "category_list_end")) == NULL) {
         return -1;
     }
