@@ -7,9 +7,6 @@
 
 /* ---- bounded little-endian reads -------------------------------------- */
 
-
-
-
 static const uint8_t *
 rd_bytes(tl_reader *r, uint64_t n, const char *what)
 {
@@ -26,53 +23,24 @@ rd_bytes(tl_reader *r, uint64_t n, const char *what)
     return at;
 }
 
-static int
-rd_i32(tl_reader *r, int32_t *v, const char *what)
-{
-    const uint8_t *b = rd_bytes(r, 4, what);
-
-    if (b == NULL) {
-        return -1;
-    }
-    *v = le_i32(b);
-    return 0;
+/* rd_i32, rd_u8, rd_u64, rd_f32: one fixed-size field, decoded into *v. */
+#define RD_FIXED(fn, type, size, decode)                                    \
+static int                                                                  \
+fn(tl_reader *r, type *v, const char *what)                                 \
+{                                                                           \
+    const uint8_t *b = rd_bytes(r, size, what);                             \
+                                                                            \
+    if (b == NULL) {                                                        \
+        return -1;                                                          \
+    }                                                                       \
+    *v = decode;                                                            \
+    return 0;                                                               \
 }
 
-static int
-rd_u8(tl_reader *r, uint8_t *v, const char *what)
-{
-    const uint8_t *b = rd_bytes(r, 1, what);
-
-    if (b == NULL) {
-        return -1;
-    }
-    *v = b[0];
-    return 0;
-}
-
-static int
-rd_u64(tl_reader *r, uint64_t *v, const char *what)
-{
-    const uint8_t *b = rd_bytes(r, 8, what);
-
-    if (b == NULL) {
-        return -1;
-    }
-    *v = forest_le_u64(b);
-    return 0;
-}
-
-static int
-rd_f32(tl_reader *r, double *v, const char *what)
-{
-    const uint8_t *b = rd_bytes(r, 4, what);
-
-    if (b == NULL) {
-        return -1;
-    }
-    *v = le_real(b, 0);
-    return 0;
-}
+RD_FIXED(rd_i32, int32_t, 4, le_i32(b))
+RD_FIXED(rd_u8, uint8_t, 1, b[0])
+RD_FIXED(rd_u64, uint64_t, 8, forest_le_u64(b))
+RD_FIXED(rd_f32, double, 4, le_real(b, 0))
 
 /* An array: its element count, then the elements (returned in place). */
 static const uint8_t *
@@ -392,27 +360,13 @@ forest_tl_read_header(tl_reader *r, tl_header *h)
 
 /* ---- trees ------------------------------------------------------------ */
 
-int
-forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t)
+/* num_nodes and has_categorical_split, which start a tree of either
+ * version (the flag is not needed: the node types tell). */
+static int
+read_node_count(tl_reader *r, tl_tree *t)
 {
-    int32_t        n;
-    uint8_t        has_cat;
-    size_t         real_t = h->thr64 ? 8 : 4, real_l = h->leaf64 ? 8 : 4;
-    const uint8_t *a;
-    uint64_t       n_lv_begin, n_cat_begin;
-    static const struct { size_t elem; const char *what; } stats[] = {
-        { 8, "data_count" }, { 1, "data_count_present" },
-        { 8, "sum_hess" }, { 1, "sum_hess_present" },
-        { 8, "gain" }, { 1, "gain_present" },
-    };
-    struct { tl_field *f; size_t elem; const char *what; } cols[] = {
-        { &t->node_type, 1, "node_type" }, { &t->cleft, 4, "cleft" },
-        { &t->cright, 4, "cright" }, { &t->split_index, 4, "split_index" },
-        { &t->default_left, 1, "default_left" },
-        { &t->leaf_value, real_l, "leaf_value" },
-        { &t->threshold, real_t, "threshold" }, { &t->cmp, 1, "cmp" },
-        { &t->cat_right, 1, "category_list_right_child" },
-    };
+    int32_t n;
+    uint8_t has_cat;
 
     if (rd_i32(r, &n, "num_nodes") != 0
         || rd_u8(r, &has_cat, "has_categorical_split") != 0)
@@ -424,15 +378,18 @@ forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t)
         return -1;
     }
     t->n_nodes = (uint32_t) n;
-    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-        if ((a = rd_array_n(r, cols[i].elem, t->n_nodes, 0, cols[i].what))
-            == NULL)
-        {
-            return -1;
-        }
-        *cols[i].f = col(a, cols[i].elem);
-    }
-    if ((t->leaf_vector = rd_array(r, real_l, &t->n_leaf_vector,
+    return 0;
+}
+
+/* leaf_vector and its per-node begin/end offsets, laid out alike in 4.x
+ * and 3.9 (begin/end empty when the leaves are scalars). */
+static int
+read_leaf_vectors(tl_reader *r, const tl_header *h, tl_tree *t)
+{
+    const uint8_t *a;
+    uint64_t       n_lv_begin;
+
+    if ((t->leaf_vector = rd_array(r, h->leaf64 ? 8 : 4, &t->n_leaf_vector,
                                    "leaf_vector")) == NULL
         || (a = rd_array(r, 8, &n_lv_begin, "leaf_vector_begin")) == NULL)
     {
@@ -450,6 +407,43 @@ forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t)
         return -1;
     }
     t->lv_end = col(a, 8);
+    return 0;
+}
+
+int
+forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t)
+{
+    size_t         real_t = h->thr64 ? 8 : 4, real_l = h->leaf64 ? 8 : 4;
+    const uint8_t *a;
+    uint64_t       n_cat_begin;
+    static const struct { size_t elem; const char *what; } stats[] = {
+        { 8, "data_count" }, { 1, "data_count_present" },
+        { 8, "sum_hess" }, { 1, "sum_hess_present" },
+        { 8, "gain" }, { 1, "gain_present" },
+    };
+    struct { tl_field *f; size_t elem; const char *what; } cols[] = {
+        { &t->node_type, 1, "node_type" }, { &t->cleft, 4, "cleft" },
+        { &t->cright, 4, "cright" }, { &t->split_index, 4, "split_index" },
+        { &t->default_left, 1, "default_left" },
+        { &t->leaf_value, real_l, "leaf_value" },
+        { &t->threshold, real_t, "threshold" }, { &t->cmp, 1, "cmp" },
+        { &t->cat_right, 1, "category_list_right_child" },
+    };
+
+    if (read_node_count(r, t) != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        if ((a = rd_array_n(r, cols[i].elem, t->n_nodes, 0, cols[i].what))
+            == NULL)
+        {
+            return -1;
+        }
+        *cols[i].f = col(a, cols[i].elem);
+    }
+    if (read_leaf_vectors(r, h, t) != 0) {
+        return -1;
+    }
     if ((t->cat_list = rd_array(r, 4, &t->n_cat_list, "category_list"))
         == NULL
         || (a = rd_array_n(r, 8, t->n_nodes, 1, "category_list_begin"))
@@ -486,24 +480,16 @@ forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t)
 int
 forest_tl_read_tree_v3(tl_reader *r, const tl_header *h, tl_tree *t)
 {
-    int32_t        n, n_opt_tree, n_opt_node;
-    uint8_t        has_cat;
+    int32_t        n_opt_tree, n_opt_node;
     size_t         u = (h->thr64 || h->leaf64) ? 8 : 4;
     size_t         info = u == 8 ? 16 : 12, dc = u == 8 ? 24 : 16;
     size_t         size = u == 8 ? 56 : 48;
     const uint8_t *nodes, *a;
-    uint64_t       n_lv_begin, n_off;
+    uint64_t       n_off;
 
-    if (rd_i32(r, &n, "num_nodes") != 0
-        || rd_u8(r, &has_cat, "has_categorical_split") != 0)
-    {
+    if (read_node_count(r, t) != 0) {
         return -1;
     }
-    if (n < 1) {
-        forest_errf(r->err, r->errlen, r->name, "tree has %d nodes", n);
-        return -1;
-    }
-    t->n_nodes = (uint32_t) n;
     if ((nodes = rd_array_n(r, size, t->n_nodes, 0, "nodes")) == NULL) {
         return -1;
     }
@@ -516,24 +502,9 @@ forest_tl_read_tree_v3(tl_reader *r, const tl_header *h, tl_tree *t)
     t->node_type = col(nodes + dc + 24, size);   /* split_type: 1 num, 2 cat */
     t->cmp = col(nodes + dc + 25, size);
     t->cat_right = col(nodes + dc + 29, size);
-    if ((t->leaf_vector = rd_array(r, h->leaf64 ? 8 : 4, &t->n_leaf_vector,
-                                   "leaf_vector")) == NULL
-        || (a = rd_array(r, 8, &n_lv_begin, "leaf_vector_begin")) == NULL)
-    {
+    if (read_leaf_vectors(r, h, t) != 0) {
         return -1;
     }
-    if (n_lv_begin != 0 && n_lv_begin != t->n_nodes) {
-        forest_errf(r->err, r->errlen, r->name, "leaf_vector_begin has %llu "
-            "elements for %u nodes", (unsigned long long) n_lv_begin,
-            t->n_nodes);
-        return -1;
-    }
-    t->has_lv = n_lv_begin != 0;
-    t->lv_begin = col(a, 8);
-    if ((a = rd_array_n(r, 8, n_lv_begin, 0, "leaf_vector_end")) == NULL) {
-        return -1;
-    }
-    t->lv_end = col(a, 8);
     if ((t->cat_list = rd_array(r, 4, &t->n_cat_list, "category_list"))
         == NULL
         || (a = rd_array(r, 8, &n_off, "category offsets")) == NULL)
