@@ -26,6 +26,20 @@ grow(lgb_trees *T, void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+/* The value of a "key=" line is there and holds n tokens. */
+static int
+has_values(lgb_trees *T, uint32_t t, const char *key, text_span v, size_t n)
+{
+    if (v.p == NULL) {
+        return LGB_FAIL(T, "tree %u: %s missing", t, key);
+    }
+    if (text_count_tokens(v) != n) {
+        return LGB_FAIL(T, "tree %u: %s has %zu values, expected %zu", t, key,
+            text_count_tokens(v), n);
+    }
+    return 0;
+}
+
 /* Parses exactly n integers in [lo, hi] from the value of a "key=" line. */
 static int
 ints(lgb_trees *T, uint32_t t, const char *key, text_span v, size_t n,
@@ -35,12 +49,8 @@ ints(lgb_trees *T, uint32_t t, const char *key, text_span v, size_t n,
     long long x;
     size_t    i = 0;
 
-    if (v.p == NULL) {
-        return LGB_FAIL(T, "tree %u: %s missing", t, key);
-    }
-    if (text_count_tokens(v) != n) {
-        return LGB_FAIL(T, "tree %u: %s has %zu values, expected %zu", t, key,
-            text_count_tokens(v), n);
+    if (has_values(T, t, key, v, n) != 0) {
+        return -1;
     }
     while (text_next_token(&v, &tok)) {
         if (text_to_ll(tok, &x) != 0 || x < lo || x > hi) {
@@ -64,12 +74,8 @@ doubles(lgb_trees *T, uint32_t t, const char *key, text_span v, size_t n,
     text_span tok;
     size_t    i = 0;
 
-    if (v.p == NULL) {
-        return LGB_FAIL(T, "tree %u: %s missing", t, key);
-    }
-    if (text_count_tokens(v) != n) {
-        return LGB_FAIL(T, "tree %u: %s has %zu values, expected %zu", t, key,
-            text_count_tokens(v), n);
+    if (has_values(T, t, key, v, n) != 0) {
+        return -1;
     }
     while (text_next_token(&v, &tok)) {
         if (text_to_double(tok, &out[i]) != 0) {
