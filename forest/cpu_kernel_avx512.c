@@ -51,8 +51,8 @@ INLINE void
 add_leaves(const cpu_plan *p, const cpu_tree *tr, __m512i slot, double *acc)
 {
     const double *leaf = p->leaf + tr->leaf_off;
-    uint32_t      w = tr->group >= 0 ? 1 : p->leaf_width;
-    size_t        col0 = tr->group >= 0 ? (size_t) tr->group : 0;
+    uint32_t      w = cpu_tree_width(p, tr);
+    size_t        col0 = cpu_tree_col0(tr);
 
     if (w > 1) {
         slot = _mm512_mullo_epi32(slot, _mm512_set1_epi32((int) w));

@@ -83,7 +83,7 @@ static void
 copy_leaf(cpu_plan *p, const cpu_tree *tr, const forest_node *nd,
     size_t slot)
 {
-    uint32_t w = tr->group >= 0 ? 1 : p->leaf_width;
+    uint32_t w = cpu_tree_width(p, tr);
 
     memcpy(&p->leaf[tr->leaf_off + slot * w], &p->m->leaf_values[nd->leaf],
         w * sizeof(double));
@@ -344,8 +344,8 @@ cpu_tree_generic(const cpu_plan *p, const cpu_tree *tr, const float *rows,
 {
     const forest_model *m = p->m;
     const forest_node  *tree = m->nodes + m->tree_begin[tr->model_tree];
-    uint32_t            w = tr->group >= 0 ? 1 : p->leaf_width;
-    size_t              col0 = tr->group >= 0 ? (size_t) tr->group : 0;
+    uint32_t            w = cpu_tree_width(p, tr);
+    size_t              col0 = cpu_tree_col0(tr);
 
     for (size_t r = 0; r < n; r++) {
         const float       *row = rows + r * p->n_features;

@@ -97,13 +97,32 @@ void cpu_rows_by_tree(const cpu_plan *p, const float *rows, size_t n,
 void cpu_tree_generic(const cpu_plan *p, const cpu_tree *tr,
     const float *rows, size_t n, double *acc);
 
+/* A tree's leaves add cpu_tree_width() values, to the output columns from
+ * cpu_tree_col0() on: one column for a tree of an output group, else all
+ * of a vector leaf.  always_inline: with plain inline GCC 12 compiles the
+ * SIMD kernels into different code; with it, into the same code as the
+ * expressions written out in place. */
+#define CPU_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+CPU_ALWAYS_INLINE uint32_t
+cpu_tree_width(const cpu_plan *p, const cpu_tree *tr)
+{
+    return tr->group >= 0 ? 1 : p->leaf_width;
+}
+
+CPU_ALWAYS_INLINE size_t
+cpu_tree_col0(const cpu_tree *tr)
+{
+    return tr->group >= 0 ? (size_t) tr->group : 0;
+}
+
 /* Adds the leaf values at `slot` (per row) of one tree into acc. */
 static inline void
 cpu_add_leaf(const cpu_plan *p, const cpu_tree *tr, size_t r, uint32_t slot,
     double *acc)
 {
-    uint32_t w = tr->group >= 0 ? 1 : p->leaf_width;
-    size_t   col0 = tr->group >= 0 ? (size_t) tr->group : 0;
+    uint32_t w = cpu_tree_width(p, tr);
+    size_t   col0 = cpu_tree_col0(tr);
     size_t   at = tr->leaf_off + (size_t) slot * w;
 
     for (uint32_t k = 0; k < w; k++) {
