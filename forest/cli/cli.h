@@ -59,9 +59,9 @@ int cli_fail(const char *fmt, ...)
 
 forest_model *cli_load_model(const char *path, forest_format format);
 
-/* The input file read and arranged for the model; -1 after an error message. */
-int cli_load_input(const char *path, const forest_model *m, uint32_t features,
-    forest_matrix *mat);
+/* The model a->pos[0] and the input file a->pos[1], read and arranged for
+ * the model; NULL after an error message (then nothing is left to free). */
+forest_model *cli_load_model_and_input(const cli_args *a, forest_matrix *mat);
 
 /* The executor --device asks for (cpu by default); NULL after a message. */
 forest_executor *cli_executor_create(const forest_model *m, const cli_args *a);

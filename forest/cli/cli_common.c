@@ -193,8 +193,8 @@ cli_load_model(const char *path, forest_format format)
     return m;
 }
 
-int
-cli_load_input(const char *path, const forest_model *m, uint32_t features,
+static int
+load_input(const char *path, const forest_model *m, uint32_t features,
     forest_matrix *mat)
 {
     char   err[FOREST_ERR_LEN];
@@ -220,6 +220,18 @@ cli_load_input(const char *path, const forest_model *m, uint32_t features,
         return -1;
     }
     return 0;
+}
+
+forest_model *
+cli_load_model_and_input(const cli_args *a, forest_matrix *mat)
+{
+    forest_model *m = cli_load_model(a->pos[0], a->format);
+
+    if (m != NULL && load_input(a->pos[1], m, a->features, mat) != 0) {
+        forest_free(m);
+        return NULL;
+    }
+    return m;
 }
 
 forest_executor *

@@ -58,12 +58,8 @@ cmd_predict(int argc, char **argv)
     {
         return CLI_EXIT_USAGE;
     }
-    m = cli_load_model(a.pos[0], a.format);
+    m = cli_load_model_and_input(&a, &mat);
     if (m == NULL) {
-        return CLI_EXIT_FAIL;
-    }
-    if (cli_load_input(a.pos[1], m, a.features, &mat) != 0) {
-        forest_free(m);
         return CLI_EXIT_FAIL;
     }
     ex = cli_executor_create(m, &a);
