@@ -12,21 +12,11 @@
 
 /* req.model, built once per model and worker (hooks should not edit it) */
 static void
-push_model(forest_lua *fl, const forest_lua_model *m)
+build_model(forest_lua *fl, const forest_lua_model *m)
 {
     uint32_t    f;
     lua_State  *L = fl->L;
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, fl->models);
-    lua_pushlightuserdata(L, (void *) m->key);
-    lua_rawget(L, -2);
-
-    if (!lua_isnil(L, -1)) {
-        lua_remove(L, -2);
-        return;
-    }
-
-    lua_pop(L, 1);
     lua_createtable(L, 0, 5);
 
     lua_pushstring(L, m->name);
@@ -54,11 +44,6 @@ push_model(forest_lua *fl, const forest_lua_model *m)
 
         lua_setfield(L, -2, "features");
     }
-
-    lua_pushlightuserdata(L, (void *) m->key);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, -4);
-    lua_remove(L, -2);
 }
 
 
@@ -218,7 +203,7 @@ flua_request(lua_State *L)
     push_headers(L, rq);
     lua_setfield(L, -2, "headers");
 
-    push_model(fl, rq->model);
+    flua_push_cached(fl, fl->models, rq->model, build_model);
     lua_setfield(L, -2, "model");
 
     a->ref = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -73,6 +73,12 @@ int flua_rows(forest_lua *fl, int idx, const forest_lua_model *m,
     size_t max_rows, forest_lua_alloc *a, float **rows, size_t *n_rows,
     flua_call *c);
 
+/* Pushes the value kept for model m in the registry table `cache`, made
+ * by build (which pushes it) the first time. */
+typedef void (*flua_build_fn)(forest_lua *fl, const forest_lua_model *m);
+void flua_push_cached(forest_lua *fl, int cache, const forest_lua_model *m,
+    flua_build_fn build);
+
 /* Pushes the cached { feature name = 0-based index } table of a model. */
 void flua_push_feature_index(forest_lua *fl, const forest_lua_model *m);
 

@@ -299,22 +299,12 @@ flua_rows(forest_lua *fl, int idx, const forest_lua_model *m,
 }
 
 
-void
-flua_push_feature_index(forest_lua *fl, const forest_lua_model *m)
+static void
+build_feature_index(forest_lua *fl, const forest_lua_model *m)
 {
     uint32_t    f;
     lua_State  *L = fl->L;
 
-    lua_rawgeti(L, LUA_REGISTRYINDEX, fl->indexes);
-    lua_pushlightuserdata(L, (void *) m->key);
-    lua_rawget(L, -2);
-
-    if (!lua_isnil(L, -1)) {
-        lua_remove(L, -2);
-        return;
-    }
-
-    lua_pop(L, 1);
     lua_createtable(L, 0, (int) m->n_features);
 
     /* the first of duplicate names wins, as in the codec */
@@ -324,9 +314,10 @@ flua_push_feature_index(forest_lua *fl, const forest_lua_model *m)
             lua_setfield(L, -2, m->feature_names[f - 1]);
         }
     }
+}
 
-    lua_pushlightuserdata(L, (void *) m->key);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, -4);
-    lua_remove(L, -2);
+void
+flua_push_feature_index(forest_lua *fl, const forest_lua_model *m)
+{
+    flua_push_cached(fl, fl->indexes, m, build_feature_index);
 }

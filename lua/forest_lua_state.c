@@ -186,6 +186,28 @@ flua_push_array_mt(forest_lua *fl)
 }
 
 
+void
+flua_push_cached(forest_lua *fl, int cache, const forest_lua_model *m,
+    flua_build_fn build)
+{
+    lua_State  *L = fl->L;
+
+    lua_rawgeti(L, LUA_REGISTRYINDEX, cache);
+    lua_pushlightuserdata(L, (void *) m->key);
+    lua_rawget(L, -2);
+
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        build(fl, m);
+        lua_pushlightuserdata(L, (void *) m->key);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, -4);
+    }
+
+    lua_remove(L, -2);
+}
+
+
 int
 flua_is_marked_array(forest_lua *fl, int idx)
 {
