@@ -10,14 +10,7 @@ work=$build/codec
 mkdir -p "$work"
 passed=0 failed=0
 
-tally() {   # adds the last "N passed, N failed" line of $1; $2 = exit code
-    local line p f
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$1" | tail -1)
-    if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-    p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
-    passed=$((passed + p)); failed=$((failed + f))
-    [ "$2" -eq 0 ] || [ "$f" -gt 0 ] || failed=$((failed + 1))
-}
+. "$root/tests/lib.sh"
 
 srcs=("$root"/ngx_module/forest_codec_*.c)
 flags=(-std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -I"$root/ngx_module"

@@ -8,14 +8,7 @@ build=${1:?build dir}
 root=$(cd "$(dirname "$0")/.." && pwd)
 passed=0 failed=0
 
-tally() {   # adds the last "N passed, N failed" line of $1; $2 = exit code
-    local line p f
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$1" | tail -1)
-    if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-    p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
-    passed=$((passed + p)); failed=$((failed + f))
-    [ "$2" -eq 0 ] || [ "$f" -gt 0 ] || failed=$((failed + 1))
-}
+. "$root/tests/lib.sh"
 
 srcs=("$root"/lua/forest_lua_*.c)
 flags=(-std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -I"$root/lua"
