@@ -121,6 +121,22 @@ int fcodec_push(fcodec_parser *p, int ctx);
 int fcodec_top(const fcodec_parser *p);
 void fcodec_pop(fcodec_parser *p);
 void fcodec_set_top(fcodec_parser *p, int ctx);
+/* Ignores v: a map or array is walked over in context skip_ctx (whose
+ * values the API skips too).  1, or 0 on error. */
+int fcodec_skip(fcodec_parser *p, const fcodec_value *v, int skip_ctx);
+
+/* "a number", "an object", ... for messages. */
+const char *fcodec_type_name(const fcodec_value *v);
+
+/* Longest name or token quoted in a message, and the characters of one
+ * of len bytes (not NUL-terminated) to quote: "%.*s". */
+#define FCODEC_NAME_MAX_SHOWN  64
+
+static inline int
+fcodec_shown(size_t len)
+{
+    return len < FCODEC_NAME_MAX_SHOWN ? (int) len : FCODEC_NAME_MAX_SHOWN;
+}
 
 /* yajl callback tables: each API fills one through the shared adapters,
  * routing every value into its own handler. */

@@ -55,33 +55,13 @@ static const struct {
 /* Shape-announced rows are reserved up front only this far: a small body
  * must not make a large allocation by claiming a large shape. */
 #define PREALLOC_MAX_VALUES  65536
-#define NAME_MAX_SHOWN       64
-
-static const char *
-type_name(const fcodec_value *v)
-{
-    static const char *names[] = {
-        "null", "a boolean", "a number", "a string", "an object", "an array"
-    };
-
-    return names[v->type];
-}
-
-static int
-skip(fcodec_parser *p, const fcodec_value *v)
-{
-    if (v->type == FCODEC_V_MAP || v->type == FCODEC_V_ARR) {
-        return fcodec_push(p, K_SKIP);
-    }
-    return 1;
-}
 
 static int
 get_bool(fcodec_parser *p, const fcodec_value *v, const char *what, int *out)
 {
     if (v->type != FCODEC_V_BOOL) {
         return fcodec_fail(p, 400, "%s is %s; it must be true or false",
-                           what, type_name(v));
+                           what, fcodec_type_name(v));
     }
     *out = v->boolean;
     return 1;
@@ -131,23 +111,23 @@ request_member(fcodec_parser *p, const fcodec_value *v)
     case KEY_INPUTS:
         if (v->type != FCODEC_V_ARR) {
             return fcodec_fail(p, 400, "\"inputs\" is %s; it must be an array",
-                               type_name(v));
+                               fcodec_type_name(v));
         }
         return fcodec_push(p, K_INPUTS);
     case KEY_OUTPUTS:
         if (v->type != FCODEC_V_ARR) {
             return fcodec_fail(p, 400, "\"outputs\" is %s; it must be an "
-                               "array", type_name(v));
+                               "array", fcodec_type_name(v));
         }
         return fcodec_push(p, K_OUTPUTS);
     case KEY_PARAMS:
         if (v->type != FCODEC_V_MAP) {
             return fcodec_fail(p, 400, "\"parameters\" is %s; it must be an "
-                               "object", type_name(v));
+                               "object", fcodec_type_name(v));
         }
         return fcodec_push(p, K_REQ_PARAMS);
     default:
-        return skip(p, v);
+        return fcodec_skip(p, v, K_SKIP);
     }
 }
 
@@ -161,10 +141,10 @@ input_member(fcodec_parser *p, const fcodec_value *v)
     case KEY_NAME:
         if (v->type != FCODEC_V_STR) {
             return fcodec_fail(p, 400, "the input's \"name\" is %s; it must "
-                               "be a string", type_name(v));
+                               "be a string", fcodec_type_name(v));
         }
         if (v->len != 8 || memcmp(v->str, "input__0", 8) != 0) {
-            shown = v->len > NAME_MAX_SHOWN ? NAME_MAX_SHOWN : (int) v->len;
+            shown = fcodec_shown(v->len);
             return fcodec_fail(p, 400, "unknown input \"%.*s\": model %s has "
                                "one input, input__0", shown, v->str,
                                p->m->name);
@@ -175,7 +155,7 @@ input_member(fcodec_parser *p, const fcodec_value *v)
     case KEY_SHAPE:
         if (v->type != FCODEC_V_ARR) {
             return fcodec_fail(p, 400, "input__0 \"shape\" is %s; it must be "
-                               "an array", type_name(v));
+                               "an array", fcodec_type_name(v));
         }
         ks->have_shape = 1;
         ks->rank = 0;
@@ -183,11 +163,11 @@ input_member(fcodec_parser *p, const fcodec_value *v)
     case KEY_DATATYPE:
         if (v->type != FCODEC_V_STR) {
             return fcodec_fail(p, 400, "input__0 \"datatype\" is %s; it must "
-                               "be a string", type_name(v));
+                               "be a string", fcodec_type_name(v));
         }
         ks->dtype = fcodec_dtype_find(v->str, v->len);
         if (ks->dtype == NULL || ks->dtype->size == 0) {
-            shown = v->len > NAME_MAX_SHOWN ? NAME_MAX_SHOWN : (int) v->len;
+            shown = fcodec_shown(v->len);
             return fcodec_fail(p, 400, "input__0 datatype \"%.*s\" is not "
                                "supported: send FP32, FP64, FP16, BF16, an "
                                "integer type or BOOL", shown, v->str);
@@ -197,7 +177,7 @@ input_member(fcodec_parser *p, const fcodec_value *v)
     case KEY_DATA:
         if (v->type != FCODEC_V_ARR) {
             return fcodec_fail(p, 400, "input__0 \"data\" is %s; it must be "
-                               "an array", type_name(v));
+                               "an array", fcodec_type_name(v));
         }
         if (ks->have_data) {
             return fcodec_fail(p, 400, "input__0 gives \"data\" twice");
@@ -207,11 +187,11 @@ input_member(fcodec_parser *p, const fcodec_value *v)
     case KEY_PARAMS:
         if (v->type != FCODEC_V_MAP) {
             return fcodec_fail(p, 400, "input__0 \"parameters\" is %s; it "
-                               "must be an object", type_name(v));
+                               "must be an object", fcodec_type_name(v));
         }
         return fcodec_push(p, K_IN_PARAMS);
     default:
-        return skip(p, v);
+        return fcodec_skip(p, v, K_SKIP);
     }
 }
 
@@ -224,10 +204,10 @@ output_member(fcodec_parser *p, const fcodec_value *v)
     case KEY_NAME:
         if (v->type != FCODEC_V_STR) {
             return fcodec_fail(p, 400, "an output's \"name\" is %s; it must "
-                               "be a string", type_name(v));
+                               "be a string", fcodec_type_name(v));
         }
         if (v->len != 9 || memcmp(v->str, "output__0", 9) != 0) {
-            shown = v->len > NAME_MAX_SHOWN ? NAME_MAX_SHOWN : (int) v->len;
+            shown = fcodec_shown(v->len);
             return fcodec_fail(p, 400, "unknown output \"%.*s\": model %s has "
                                "one output, output__0", shown, v->str,
                                p->m->name);
@@ -237,11 +217,11 @@ output_member(fcodec_parser *p, const fcodec_value *v)
     case KEY_PARAMS:
         if (v->type != FCODEC_V_MAP) {
             return fcodec_fail(p, 400, "output__0 \"parameters\" is %s; it "
-                               "must be an object", type_name(v));
+                               "must be an object", fcodec_type_name(v));
         }
         return fcodec_push(p, K_OUT_PARAMS);
     default:
-        return skip(p, v);
+        return fcodec_skip(p, v, K_SKIP);
     }
 }
 
@@ -274,7 +254,7 @@ data_value(fcodec_parser *p, const fcodec_value *v)
     if (v->type == FCODEC_V_STR || v->type == FCODEC_V_MAP) {
         return fcodec_fail(p, 400, "input__0 data value %zu is %s; values "
                            "must be numbers (null marks a missing value)",
-                           p->n_vals, type_name(v));
+                           p->n_vals, fcodec_type_name(v));
     }
     if (!in_row) {
         if (ks->data_nested == 1) {
@@ -410,7 +390,7 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
     case K_ROOT:
         if (v->type != FCODEC_V_MAP) {
             return fcodec_fail(p, 400, "the request is %s; it must be a JSON "
-                               "object", type_name(v));
+                               "object", fcodec_type_name(v));
         }
         return fcodec_push(p, K_REQ);
     case K_REQ:
@@ -420,11 +400,11 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
             return get_bool(p, v, "parameters.binary_data_output",
                             &ks->req_binary_output);
         }
-        return skip(p, v);
+        return fcodec_skip(p, v, K_SKIP);
     case K_INPUTS:
         if (v->type != FCODEC_V_MAP) {
             return fcodec_fail(p, 400, "an entry of \"inputs\" is %s; it must "
-                               "be an object", type_name(v));
+                               "be an object", fcodec_type_name(v));
         }
         if (++ks->n_inputs > 1) {
             return fcodec_fail(p, 400, "model %s has one input, input__0; "
@@ -444,11 +424,12 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
             return get_count(p, v, "input__0 parameters.binary_data_size",
                              UINT64_C(1) << 53, &ks->binary_size);
         }
-        return p->key == KEY_SHARED_MEMORY ? shared_memory(p) : skip(p, v);
+        return p->key == KEY_SHARED_MEMORY ? shared_memory(p)
+                                           : fcodec_skip(p, v, K_SKIP);
     case K_OUTPUTS:
         if (v->type != FCODEC_V_MAP) {
             return fcodec_fail(p, 400, "an entry of \"outputs\" is %s; it "
-                               "must be an object", type_name(v));
+                               "must be an object", fcodec_type_name(v));
         }
         ks->out_have_name = 0;
         ks->out_binary = -1;
@@ -470,9 +451,10 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
             ks->out_class = (uint32_t) count;
             return 1;
         }
-        return p->key == KEY_SHARED_MEMORY ? shared_memory(p) : skip(p, v);
+        return p->key == KEY_SHARED_MEMORY ? shared_memory(p)
+                                           : fcodec_skip(p, v, K_SKIP);
     default:
-        return skip(p, v);
+        return fcodec_skip(p, v, K_SKIP);
     }
 }
 

@@ -88,6 +88,25 @@ fcodec_set_top(fcodec_parser *p, int ctx)
     p->ctx[p->depth] = (uint8_t) ctx;
 }
 
+int
+fcodec_skip(fcodec_parser *p, const fcodec_value *v, int skip_ctx)
+{
+    if (v->type == FCODEC_V_MAP || v->type == FCODEC_V_ARR) {
+        return fcodec_push(p, skip_ctx);
+    }
+    return 1;
+}
+
+const char *
+fcodec_type_name(const fcodec_value *v)
+{
+    static const char *names[] = {
+        "null", "a boolean", "a number", "a string", "an object", "an array"
+    };
+
+    return names[v->type];
+}
+
 /* ---- yajl adapters: every event becomes an fcodec_value ---------------- */
 
 static int

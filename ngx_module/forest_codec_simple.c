@@ -25,17 +25,6 @@ enum {
 
 enum { KEY_OTHER = -2, KEY_ROWS = -1 };     /* >= 0: a feature index */
 
-#define NAME_MAX_SHOWN  64
-
-static const char *
-type_name(const fcodec_value *v)
-{
-    static const char *names[] = {
-        "null", "a boolean", "a number", "a string", "an object", "an array"
-    };
-
-    return names[v->type];
-}
 
 static int
 is_rows_key(const char *s, size_t len)
@@ -73,13 +62,6 @@ in_float_range(const fcodec_value *v)
     return isfinite(fcodec_to_float(v->num));
 }
 
-/* characters of a number token (not NUL-terminated) to quote */
-static int
-shown(const fcodec_value *v)
-{
-    return v->len < NAME_MAX_SHOWN ? (int) v->len : NAME_MAX_SHOWN;
-}
-
 static int
 row_value(fcodec_parser *p, const fcodec_value *v)
 {
@@ -88,7 +70,8 @@ row_value(fcodec_parser *p, const fcodec_value *v)
         if (!in_float_range(v)) {
             return fcodec_fail(p, 400, "row %zu, feature %zu: %.*s is outside "
                                "float32's range", p->n_rows - 1,
-                               p->n_vals - p->row_start, shown(v), v->str);
+                               p->n_vals - p->row_start,
+                               fcodec_shown(v->len), v->str);
         }
         return fcodec_rows_push(p, fcodec_to_float(v->num));
     case FCODEC_V_NULL:
@@ -96,7 +79,7 @@ row_value(fcodec_parser *p, const fcodec_value *v)
     default:
         return fcodec_fail(p, 400, "row %zu, feature %zu: %s is not a number "
                            "(null marks a missing value)", p->n_rows - 1,
-                           p->n_vals - p->row_start, type_name(v));
+                           p->n_vals - p->row_start, fcodec_type_name(v));
     }
 }
 
@@ -110,7 +93,8 @@ named_value(fcodec_parser *p, const fcodec_value *v)
         if (!in_float_range(v)) {
             return fcodec_fail(p, 400, "row %zu, feature \"%.*s\": %.*s is "
                                "outside float32's range", p->n_rows - 1,
-                               NAME_MAX_SHOWN, name, shown(v), v->str);
+                               FCODEC_NAME_MAX_SHOWN, name,
+                               fcodec_shown(v->len), v->str);
         }
         p->vals[p->row_start + (size_t) p->key] = fcodec_to_float(v->num);
         return 1;
@@ -119,7 +103,8 @@ named_value(fcodec_parser *p, const fcodec_value *v)
     default:
         return fcodec_fail(p, 400, "row %zu, feature \"%.*s\": %s is not a "
                            "number (null marks a missing value)",
-                           p->n_rows - 1, NAME_MAX_SHOWN, name, type_name(v));
+                           p->n_rows - 1, FCODEC_NAME_MAX_SHOWN, name,
+                           fcodec_type_name(v));
     }
 }
 
@@ -141,18 +126,9 @@ list_element(fcodec_parser *p, const fcodec_value *v)
     default:
         return fcodec_fail(p, 400, "instance %zu is %s; each instance is a "
                            "row: an array of %u values or an object keyed by "
-                           "feature name", p->n_rows, type_name(v),
+                           "feature name", p->n_rows, fcodec_type_name(v),
                            p->m->n_features);
     }
-}
-
-static int
-skip(fcodec_parser *p, const fcodec_value *v)
-{
-    if (v->type == FCODEC_V_MAP || v->type == FCODEC_V_ARR) {
-        return fcodec_push(p, S_SKIP);
-    }
-    return 1;
 }
 
 static int
@@ -168,10 +144,10 @@ simple_value(fcodec_parser *p, const fcodec_value *v)
         }
         return fcodec_fail(p, 400, "the request is %s; send {\"instances\": "
                            "[[...], ...]}, a row [...] or an object keyed by "
-                           "feature name", type_name(v));
+                           "feature name", fcodec_type_name(v));
     case S_WRAP:
         if (p->key != KEY_ROWS) {
-            return skip(p, v);
+            return fcodec_skip(p, v, S_SKIP);
         }
         if (p->ss.have_rows) {
             return fcodec_fail(p, 400, "the request gives its rows twice "
@@ -180,7 +156,7 @@ simple_value(fcodec_parser *p, const fcodec_value *v)
         p->ss.have_rows = 1;
         if (v->type != FCODEC_V_ARR) {
             return fcodec_fail(p, 400, "\"instances\" is %s; it must be an "
-                               "array of rows", type_name(v));
+                               "array of rows", fcodec_type_name(v));
         }
         return fcodec_push(p, S_LIST);
     case S_ARRAY:
@@ -197,7 +173,7 @@ simple_value(fcodec_parser *p, const fcodec_value *v)
     case S_NAMED:
         return named_value(p, v);
     default:
-        return skip(p, v);
+        return fcodec_skip(p, v, S_SKIP);
     }
 }
 
@@ -205,7 +181,7 @@ static int
 named_key(fcodec_parser *p, const char *s, size_t len)
 {
     long idx = fcodec_names_find(&p->ss.names, p->m, s, len);
-    int  shown = len > NAME_MAX_SHOWN ? NAME_MAX_SHOWN : (int) len;
+    int  shown = fcodec_shown(len);
 
     if (idx < 0) {
         return fcodec_fail(p, 400, "row %zu: model %s has no feature named "
