@@ -11,6 +11,7 @@
 #define FUZZ_CODEC_H
 
 #include "forest_codec.h"
+#include "../tests/codec/codec_feed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,62 +20,6 @@
 
 #define FUZZ_NO_LEN     ((size_t) -1)
 #define FUZZ_ARENA_MAX  (64u << 20)     /* like a request pool's growth */
-
-typedef struct fuzz_block { struct fuzz_block *next; } fuzz_block;
-typedef struct { fuzz_block *head; size_t used; } fuzz_arena;
-
-static void *
-fuzz_alloc(void *ctx, size_t size)
-{
-    fuzz_arena *ar = ctx;
-    fuzz_block *b;
-
-    if (size > FUZZ_ARENA_MAX - ar->used) {
-        return NULL;
-    }
-    b = malloc(sizeof(max_align_t) + size);
-    if (b == NULL) {
-        return NULL;
-    }
-    ar->used += size;
-    b->next = ar->head;
-    ar->head = b;
-    return (char *) b + sizeof(max_align_t);
-}
-
-static void
-fuzz_arena_free(fuzz_arena *ar)
-{
-    while (ar->head != NULL) {
-        fuzz_block *next = ar->head->next;
-        free(ar->head);
-        ar->head = next;
-    }
-    ar->used = 0;
-}
-
-static fcodec_request
-fuzz_parse(fcodec_api api, const fcodec_model *m, const uint8_t *body,
-    size_t len, size_t json_len, size_t piece, fcodec_alloc *a)
-{
-    fcodec_parser *p = fcodec_parser_create(api, m, json_len, a);
-    fcodec_request req;
-    size_t         at, n;
-
-    memset(&req, 0, sizeof(req));
-    if (p == NULL) {
-        req.status = -1;
-        return req;
-    }
-    for (at = 0; at < len; at += n) {
-        n = piece == 0 || len - at < piece ? len - at : piece;
-        if (fcodec_parser_feed(p, body + at, n) < 0) {
-            break;
-        }
-    }
-    fcodec_parser_finish(p, &req);
-    return req;
-}
 
 static void
 fuzz_json_valid(const uint8_t *text, size_t len)
@@ -100,8 +45,8 @@ fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
     static const fcodec_model model = { "fuzz", 4, names, 64 };
     static const float  outputs[64 * 3] = { 0.25f, 0.5f, 0.25f, 1.0f / 3 };
     static const size_t pieces[8] = { 0, 1, 2, 3, 5, 8, 64, 4096 };
-    fuzz_arena          ar = { NULL, 0 };
-    fcodec_alloc        a = { fuzz_alloc, &ar };
+    feed_arena          ar = { NULL, 0, FUZZ_ARENA_MAX, -1 };
+    fcodec_alloc        a = { feed_alloc, &ar };
     fcodec_request      whole, part;
     fcodec_shape        s;
     fcodec_response     resp;
@@ -121,8 +66,8 @@ fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
         data += 2, size -= 2;
     }
 
-    whole = fuzz_parse(api, &model, data, size, json_len, 0, &a);
-    part = fuzz_parse(api, &model, data, size, json_len, pieces[sel & 7], &a);
+    whole = feed_parse(api, &model, data, size, json_len, 0, &a);
+    part = feed_parse(api, &model, data, size, json_len, pieces[sel & 7], &a);
     if (whole.status != part.status || strcmp(whole.error, part.error) != 0
         || whole.n_rows != part.n_rows
         || (whole.n_rows
@@ -161,7 +106,7 @@ fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
                                        ? resp.json_len : resp.len);
         }
     }
-    fuzz_arena_free(&ar);
+    feed_arena_free(&ar);
 }
 
 #endif /* FUZZ_CODEC_H */

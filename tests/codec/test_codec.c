@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "codec_feed.h"
 #include "forest_codec_internal.h"
 #include "forest_json_number.h"
 
@@ -19,46 +20,9 @@
 
 /* ---- allocator: an arena freed at exit, optionally failing ------------- */
 
-typedef struct block { struct block *next; } block;
-typedef struct {
-    block  *head;
-    long    fail_after;       /* < 0: never fail */
-} arena;
+static feed_arena the_arena = { NULL, 0, SIZE_MAX, -1 };
 
-static arena the_arena = { NULL, -1 };
-
-static void *
-arena_alloc(void *ctx, size_t size)
-{
-    arena *ar = ctx;
-    block *b;
-
-    if (ar->fail_after == 0) {
-        return NULL;
-    }
-    if (ar->fail_after > 0) {
-        ar->fail_after--;
-    }
-    b = malloc(sizeof(max_align_t) + size);
-    if (b == NULL) {
-        return NULL;
-    }
-    b->next = ar->head;
-    ar->head = b;
-    return (char *) b + sizeof(max_align_t);
-}
-
-static void
-arena_free(arena *ar)
-{
-    while (ar->head != NULL) {
-        block *next = ar->head->next;
-        free(ar->head);
-        ar->head = next;
-    }
-}
-
-static fcodec_alloc A = { arena_alloc, &the_arena };
+static fcodec_alloc A = { feed_alloc, &the_arena };
 
 /* ---- models -------------------------------------------------------------- */
 
@@ -74,23 +38,7 @@ static fcodec_request
 parse_chunked(fcodec_api api, const fcodec_model *m, const void *body,
     size_t len, size_t json_len, size_t chunk)
 {
-    fcodec_parser *p = fcodec_parser_create(api, m, json_len, &A);
-    fcodec_request req;
-    size_t         at, n;
-
-    memset(&req, 0, sizeof(req));
-    if (p == NULL) {
-        req.status = -1;
-        return req;
-    }
-    for (at = 0; at < len; at += n) {
-        n = chunk == 0 || len - at < chunk ? len - at : chunk;
-        if (fcodec_parser_feed(p, (const uint8_t *) body + at, n) < 0) {
-            break;
-        }
-    }
-    fcodec_parser_finish(p, &req);
-    return req;
+    return feed_parse(api, m, body, len, json_len, chunk, &A);
 }
 
 static int
@@ -1041,7 +989,7 @@ read_file(const char *dir, const char *name, size_t *len)
     fseek(f, 0, SEEK_END);
     n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    buf = arena_alloc(&the_arena, (size_t) n + 1);
+    buf = feed_alloc(&the_arena, (size_t) n + 1);
     *len = fread(buf, 1, (size_t) n, f);
     fclose(f);
     return buf;
@@ -1128,6 +1076,6 @@ main(int argc, char **argv)
     if (argc > 1) {
         test_triton_bodies(argv[1]);
     }
-    arena_free(&the_arena);
+    feed_arena_free(&the_arena);
     return check_summary();
 }
