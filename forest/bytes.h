@@ -5,8 +5,18 @@
 #ifndef FOREST_BYTES_H
 #define FOREST_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* A read position in a caller's buffer, and where a loader's errors go. */
+typedef struct {
+    const uint8_t *p;
+    size_t         len, pos;
+    const char    *name;
+    char          *err;
+    size_t         errlen;
+} forest_reader;
 
 static inline uint32_t
 forest_le_u32(const uint8_t *p)

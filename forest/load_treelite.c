@@ -64,7 +64,7 @@ class_count(const tl_header *h, uint32_t target)
  */
 static int32_t
 tree_column(const tl_header *h, uint64_t t, uint32_t n_outputs,
-    uint32_t *width, tl_reader *r)
+    uint32_t *width, forest_reader *r)
 {
     int32_t  tid, cid;
     uint32_t rows, cols;
@@ -118,7 +118,7 @@ tree_column(const tl_header *h, uint64_t t, uint32_t n_outputs,
 /* Depth-first order from the root, each node reached exactly once. */
 static int
 order_tree(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t *count,
-    tl_reader *r)
+    forest_reader *r)
 {
     uint32_t n = t->n_nodes, top = 0, emitted = 0;
 
@@ -157,7 +157,7 @@ order_tree(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t *count,
 
 static int
 numeric_test(const tl_header *h, const tl_tree *t, uint64_t ti, uint32_t id,
-    forest_node *nd, int *swap, tl_reader *r)
+    forest_node *nd, int *swap, forest_reader *r)
 {
     double thr = le_real(at(t->threshold, id), h->thr64);
     int    op = (int8_t) *at(t->cmp, id);
@@ -202,7 +202,7 @@ numeric_test(const tl_header *h, const tl_tree *t, uint64_t ti, uint32_t id,
 
 static int
 categorical_test(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t id,
-    forest_node *nd, tl_reader *r)
+    forest_node *nd, forest_reader *r)
 {
     forest_model *m = b->m;
     uint64_t      begin = 0, end = 0;
@@ -265,7 +265,7 @@ categorical_test(tl_build *b, const tl_tree *t, uint64_t ti, uint32_t id,
 
 static int
 leaf_values(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
-    uint32_t id, uint32_t width, forest_node *nd, tl_reader *r)
+    uint32_t id, uint32_t width, forest_node *nd, forest_reader *r)
 {
     forest_model *m = b->m;
     uint64_t      begin = 0, end = 0;
@@ -311,7 +311,7 @@ leaf_values(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
 
 static int
 convert_tree(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
-    uint32_t width, tl_reader *r)
+    uint32_t width, forest_reader *r)
 {
     forest_model *m = b->m;
     uint32_t      count;
@@ -414,7 +414,7 @@ static const struct {
 };
 
 static int
-set_model_params(forest_model *m, const tl_header *h, tl_reader *r)
+set_model_params(forest_model *m, const tl_header *h, forest_reader *r)
 {
     size_t i;
 
@@ -459,7 +459,7 @@ set_model_params(forest_model *m, const tl_header *h, tl_reader *r)
 
 static int
 set_scores(forest_model *m, const tl_header *h, const uint32_t *n_contrib,
-    tl_reader *r)
+    forest_reader *r)
 {
     m->base_score = malloc(m->n_outputs * sizeof(double));
     m->average_divisor = malloc(m->n_outputs * sizeof(double));
@@ -485,7 +485,7 @@ set_scores(forest_model *m, const tl_header *h, const uint32_t *n_contrib,
 }
 
 static forest_model *
-load(tl_reader *r)
+load(forest_reader *r)
 {
     tl_header     h;
     tl_tree      *trees = NULL;
@@ -591,7 +591,7 @@ forest_model *
 forest_load_treelite(const uint8_t *data, size_t len, const char *name,
     char *err, size_t errlen)
 {
-    tl_reader r = { data, len, 0, name, err, errlen };
+    forest_reader r = { data, len, 0, name, err, errlen };
 
     return load(&r);
 }

@@ -29,16 +29,8 @@
 #define NODE_SIZE          20
 #define NODE_STAT_SIZE     16
 
-typedef struct {
-    const uint8_t *p;
-    size_t         len, pos;
-    const char    *name;
-    char          *err;
-    size_t         errlen;
-} reader;
-
 static int
-need(reader *r, size_t n, const char *what)
+need(forest_reader *r, size_t n, const char *what)
 {
     if (r->len - r->pos < n) {
         forest_errf(r->err, r->errlen, r->name, "truncated legacy binary "
@@ -50,7 +42,7 @@ need(reader *r, size_t n, const char *what)
 }
 
 static int
-read_u64(reader *r, uint64_t *out, const char *what)
+read_u64(forest_reader *r, uint64_t *out, const char *what)
 {
     if (need(r, 8, what) != 0) {
         return -1;
@@ -62,7 +54,7 @@ read_u64(reader *r, uint64_t *out, const char *what)
 
 /* u64 length + bytes; the string is not copied */
 static int
-read_string(reader *r, const uint8_t **s, size_t *n, const char *what)
+read_string(forest_reader *r, const uint8_t **s, size_t *n, const char *what)
 {
     uint64_t len;
 
@@ -80,7 +72,7 @@ read_string(reader *r, const uint8_t **s, size_t *n, const char *what)
 
 /* u64 count of elements of at least min_size bytes each */
 static int
-read_count(reader *r, uint64_t *n, size_t min_size, const char *what)
+read_count(forest_reader *r, uint64_t *n, size_t min_size, const char *what)
 {
     if (read_u64(r, n, what) != 0) {
         return -1;
@@ -95,7 +87,7 @@ read_count(reader *r, uint64_t *n, size_t min_size, const char *what)
 
 /* the dmlc tail after the trees: attributes and metric names */
 static int
-skip_tail(reader *r, int attrs, int metrics)
+skip_tail(forest_reader *r, int attrs, int metrics)
 {
     const uint8_t *s;
     size_t         n;
@@ -171,7 +163,7 @@ arrays_reserve(node_arrays *a, uint32_t n)
 
 /* One tree's nodes, unpacked into the arrays t points at. */
 static int
-read_tree(reader *r, uint32_t tree_no, node_arrays *a, xgb_tree *t)
+read_tree(forest_reader *r, uint32_t tree_no, node_arrays *a, xgb_tree *t)
 {
     const uint8_t *tp, *nd;
     int32_t        n;
@@ -221,7 +213,7 @@ read_tree(reader *r, uint32_t tree_no, node_arrays *a, xgb_tree *t)
 }
 
 static int
-read_header(reader *r, xgb_learner *l, double *base, int *attrs,
+read_header(forest_reader *r, xgb_learner *l, double *base, int *attrs,
     int *metrics, int *dart)
 {
     const uint8_t *lp, *s;
@@ -288,15 +280,15 @@ forest_model *
 forest_load_xgboost_binary(const uint8_t *data, size_t len, const char *name,
     char *err, size_t errlen)
 {
-    reader       r = { data, len, 0, name, err, errlen };
-    xgb_learner  l;
-    xgb_builder *b = NULL;
-    xgb_tree    *trees = NULL;
-    node_arrays *arrays = NULL;
-    double       base;
-    uint64_t     n_weights = 0;
-    size_t       info_pos, weight_pos = 0;
-    int          attrs, metrics, dart;
+    forest_reader r = { data, len, 0, name, err, errlen };
+    xgb_learner   l;
+    xgb_builder  *b = NULL;
+    xgb_tree     *trees = NULL;
+    node_arrays  *arrays = NULL;
+    double        base;
+    uint64_t      n_weights = 0;
+    size_t        info_pos, weight_pos = 0;
+    int           attrs, metrics, dart;
     forest_model *m = NULL;
 
     if (read_header(&r, &l, &base, &attrs, &metrics, &dart) != 0) {

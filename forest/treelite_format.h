@@ -18,14 +18,6 @@ enum { TL_NODE_LEAF = 0, TL_NODE_NUMERIC = 1, TL_NODE_CATEGORICAL = 2 };
 enum { TL_TASK_BINARY = 0, TL_TASK_REGRESSOR, TL_TASK_MULTICLASS,
        TL_TASK_RANKING, TL_TASK_ISOLATION_FOREST };
 
-typedef struct {
-    const uint8_t *p;
-    size_t         len, pos;
-    const char    *name;
-    char          *err;
-    size_t         errlen;
-} tl_reader;
-
 /* One node field of a tree: element i is at base + i * stride, so the
  * column arrays of 4.x and the node structs of 3.9 read the same way. */
 typedef struct {
@@ -87,9 +79,9 @@ at(tl_field f, uint32_t i)
 }
 
 /* Header, model-level fields and optional-field slots (4.x or 3.9). */
-int forest_tl_read_header(tl_reader *r, tl_header *h);
+int forest_tl_read_header(forest_reader *r, tl_header *h);
 /* One tree: the 4.x column arrays, or the 3.9 array of node structs. */
-int forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t);
-int forest_tl_read_tree_v3(tl_reader *r, const tl_header *h, tl_tree *t);
+int forest_tl_read_tree_v4(forest_reader *r, const tl_header *h, tl_tree *t);
+int forest_tl_read_tree_v3(forest_reader *r, const tl_header *h, tl_tree *t);
 
 #endif /* FOREST_TREELITE_FORMAT_H */

@@ -8,7 +8,7 @@
 /* ---- bounded little-endian reads -------------------------------------- */
 
 static const uint8_t *
-rd_bytes(tl_reader *r, uint64_t n, const char *what)
+rd_bytes(forest_reader *r, uint64_t n, const char *what)
 {
     const uint8_t *at;
 
@@ -26,7 +26,7 @@ rd_bytes(tl_reader *r, uint64_t n, const char *what)
 /* rd_i32, rd_u8, rd_u64, rd_f32: one fixed-size field, decoded into *v. */
 #define RD_FIXED(fn, type, size, decode)                                    \
 static int                                                                  \
-fn(tl_reader *r, type *v, const char *what)                                 \
+fn(forest_reader *r, type *v, const char *what)                             \
 {                                                                           \
     const uint8_t *b = rd_bytes(r, size, what);                             \
                                                                             \
@@ -44,7 +44,7 @@ RD_FIXED(rd_f32, double, 4, le_real(b, 0))
 
 /* An array: its element count, then the elements (returned in place). */
 static const uint8_t *
-rd_array(tl_reader *r, size_t elem, uint64_t *count, const char *what)
+rd_array(forest_reader *r, size_t elem, uint64_t *count, const char *what)
 {
     if (rd_u64(r, count, what) != 0) {
         return NULL;
@@ -61,7 +61,7 @@ rd_array(tl_reader *r, size_t elem, uint64_t *count, const char *what)
 /* An array that must have exactly n elements (n = 0 allows empty too when
  * allow_empty). */
 static const uint8_t *
-rd_array_n(tl_reader *r, size_t elem, uint64_t n, int allow_empty,
+rd_array_n(forest_reader *r, size_t elem, uint64_t n, int allow_empty,
     const char *what)
 {
     uint64_t       count;
@@ -80,7 +80,7 @@ rd_array_n(tl_reader *r, size_t elem, uint64_t n, int allow_empty,
 }
 
 static int
-skip_optional_fields(tl_reader *r, const char *slot)
+skip_optional_fields(forest_reader *r, const char *slot)
 {
     int32_t  n;
     uint64_t name_len, elem, count;
@@ -125,7 +125,7 @@ col(const uint8_t *base, size_t elem)
 /* ---- header ------------------------------------------------------------*/
 
 static int
-real_type(tl_reader *r, uint8_t t, const char *what, int *is64)
+real_type(forest_reader *r, uint8_t t, const char *what, int *is64)
 {
     if (t != TL_FLOAT32 && t != TL_FLOAT64) {
         forest_errf(r->err, r->errlen, r->name, "%s type %u not supported "
@@ -138,7 +138,7 @@ real_type(tl_reader *r, uint8_t t, const char *what, int *is64)
 }
 
 static int
-read_header_v4(tl_reader *r, tl_header *h)
+read_header_v4(forest_reader *r, tl_header *h)
 {
     int32_t        n_targets;
     uint64_t       n, len;
@@ -228,7 +228,7 @@ read_header_v4(tl_reader *r, tl_header *h)
  * ModelParam {char pred_transform[256]; float sigmoid_alpha, ratio_c,
  * global_bias}, mapped as Treelite 4 maps them. */
 static int
-read_header_v3(tl_reader *r, tl_header *h)
+read_header_v3(forest_reader *r, tl_header *h)
 {
     const uint8_t *tp, *mp;
     uint32_t       num_class, lv_size;
@@ -305,7 +305,7 @@ read_header_v3(tl_reader *r, tl_header *h)
 }
 
 int
-forest_tl_read_header(tl_reader *r, tl_header *h)
+forest_tl_read_header(forest_reader *r, tl_header *h)
 {
     uint8_t thr, leaf;
 
@@ -363,7 +363,7 @@ forest_tl_read_header(tl_reader *r, tl_header *h)
 /* num_nodes and has_categorical_split, which start a tree of either
  * version (the flag is not needed: the node types tell). */
 static int
-read_node_count(tl_reader *r, tl_tree *t)
+read_node_count(forest_reader *r, tl_tree *t)
 {
     int32_t n;
     uint8_t has_cat;
@@ -384,7 +384,7 @@ read_node_count(tl_reader *r, tl_tree *t)
 /* leaf_vector and its per-node begin/end offsets, laid out alike in 4.x
  * and 3.9 (begin/end empty when the leaves are scalars). */
 static int
-read_leaf_vectors(tl_reader *r, const tl_header *h, tl_tree *t)
+read_leaf_vectors(forest_reader *r, const tl_header *h, tl_tree *t)
 {
     const uint8_t *a;
     uint64_t       n_lv_begin;
@@ -411,7 +411,7 @@ read_leaf_vectors(tl_reader *r, const tl_header *h, tl_tree *t)
 }
 
 int
-forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t)
+forest_tl_read_tree_v4(forest_reader *r, const tl_header *h, tl_tree *t)
 {
     size_t         real_t = h->thr64 ? 8 : 4, real_l = h->leaf64 ? 8 : 4;
     const uint8_t *a;
@@ -478,7 +478,7 @@ forest_tl_read_tree_v4(tl_reader *r, const tl_header *h, tl_tree *t)
  * sum_hess, gain; int8 split_type, cmp; bool data_count_present,
  * sum_hess_present, gain_present, categories_list_right_child. */
 int
-forest_tl_read_tree_v3(tl_reader *r, const tl_header *h, tl_tree *t)
+forest_tl_read_tree_v3(forest_reader *r, const tl_header *h, tl_tree *t)
 {
     int32_t        n_opt_tree, n_opt_node;
     size_t         u = (h->thr64 || h->leaf64) ? 8 : 4;
