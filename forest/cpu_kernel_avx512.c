@@ -389,6 +389,117 @@ same_dense(const cpu_tree *tr, uint32_t n)
     return 1;
 }
 
+/*
+ * Few rows: one tree per lane, nt * 16 dense trees of one depth walked
+ * together in their blocked copy (cpu_plan.h), idx being each tree's path;
+ * leaves added one tree after another, in tree order.
+ */
+INLINE void
+blk_trees_one_row(const cpu_plan *p, const cpu_tree *tr, const float *row,
+    size_t r, double *acc, const int nt)
+{
+    const cpu_blk_step *steps = p->blk_step[tr->depth];
+    __m512i             boff[MAXV], path[MAXV];
+    __m512i             even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
+                                   16, 18, 20, 22, 24, 26, 28, 30);
+    __m512i             odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    int32_t             off[MAXV * VL];
+    uint32_t            slot[MAXV * VL];
+
+    for (int j = 0; j < nt * VL; j++) {
+        off[j] = (int32_t) tr[j].blk_off;
+    }
+    for (int v = 0; v < nt; v++) {
+        boff[v] = _mm512_loadu_si512(off + v * VL);
+        path[v] = _mm512_setzero_si512();
+    }
+    for (uint32_t d = 0; d < tr->depth; d++) {
+        __m512i base = _mm512_set1_epi32((int) steps[d].base);
+        __m512i low = _mm512_set1_epi32((int) ((1u << steps[d].k) - 1));
+        __m128i k = _mm_cvtsi32_si128(steps[d].k);
+        __m128i sh = _mm_cvtsi32_si128(steps[d].sh);
+
+        for (int v = 0; v < nt; v++) {
+            __m512i at = _mm512_add_epi32(
+                             _mm512_add_epi32(boff[v], base),
+                             _mm512_add_epi32(
+                                 _mm512_sll_epi32(
+                                     _mm512_srl_epi32(path[v], k), sh),
+                                 _mm512_and_si512(path[v], low)));
+            __m512i g0 = _mm512_i32gather_epi64(_mm512_castsi512_si256(at),
+                             p->blk, 8);
+            __m512i g1 = _mm512_i32gather_epi64(
+                             _mm512_extracti64x4_epi64(at, 1), p->blk, 8);
+            __m512i w = _mm512_permutex2var_epi32(g0, even, g1);
+            __m512  t = _mm512_castsi512_ps(
+                            _mm512_permutex2var_epi32(g0, odd, g1));
+            __m512  x = _mm512_i32gather_ps(
+                            _mm512_and_si512(w,
+                                _mm512_set1_epi32(CPU_FEAT_MASK)), row, 4);
+
+            /* step_x's heap index 2i+2-left, less one: the path 2i+1-left */
+            path[v] = _mm512_sub_epi32(step_x(path[v], w, t, x),
+                                       _mm512_set1_epi32(1));
+        }
+    }
+    for (int v = 0; v < nt; v++) {
+        _mm512_storeu_si512(slot + v * VL, path[v]);
+    }
+    for (int j = 0; j < nt * VL; j++) {
+        cpu_add_leaf(p, &tr[j], r, slot[j], acc);
+    }
+}
+
+/* trees per lane group of the few-rows walk */
+#define ROW_TREES (MAXV * VL)
+
+void
+cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows, size_t n,
+    double *acc)
+{
+    for (size_t r = 0; r < n; r++) {
+        const float *row = rows + r * p->n_features;
+
+        for (uint32_t t = 0; t < p->n_trees;) {
+            const cpu_tree *tr = &p->trees[t];
+            uint32_t        left = p->n_trees - t;
+            int             nt = left >= ROW_TREES ? MAXV
+                                 : left >= 2 * VL ? 2 : left >= VL ? 1 : 0;
+
+            /* blk offsets are gathered as int32 */
+            while (nt > 0 && (tr->kind != CPU_TREE_DENSE
+                              || p->n_blk > INT32_MAX
+                              || !same_dense(tr, (uint32_t) nt * VL)))
+            {
+                nt /= 2;
+            }
+            switch (nt) {
+            case 4:
+                blk_trees_one_row(p, tr, row, r, acc, 4);
+                break;
+            case 2:
+                blk_trees_one_row(p, tr, row, r, acc, 2);
+                break;
+            case 1:
+                blk_trees_one_row(p, tr, row, r, acc, 1);
+                break;
+            default:
+                nt = 0;
+                break;
+            }
+            if (nt == 0) {
+                uint32_t last = left < CPU_ROW_TREES ? p->n_trees
+                                : t + CPU_ROW_TREES;
+
+                cpu_trees_one_row(p, t, last, row, r, acc);
+                t = last;
+            } else {
+                t += (uint32_t) nt * VL;
+            }
+        }
+    }
+}
+
 /* widest block transposed for the top levels (32 KiB on the stack) */
 #define XT_MAX_FEATURES 128
 

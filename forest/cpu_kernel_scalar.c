@@ -68,14 +68,13 @@ sparse_tree(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     }
 }
 
-/* trees one row walks in lock step (cpu_rows_by_tree) */
-#define TREE_LANES 16
+#define TREE_LANES CPU_ROW_TREES
 
 /* Trees first..last-1 for one row, walked in lock step so their loads
  * overlap, then their leaves added in tree order.  A sparse tree's leaf
  * points to itself, so stepping it further is harmless. */
-static void
-tree_group_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
+void
+cpu_trees_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
     const float *row, size_t r, double *acc)
 {
     uint32_t idx[TREE_LANES], max_depth = 0, dense_depth = 0;
@@ -142,7 +141,7 @@ cpu_rows_by_tree(const cpu_plan *p, const float *rows, size_t n, double *acc)
             uint32_t last = p->n_trees - t < TREE_LANES ? p->n_trees
                                                         : t + TREE_LANES;
 
-            tree_group_one_row(p, t, last, rows + r * p->n_features, r, acc);
+            cpu_trees_one_row(p, t, last, rows + r * p->n_features, r, acc);
         }
     }
 }

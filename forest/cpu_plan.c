@@ -214,6 +214,43 @@ fill_top(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *pos,
     }
 }
 
+/* The blocked layout of a dense tree of `depth` levels: fills
+ * steps[0..depth) and returns its node count, a whole number of lines. */
+static uint32_t
+blk_layout(uint32_t depth, cpu_blk_step *steps)
+{
+    uint32_t size = 0;
+
+    for (uint32_t g = 0; CPU_BLK_LEVELS * g < depth; g++) {
+        uint32_t r = depth - CPU_BLK_LEVELS * g;
+
+        r = r > CPU_BLK_LEVELS ? CPU_BLK_LEVELS : r;
+        for (uint32_t k = 0; k < r; k++) {
+            steps[CPU_BLK_LEVELS * g + k] = (cpu_blk_step) {
+                size + (1u << k) - 1, (uint8_t) k, (uint8_t) r };
+        }
+        /* 2^(3g) subtrees of 2^r node slots (r = 3: one line each) */
+        size += 1u << (CPU_BLK_LEVELS * g + r);
+    }
+    return (size + 7) & ~7u;
+}
+
+/* The dense tree's level-order nodes copied to their blocked places. */
+static void
+fill_blk(cpu_plan *p, const cpu_tree *tr)
+{
+    const cpu_blk_step *steps = p->blk_step[tr->depth];
+
+    for (uint32_t d = 0; d < tr->depth; d++) {
+        for (uint32_t path = 0; path < (1u << d); path++) {
+            size_t i = tr->node_off + (1u << d) - 1 + path;
+
+            p->blk[tr->blk_off + cpu_blk_at(&steps[d], path)] =
+                (cpu_bnode) { p->node[i], p->thr[i] };
+        }
+    }
+}
+
 static int
 allocate(cpu_plan *p, char *err, size_t errlen)
 {
@@ -223,13 +260,20 @@ allocate(cpu_plan *p, char *err, size_t errlen)
     p->thr = calloc(nn, sizeof(float));
     p->right = calloc(nn, sizeof(int32_t));
     p->leaf = calloc(p->n_leaf ? p->n_leaf : 1, sizeof(double));
+    if (p->n_blk > 0) {
+        /* n_blk is a whole number of 64-byte lines */
+        p->blk = aligned_alloc(64, p->n_blk * sizeof(cpu_bnode));
+    }
     if (p->node == NULL || p->thr == NULL || p->right == NULL
-        || p->leaf == NULL)
+        || p->leaf == NULL || (p->n_blk > 0 && p->blk == NULL))
     {
         forest_errf(err, errlen, "cpu executor", "out of memory for the "
             "compiled model (%zu nodes, %zu leaf values)", p->n_nodes,
             p->n_leaf);
         return -1;
+    }
+    if (p->blk != NULL) {
+        memset(p->blk, 0, p->n_blk * sizeof(cpu_bnode));
     }
     return 0;
 }
@@ -250,9 +294,11 @@ narrow_leaves(cpu_plan *p)
 }
 
 int
-cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
+cpu_plan_build(cpu_plan *p, const forest_model *m, int blocked, char *err,
+    size_t errlen)
 {
     uint32_t   max_nodes = 1, *level, *pos, *stack, *order;
+    uint32_t   blk_size[CPU_DENSE_MAX_DEPTH + 1];
     tree_shape s;
     int        rc = -1;
 
@@ -262,6 +308,9 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
     p->n_features = m->n_features;
     p->n_outputs = m->n_outputs;
     p->leaf_width = m->leaf_width;
+    for (uint32_t d = 0; d <= CPU_DENSE_MAX_DEPTH; d++) {
+        blk_size[d] = blk_layout(d, p->blk_step[d]);
+    }
     for (uint32_t t = 0; t < m->n_trees; t++) {
         uint32_t n = m->tree_begin[t + 1] - m->tree_begin[t];
 
@@ -294,6 +343,10 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
         if (tr->kind == CPU_TREE_DENSE) {
             p->n_nodes += (1u << s.depth) - 1;
             p->n_leaf += (size_t) w << s.depth;
+            if (blocked) {
+                tr->blk_off = p->n_blk;
+                p->n_blk += blk_size[s.depth];
+            }
         } else if (tr->kind == CPU_TREE_SPARSE) {
             tr->top = s.depth > CPU_SPARSE_TOP ? CPU_SPARSE_TOP : s.depth - 1;
             tr->sparse_off = p->n_nodes + (1u << tr->top);
@@ -310,6 +363,9 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, char *err, size_t errlen)
         if (tr->kind == CPU_TREE_DENSE) {
             measure_tree(m, t, level, &s);
             fill_dense(p, tr, t, pos, level);
+            if (blocked) {
+                fill_blk(p, tr);
+            }
         } else if (tr->kind == CPU_TREE_SPARSE) {
             measure_tree(m, t, level, &s);
             fill_sparse(p, tr, t, order, stack);
@@ -335,6 +391,7 @@ cpu_plan_free(cpu_plan *p)
     free(p->right);
     free(p->leaf);
     free(p->leaf_f);
+    free(p->blk);
     memset(p, 0, sizeof(*p));
 }
 

@@ -18,6 +18,13 @@
  *           walk the top densely, or ignore it and start at the sparse root.
  *   GENERIC categorical or zero_is_missing nodes: walked with the
  *           reference node rules straight from the model.
+ *
+ * Dense trees may also be copied into `blk` for the AVX-512 few-rows walk
+ * (cpu_rows_by_tree_avx512; the portable walk is faster without): the tree
+ * cut into subtrees of three levels, each subtree's seven nodes (feature
+ * word and threshold side by side) in one 64-byte line, so a row's path
+ * through a depth-8 tree touches three node lines instead of about nine.
+ * A last group of one or two levels takes 16 or 32 bytes per subtree.
  */
 #ifndef CPU_PLAN_H
 #define CPU_PLAN_H
@@ -41,6 +48,23 @@ typedef enum {
     CPU_TREE_GENERIC
 } cpu_tree_kind;
 
+/* levels per line-sized subtree of the blocked layout */
+#define CPU_BLK_LEVELS 3
+
+typedef struct {
+    int32_t word;         /* feature | flags */
+    float   thr;
+} cpu_bnode;
+
+/* Where level d's node number `path` (0..2^d-1, left to right) lies in a
+ * blocked tree of some depth: see cpu_blk_at(). */
+typedef struct {
+    uint32_t base;        /* the level's subtree group, plus its first
+                           * node inside a subtree */
+    uint8_t  k;           /* levels above this one inside the subtree */
+    uint8_t  sh;          /* log2 of the group's subtree stride in nodes */
+} cpu_blk_step;
+
 typedef struct {
     uint32_t kind;        /* cpu_tree_kind */
     uint32_t depth;       /* decision levels on the longest path */
@@ -50,6 +74,7 @@ typedef struct {
     size_t   node_off;    /* into cpu_plan.node / thr / right */
     size_t   sparse_off;  /* SPARSE: the root of the sparse layout */
     size_t   leaf_off;    /* into cpu_plan.leaf */
+    size_t   blk_off;     /* DENSE: into cpu_plan.blk (64-byte aligned) */
 } cpu_tree;
 
 typedef struct {
@@ -66,12 +91,16 @@ typedef struct {
     double    *leaf;      /* DENSE: per leaf slot; SPARSE: per node */
     float     *leaf_f;    /* the same as float when all are exact floats
                            * (half the cache), else NULL */
-    size_t     n_nodes, n_leaf;
+    cpu_bnode *blk;       /* DENSE trees, blocked (see above), or NULL */
+    size_t     n_nodes, n_leaf, n_blk;
+    /* per tree depth, per level */
+    cpu_blk_step blk_step[CPU_DENSE_MAX_DEPTH + 1][CPU_DENSE_MAX_DEPTH];
 } cpu_plan;
 
-/* Compiles m (already validated).  0, or -1 with err. */
-int cpu_plan_build(cpu_plan *p, const forest_model *m, char *err,
-    size_t errlen);
+/* Compiles m (already validated), with the blocked copy of its dense trees
+ * when `blocked`.  0, or -1 with err. */
+int cpu_plan_build(cpu_plan *p, const forest_model *m, int blocked,
+    char *err, size_t errlen);
 void cpu_plan_free(cpu_plan *p);
 
 /*
@@ -89,9 +118,18 @@ void cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n,
 void cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n,
     double *acc);
 
-/* Few rows: each row walks many trees at once instead (any CPU). */
+/* Few rows: each row walks many trees at once instead (any CPU; AVX-512
+ * one tree per lane).  Same contract as a block kernel. */
 void cpu_rows_by_tree(const cpu_plan *p, const float *rows, size_t n,
     double *acc);
+void cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows, size_t n,
+    double *acc);
+
+/* Trees first..last-1 (at most CPU_ROW_TREES) for the row at r of a block,
+ * walked in lock step so their loads overlap. */
+#define CPU_ROW_TREES 16
+void cpu_trees_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
+    const float *row, size_t r, double *acc);
 
 /* GENERIC trees, shared by every kernel. */
 void cpu_tree_generic(const cpu_plan *p, const cpu_tree *tr,
@@ -114,6 +152,14 @@ CPU_ALWAYS_INLINE size_t
 cpu_tree_col0(const cpu_tree *tr)
 {
     return tr->group >= 0 ? (size_t) tr->group : 0;
+}
+
+/* Index in a blocked tree of the node at level s's `path`. */
+CPU_ALWAYS_INLINE uint32_t
+cpu_blk_at(const cpu_blk_step *s, uint32_t path)
+{
+    return s->base + ((path >> s->k) << s->sh)
+           + (path & ((1u << s->k) - 1));
 }
 
 /* Adds the leaf values at `slot` (per row) of one tree into acc. */

@@ -25,6 +25,7 @@ typedef struct {
     forest_executor base;
     cpu_plan        plan;
     cpu_block_fn    block;
+    cpu_block_fn    few_rows;    /* batches of <= FEW_ROWS */
     cpu_pool       *pool;        /* NULL when running on one thread */
 } cpu_executor;
 
@@ -78,7 +79,7 @@ run_block(void *ctx, size_t b)
     }
     memset(acc, 0, (size_t) p->n_outputs * CPU_BLOCK * sizeof(double));
     if (bt->n_rows <= FEW_ROWS) {
-        cpu_rows_by_tree(p, bt->rows, n, acc);
+        bt->ex->few_rows(p, bt->rows, n, acc);
     } else {
         bt->ex->block(p, bt->rows + r0 * p->n_features, n, acc);
     }
@@ -198,7 +199,11 @@ forest_cpu_executor_create(const forest_model *m, unsigned threads, char *err,
     ex->base.ops = &cpu_ops;
     ex->base.model = m;
     ex->block = block;
-    if (cpu_plan_build(&ex->plan, m, err, errlen) != 0) {
+    ex->few_rows = block == cpu_block_avx512 ? cpu_rows_by_tree_avx512
+                                             : cpu_rows_by_tree;
+    if (cpu_plan_build(&ex->plan, m, ex->few_rows == cpu_rows_by_tree_avx512,
+                       err, errlen) != 0)
+    {
         free(ex);
         return NULL;
     }
