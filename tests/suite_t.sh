@@ -24,7 +24,8 @@ export FOREST_BUILD="$BUILD"
 # A SANITIZE=1 module loads into the packaged (uninstrumented) nginx only
 # with the sanitizer runtimes preloaded; nginx's own exit-time allocations
 # are not ours to report.
-san=$(ldd "$module" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { print $3 }' | paste -sd' ')
+. "$ROOT/tests/lib.sh"
+san=$(sanitizer_runtimes "$module")
 if [ -n "$san" ]; then
     export TEST_NGINX_LD_PRELOAD="$san"
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}"

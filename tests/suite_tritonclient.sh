@@ -16,6 +16,8 @@ fi
 [ -f "$module" ] || { echo "no module at $module"; echo "0 passed, 1 failed"; exit 1; }
 
 prefix=$(mktemp -d /tmp/forest-tritonclient.XXXXXX)
+. "$ROOT/tests/lib.sh"
+NGINX=$(nginx_for_module "$module" "$NGINX" "$prefix")
 # a free port in 19000-19999
 port=$(python3 -c 'import random, socket
 for _ in range(200):

@@ -9,6 +9,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SHARED=$(cd "${FOREST_SHARED:-$ROOT/../shared}" && pwd)
 NGINX=${NGINX:-/usr/sbin/nginx}
 REL_DIR=$(mktemp -d /tmp/forest-rel.XXXXXX)
+. "$ROOT/tests/lib.sh"
+NGINX=$(nginx_for_module "$BUILD/ngx_http_forest_module.so" "$NGINX" "$REL_DIR")
 
 # the next free port from REL_PORT on, should another run hold it
 for _ in $(seq 20); do
