@@ -26,7 +26,7 @@ typedef struct {
 ngx_int_t
 ngx_http_forest_gpu_probe(char *err, size_t errlen)
 {
-    int                             fd[2], status;
+    int                             fd[2], status = 0;
     pid_t                           pid;
     ssize_t                         n;
     ngx_http_forest_probe_result_t  r;
