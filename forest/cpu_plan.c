@@ -89,46 +89,6 @@ copy_leaf(cpu_plan *p, const cpu_tree *tr, const forest_node *nd,
         w * sizeof(double));
 }
 
-/* pos: per model node, its index in the complete tree */
-static void
-fill_dense(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *pos,
-    const uint32_t *level)
-{
-    const forest_model *m = p->m;
-    const forest_node  *tree = m->nodes + m->tree_begin[t];
-    uint32_t            n = m->tree_begin[t + 1] - m->tree_begin[t];
-    uint32_t            d = tr->depth;
-
-    /* padding below a shallow leaf: any direction lands on a copy of it */
-    for (uint32_t i = 0; i + 1 < (1u << d); i++) {
-        p->node[tr->node_off + i] = 0;
-        p->thr[tr->node_off + i] = NAN;
-    }
-    pos[0] = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const forest_node *nd = &tree[i];
-
-        if (level[i] == UNREACHED) {
-            continue;
-        }
-        if (nd->kind != FOREST_NODE_LEAF) {
-            p->node[tr->node_off + pos[i]] = node_word(nd);
-            p->thr[tr->node_off + pos[i]] = nd->threshold;
-            pos[nd->left] = 2 * pos[i] + 1;
-            pos[nd->right] = 2 * pos[i] + 2;
-            continue;
-        }
-        {
-            uint32_t span = 1u << (d - level[i]);
-            uint32_t first = (pos[i] - ((1u << level[i]) - 1)) * span;
-
-            for (uint32_t s = first; s < first + span; s++) {
-                copy_leaf(p, tr, nd, s);
-            }
-        }
-    }
-}
-
 /* order: scratch for the depth-first order (new index per model node) */
 static void
 fill_sparse(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *order,
@@ -174,16 +134,22 @@ fill_sparse(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *order,
     }
 }
 
-/* The dense top of a sparse tree: internal nodes above level tr->top as in
- * fill_dense, and per bottom slot the sparse node (order) it continues at. */
+/*
+ * The complete tree of the first `levels` levels, children implicit
+ * (2i+1, 2i+2).  pos: per model node, its index in that tree.  Each bottom
+ * slot is filled by `order == NULL`: a dense tree (levels = its depth), a
+ * copy of the leaf above it (padding below a shallow leaf: any direction
+ * lands on a copy of it); else the dense top of a sparse tree: the sparse
+ * node (order) the walk continues at.
+ */
 static void
-fill_top(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *pos,
-    const uint32_t *level, const uint32_t *order)
+fill_complete(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t levels,
+    uint32_t *pos, const uint32_t *level, const uint32_t *order)
 {
     const forest_model *m = p->m;
     const forest_node  *tree = m->nodes + m->tree_begin[t];
     uint32_t            n = m->tree_begin[t + 1] - m->tree_begin[t];
-    uint32_t            k = tr->top;
+    uint32_t            k = levels;
 
     for (uint32_t i = 0; i + 1 < (1u << k); i++) {
         p->node[tr->node_off + i] = 0;
@@ -208,7 +174,11 @@ fill_top(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *pos,
             uint32_t first = (pos[i] - ((1u << level[i]) - 1)) * span;
 
             for (uint32_t s = first; s < first + span; s++) {
-                p->right[tr->node_off + s] = (int32_t) order[i];
+                if (order == NULL) {
+                    copy_leaf(p, tr, nd, s);
+                } else {
+                    p->right[tr->node_off + s] = (int32_t) order[i];
+                }
             }
         }
     }
@@ -362,14 +332,14 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, int blocked, char *err,
 
         if (tr->kind == CPU_TREE_DENSE) {
             measure_tree(m, t, level, &s);
-            fill_dense(p, tr, t, pos, level);
+            fill_complete(p, tr, t, tr->depth, pos, level, NULL);
             if (blocked) {
                 fill_blk(p, tr);
             }
         } else if (tr->kind == CPU_TREE_SPARSE) {
             measure_tree(m, t, level, &s);
             fill_sparse(p, tr, t, order, stack);
-            fill_top(p, tr, t, pos, level, order);
+            fill_complete(p, tr, t, tr->top, pos, level, order);
         }
     }
     narrow_leaves(p);
