@@ -5,7 +5,7 @@ set -uo pipefail
 BUILD=${1:-build}
 export FOREST_BUILD=$(cd "$BUILD" && pwd)
 cd "$(dirname "$0")/.."
-total_pass=0 total_fail=0 broken=()
+total_pass=0 total_fail=0 broken=() failures=()
 
 run_suite() {
     local name=$1; shift
@@ -13,6 +13,9 @@ run_suite() {
     local out rc line p f
     out=$("$@" 2>&1); rc=$?
     echo "$out"
+    local bad
+    while IFS= read -r bad; do failures+=("$name: $bad"); done < <(
+        echo "$out" | grep -E '^ *(not ok|FAIL)|CHECK failed' | head -20)
     line=$(echo "$out" | grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' | tail -1)
     if [ -z "$line" ]; then
         broken+=("$name(rc=$rc,no summary)"); total_fail=$((total_fail + 1)); return
@@ -30,6 +33,12 @@ for s in tests/suite_*.sh; do
     [ -f "$s" ] && run_suite "$(basename "$s" .sh)" bash "$s" "$FOREST_BUILD"
 done
 
+# CI keeps only the tail of the log, so the failures are repeated here,
+# right above the summary.
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed checks (${#failures[@]} listed, at most 20 per suite):"
+    printf '  %s\n' "${failures[@]}" | cut -c1-200 | head -16
+fi
 [ ${#broken[@]} -eq 0 ] || echo "suites that failed to run cleanly: ${broken[*]}"
 echo "all: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
