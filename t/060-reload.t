@@ -69,12 +69,31 @@ sub hup_under_load {
     ($Sent, @Failures) = @lines;
 }
 
+sub workers_of {
+    my ($master) = @_;
+    opendir my $d, '/proc' or die "/proc: $!";
+    my @pids;
+    for my $pid (grep { /^\d+$/ } readdir $d) {
+        open my $st, '<', "/proc/$pid/stat" or next;
+        my $line = <$st> // next;
+        # the command name may hold spaces: the ppid follows its ')'
+        push @pids, $pid if $line =~ /\)\s+\S+\s+(\d+)/ && $1 == $master;
+    }
+    return @pids;
+}
+
+# After a reload the old workers still accept connections until they have
+# handled the master's QUIT, so a request may reach one of them: wait until
+# they have all exited before the test's request.
 sub swap_model {
     my ($from, $wait_shape) = @_;
     copy($from, "$ENV{TEST_NGINX_SERVER_ROOT}/html/m.json") or die "copy: $!";
-    kill 'HUP', master_pid();
+    my $master = master_pid();
+    my @old = workers_of($master);
+    kill 'HUP', $master;
     return if !defined $wait_shape;
     my $end = time + 10;
+    sleep 0.05 while time < $end && grep { kill 0, $_ } @old;
     while (time < $end) {
         my ($r) = ForestT::concurrent($ENV{TEST_NGINX_SERVER_PORT}, 2,
             ForestT::http_request('GET', '/v2/models/m'));

@@ -15,7 +15,7 @@ run_suite() {
     echo "$out"
     local bad
     while IFS= read -r bad; do failures+=("$name: $bad"); done < <(
-        echo "$out" | grep -E '^ *(not ok|FAIL)|CHECK failed' | head -20)
+        echo "$out" | grep -E '^ *(not ok|FAIL)|CHECK failed|^#   Failed test' | head -20)
     line=$(echo "$out" | grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' | tail -1)
     if [ -z "$line" ]; then
         broken+=("$name(rc=$rc,no summary)"); total_fail=$((total_fail + 1)); return
