@@ -48,7 +48,9 @@ sub hup_under_load {
         my ($n, @fail) = (0);
         my $end = time + 0.6 * $hups + 1;
         while (time < $end) {
-            for my $r (ForestT::concurrent($ENV{TEST_NGINX_SERVER_PORT}, 5, ($req) x 4)) {
+            my @res = eval { ForestT::concurrent($ENV{TEST_NGINX_SERVER_PORT}, 5, ($req) x 4) };
+            push @fail, "client: $@" if $@;
+            for my $r (@res) {
                 $n++;
                 my $v = $r->{code} == 200 ? $check->($r->{body}) : "status $r->{code}";
                 push @fail, $v if $v ne 'OK';

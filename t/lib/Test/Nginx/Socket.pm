@@ -831,9 +831,12 @@ sub run_tests () {
     }
 }
 
+# a test's forked helper that exits must not stop the test's nginx
+our $MainPid = $$;
+
 END {
     # like the real module: a randomised servroot is removed afterwards
-    if ($Randomize && defined $ServRoot && $ServRoot =~ m{/t/servroot_\d+$}) {
+    if ($$ == $MainPid && $Randomize && defined $ServRoot && $ServRoot =~ m{/t/servroot_\d+$}) {
         stop_nginx();
         remove_tree($ServRoot) if !$ENV{TEST_NGINX_NO_CLEAN};
     }
