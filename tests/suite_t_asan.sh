@@ -30,6 +30,8 @@ trap 'rm -rf "$logs"' EXIT
 export TEST_NGINX_LD_PRELOAD=$(ldd "$module" | awk '/lib(asan|ubsan)\.so/ { print $3 }' | paste -sd' ')
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$logs/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:log_path=$logs/ubsan"
+# instrumented nginx on a busy CI machine: room beyond the 3 s default
+export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-10}
 
 out=$(bash tests/suite_t.sh "$root/$san_build" "$@" 2>&1)
 rc=$?
