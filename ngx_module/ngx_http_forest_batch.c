@@ -2,11 +2,13 @@
  * The per-worker, per-model dynamic batcher.
  *
  * Rows of requests are appended to a pending batch, which goes to the
- * thread pool once it holds max_batch_size rows, or else:
+ * executor threads once it holds max_batch_size rows, or else:
  *
- *   batch_delay=0 (the default): at once when the model is idle (nothing on
- *     the thread pool); while a batch runs, the rows that arrive meanwhile
- *     are merged and go as soon as it completes;
+ *   batch_delay=0 (the default): at the end of the current event loop
+ *     iteration when the model is idle (no batch of it running), so the
+ *     requests that one epoll wakeup brought go together at no extra
+ *     latency; while a batch runs, the rows that arrive meanwhile are merged
+ *     and go when it completes (again at the end of that iteration);
  *   batch_delay>0: batch_delay after its first request arrived, like
  *     Triton's max_queue_delay.  NGINX timers tick in milliseconds, so a
  *     delay under 1 ms waits only for the end of the current event loop
@@ -45,10 +47,11 @@ struct ngx_http_forest_batch_s {
      * a posted event for delays under 1 ms) */
     ngx_event_t               delay;
     /*
-     * armed while the batch is on the thread pool: a non-cancelable timer
-     * keeps a gracefully exiting worker alive until the batch is answered
+     * armed while the batch runs: a non-cancelable timer keeps a gracefully
+     * exiting worker alive until the batch is answered
      */
     ngx_event_t               guard;
+    ngx_http_forest_job_t     job;               /* on the batch threads */
 
     uint64_t                  start_us;
     uint64_t                  compute_us;
@@ -64,8 +67,12 @@ static ngx_int_t ngx_http_forest_batch_append(ngx_http_forest_batch_t *b,
 static void ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b);
 static void ngx_http_forest_batch_fail(ngx_http_forest_batch_t *b,
     ngx_uint_t status, const char *error);
-static void ngx_http_forest_batch_thread(void *data, ngx_log_t *log);
-static void ngx_http_forest_batch_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_forest_batch_post_task(ngx_http_forest_batch_t *b,
+    ngx_thread_pool_t *tp);
+static void ngx_http_forest_batch_run(void *data);
+static void ngx_http_forest_batch_task(void *data, ngx_log_t *log);
+static void ngx_http_forest_batch_finish(void *data);
+static void ngx_http_forest_batch_task_done(ngx_event_t *ev);
 static void ngx_http_forest_batch_delay_handler(ngx_event_t *ev);
 static void ngx_http_forest_batch_guard_handler(ngx_event_t *ev);
 
@@ -104,15 +111,15 @@ ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    if (b->n_rows >= m->max_batch_size
-        || (m->batch_delay_us == 0 && m->in_flight == 0))
-    {
+    if (b->n_rows >= m->max_batch_size) {
         ngx_http_forest_batch_dispatch(b);
         return NGX_OK;
     }
 
-    if (m->batch_delay_us == 0 || b->delay.timer_set || b->delay.posted) {
-        /* goes when the running batch completes, or is already timed */
+    if (b->delay.timer_set || b->delay.posted
+        || (m->batch_delay_us == 0 && m->in_flight > 0))
+    {
+        /* already timed, or goes when the running batch completes */
         return NGX_OK;
     }
 
@@ -241,7 +248,7 @@ static void
 ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
 {
     size_t                        cols;
-    ngx_thread_task_t            *task;
+    ngx_int_t                     rc;
     ngx_http_forest_model_t      *m;
     ngx_http_forest_main_conf_t  *fmcf;
 
@@ -262,27 +269,29 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
     cols = forest_output_columns(m->forest, b->margin);
 
     b->out = ngx_palloc(b->pool, b->n_rows * cols * sizeof(float));
-    task = ngx_thread_task_alloc(b->pool, 0);
-
-    if (b->out == NULL || task == NULL) {
+    if (b->out == NULL) {
         ngx_http_forest_batch_fail(b, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                    "out of memory for the batch");
         return;
     }
 
-    task->ctx = b;
-    task->handler = ngx_http_forest_batch_thread;
-    task->event.handler = ngx_http_forest_batch_done;
-    task->event.data = b;
-    task->event.log = b->log;
-
     fmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_forest_module);
 
-    if (ngx_thread_task_post(fmcf->thread_pool, task) != NGX_OK) {
-        /* the thread pool has logged why (e.g. its queue is full) */
+    if (fmcf->thread_pool != NULL) {
+        rc = ngx_http_forest_batch_post_task(b, fmcf->thread_pool);
+
+    } else {
+        b->job.run = ngx_http_forest_batch_run;
+        b->job.done = ngx_http_forest_batch_finish;
+        b->job.data = b;
+        rc = ngx_http_forest_runner_post(&b->job, b->log);
+    }
+
+    if (rc != NGX_OK) {
+        /* the queue has logged why (e.g. it is full) */
         ngx_http_forest_batch_fail(b, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   "the thread pool cannot take the batch");
+                                   "the executor queue cannot take the batch");
         return;
     }
 
@@ -312,8 +321,43 @@ ngx_http_forest_batch_fail(ngx_http_forest_batch_t *b, ngx_uint_t status,
 }
 
 
+static ngx_int_t
+ngx_http_forest_batch_post_task(ngx_http_forest_batch_t *b,
+    ngx_thread_pool_t *tp)
+{
+    ngx_thread_task_t  *task;
+
+    task = ngx_thread_task_alloc(b->pool, 0);
+    if (task == NULL) {
+        return NGX_ERROR;
+    }
+
+    task->ctx = b;
+    task->handler = ngx_http_forest_batch_task;
+    task->event.handler = ngx_http_forest_batch_task_done;
+    task->event.data = b;
+    task->event.log = b->log;
+
+    return ngx_thread_task_post(tp, task);
+}
+
+
 static void
-ngx_http_forest_batch_thread(void *data, ngx_log_t *log)
+ngx_http_forest_batch_task(void *data, ngx_log_t *log)
+{
+    ngx_http_forest_batch_run(data);
+}
+
+
+static void
+ngx_http_forest_batch_task_done(ngx_event_t *ev)
+{
+    ngx_http_forest_batch_finish(ev->data);
+}
+
+
+static void
+ngx_http_forest_batch_run(void *data)
 {
     ngx_http_forest_batch_t *b = data;
 
@@ -331,9 +375,9 @@ ngx_http_forest_batch_thread(void *data, ngx_log_t *log)
 
 
 static void
-ngx_http_forest_batch_done(ngx_event_t *ev)
+ngx_http_forest_batch_finish(void *data)
 {
-    ngx_http_forest_batch_t *b = ev->data;
+    ngx_http_forest_batch_t *b = data;
 
     int                       margin;
     size_t                    cols;
@@ -349,10 +393,13 @@ ngx_http_forest_batch_done(ngx_event_t *ev)
         ngx_del_timer(&b->guard);
     }
 
-    /* without batch_delay, what gathered meanwhile goes next at once */
+    /*
+     * without batch_delay, what gathered meanwhile goes next, with what
+     * else this event loop iteration brings
+     */
     for (margin = 0; m->batch_delay_us == 0 && margin < 2; margin++) {
-        if (m->pending[margin] != NULL) {
-            ngx_http_forest_batch_dispatch(m->pending[margin]);
+        if (m->pending[margin] != NULL && !m->pending[margin]->delay.posted) {
+            ngx_post_event(&m->pending[margin]->delay, &ngx_posted_events);
         }
     }
 

@@ -5,6 +5,9 @@
 
 
 #define NGX_HTTP_FOREST_DEFAULT_MAX_ROWS  65536
+/* enough for several models (or GPU batches) in flight at once */
+#define NGX_HTTP_FOREST_BATCH_THREADS     4
+#define NGX_HTTP_FOREST_BATCH_MAX_QUEUE   65536
 
 
 static void *ngx_http_forest_create_main_conf(ngx_conf_t *cf);
@@ -17,6 +20,8 @@ static void ngx_http_forest_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_forest_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_forest_batch_threads(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_forest_kserve(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_forest_predict(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -26,6 +31,11 @@ static char *ngx_http_forest_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_forest_set_api(ngx_conf_t *cf,
     ngx_http_forest_loc_conf_t *flcf, ngx_http_forest_api_e api,
     ngx_http_handler_pt handler);
+
+
+static char  ngx_http_forest_runner_conflict[] =
+    "cannot be used with the other of forest_batch_threads and "
+    "forest_thread_pool: batches run on one or the other";
 
 
 static ngx_command_t  ngx_http_forest_commands[] = {
@@ -40,6 +50,13 @@ static ngx_command_t  ngx_http_forest_commands[] = {
     { ngx_string("forest_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_forest_thread_pool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("forest_batch_threads"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_forest_batch_threads,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -166,6 +183,9 @@ ngx_http_forest_create_main_conf(ngx_conf_t *cf)
      *     fmcf->shm_zone = NULL;
      */
 
+    fmcf->batch_threads = NGX_CONF_UNSET_UINT;
+    fmcf->batch_max_queue = NGX_CONF_UNSET_UINT;
+
     return fmcf;
 }
 
@@ -270,13 +290,10 @@ ngx_http_forest_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (fmcf->thread_pool == NULL) {
-        /* nginx's "default" pool, created unless thread_pool declares it */
-        fmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
-        if (fmcf->thread_pool == NULL) {
-            return NGX_ERROR;
-        }
-    }
+    ngx_conf_init_uint_value(fmcf->batch_threads,
+                             NGX_HTTP_FOREST_BATCH_THREADS);
+    ngx_conf_init_uint_value(fmcf->batch_max_queue,
+                             NGX_HTTP_FOREST_BATCH_MAX_QUEUE);
 
     return ngx_http_forest_metrics_zone(cf, fmcf);
 }
@@ -293,12 +310,70 @@ ngx_http_forest_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    if (fmcf->batch_threads != NGX_CONF_UNSET_UINT) {
+        return ngx_http_forest_runner_conflict;
+    }
+
     value = cf->args->elts;
 
     /* an undeclared name fails with the thread_pool module's own message */
     fmcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
     if (fmcf->thread_pool == NULL) {
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* forest_batch_threads N [max_queue=M] */
+static char *
+ngx_http_forest_batch_threads(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_forest_main_conf_t *fmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (fmcf->batch_threads != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    if (fmcf->thread_pool != NULL) {
+        return ngx_http_forest_runner_conflict;
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1 || n > 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid thread count \"%V\": 1 to 1024",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    fmcf->batch_threads = n;
+
+    if (cf->args->nelts == 3) {
+        if (value[2].len <= 10
+            || ngx_strncmp(value[2].data, "max_queue=", 10) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": want max_queue=N",
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        n = ngx_atoi(value[2].data + 10, value[2].len - 10);
+        if (n < 1) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid max_queue \"%V\": a positive count "
+                               "of batches", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        fmcf->batch_max_queue = n;
     }
 
     return NGX_CONF_OK;
@@ -383,6 +458,14 @@ ngx_http_forest_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (fmcf->models.nelts > 0 && fmcf->thread_pool == NULL
+        && ngx_http_forest_runner_init(cycle, fmcf->batch_threads,
+                                       fmcf->batch_max_queue)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_forest_lua_init_worker(cycle, fmcf);
 }
 
@@ -404,10 +487,12 @@ ngx_http_forest_exit_process(ngx_cycle_t *cycle)
     }
 
     /*
-     * The thread pool module, a core module, has exited before us: its
-     * threads ran every queued task, so no executor is in use any more.
+     * No executor may be in use once its models go: the thread pool module,
+     * a core module, has exited before us and its threads ran every queued
+     * task; our batch threads stop here.
      */
 
+    ngx_http_forest_runner_exit(cycle);
     ngx_http_forest_models_exit_worker(fmcf);
     ngx_http_forest_lua_exit_worker(fmcf);
 }

@@ -4,8 +4,8 @@
  * Configuration time (master): every forest_model is loaded, validated and
  * registered in the main conf.  Worker time: init_process gives each model an
  * executor and a batcher of its own; requests are decoded by the codec
- * (forest_codec.h), batched, run on an NGINX thread pool and answered back on
- * the event loop.
+ * (forest_codec.h), batched, run on the module's batch threads (or an NGINX
+ * thread pool) and answered back on the event loop.
  */
 #ifndef NGX_HTTP_FOREST_MODULE_H
 #define NGX_HTTP_FOREST_MODULE_H
@@ -91,9 +91,22 @@ typedef struct {
 } ngx_http_forest_model_t;
 
 
+/* A computation for the module's batch threads (ngx_http_forest_runner.c). */
+typedef struct ngx_http_forest_job_s  ngx_http_forest_job_t;
+
+struct ngx_http_forest_job_s {
+    ngx_http_forest_job_t  *next;
+    void                  (*run)(void *data);    /* on a batch thread */
+    void                  (*done)(void *data);   /* back on the event loop */
+    void                   *data;
+};
+
+
 typedef struct {
     ngx_array_t             models;              /* ngx_http_forest_model_t * */
-    ngx_thread_pool_t      *thread_pool;
+    ngx_thread_pool_t      *thread_pool;         /* NULL: the batch threads */
+    ngx_uint_t              batch_threads;
+    ngx_uint_t              batch_max_queue;
     ngx_shm_zone_t         *shm_zone;
     ngx_http_forest_lua_main_t  lua;
 } ngx_http_forest_main_conf_t;
@@ -183,6 +196,13 @@ ngx_int_t ngx_http_forest_kserve_handler(ngx_http_request_t *r);
 /* ngx_http_forest_batch.c */
 ngx_int_t ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx);
 void ngx_http_forest_batch_detach(ngx_http_forest_ctx_t *ctx);
+
+/* ngx_http_forest_runner.c */
+ngx_int_t ngx_http_forest_runner_init(ngx_cycle_t *cycle, ngx_uint_t threads,
+    ngx_uint_t max_queue);
+ngx_int_t ngx_http_forest_runner_post(ngx_http_forest_job_t *job,
+    ngx_log_t *log);
+void ngx_http_forest_runner_exit(ngx_cycle_t *cycle);
 
 /* lua/ngx_http_forest_lua.c */
 char *ngx_http_forest_lua_hook(ngx_conf_t *cf, ngx_command_t *cmd,

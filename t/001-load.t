@@ -154,6 +154,45 @@ qr{\[emerg\].*max_batch_size.* in \S+nginx\.conf:\d+}
 
 
 
+=== TEST 9a: forest_batch_threads: a bad count, a bad max_queue, and with forest_thread_pool
+--- http_config
+    forest_model m $TEST_NGINX_SHARED/models/xgb_binary.json;
+    forest_batch_threads 0;
+--- config
+    location /v2/ { forest_kserve; }
+--- must_die
+--- error_log eval
+qr{\[emerg\].*invalid thread count "0": 1 to 1024 in \S+nginx\.conf:\d+}
+
+
+
+=== TEST 9b: forest_batch_threads max_queue must be a positive count
+--- http_config
+    forest_model m $TEST_NGINX_SHARED/models/xgb_binary.json;
+    forest_batch_threads 2 max_queue=none;
+--- config
+    location /v2/ { forest_kserve; }
+--- must_die
+--- error_log eval
+qr{\[emerg\].*invalid max_queue "max_queue=none".* in \S+nginx\.conf:\d+}
+
+
+
+=== TEST 9c: forest_batch_threads and forest_thread_pool exclude each other
+--- main_config
+    thread_pool fpool threads=2;
+--- http_config
+    forest_model m $TEST_NGINX_SHARED/models/xgb_binary.json;
+    forest_thread_pool fpool;
+    forest_batch_threads 2;
+--- config
+    location /v2/ { forest_kserve; }
+--- must_die
+--- error_log eval
+qr{\[emerg\].*"forest_batch_threads" directive cannot be used with the other of forest_batch_threads and forest_thread_pool.* in \S+nginx\.conf:\d+}
+
+
+
 === TEST 10: the same model name twice
 --- http_config
     forest_model m $TEST_NGINX_SHARED/models/xgb_binary.json;

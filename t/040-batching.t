@@ -64,6 +64,26 @@ sub batched {
     });
 }
 
+# Long executions (binary tensors: cheap to parse, long to run) of models
+# a, b and c fill one executor thread and a queue of one, then a 1-row
+# request of model d comes; all bodies complete at once.
+sub fill_queue {
+    local $ForestT::HoldLastByte = 1;  # second
+    my ($big, $len) = ForestT::kserve_binary([map { @{ ForestT::input_rows('xgb_binary', $_ % 200, 1) } } 0 .. 64999]);
+    my $one = ForestT::kserve_json(ForestT::input_rows('xgb_binary', 0, 1));
+    @Responses = ForestT::concurrent($ENV{TEST_NGINX_SERVER_PORT}, 30,
+        (map { ForestT::http_request('POST', "/v2/models/$_/infer", $big, "Inference-Header-Content-Length: $len") } qw(a b c)),
+        ForestT::http_request('POST', '/v2/models/d/infer', $one));
+}
+
+sub one_busy {
+    my @codes = map { $_->{code} } @Responses;
+    my @busy = grep { $_->{code} == 503 } @Responses;
+    return "statuses @codes: want a 503 (executor queue full), the others 200"
+        if !@busy || grep { $_ != 200 && $_ != 503 } @codes;
+    return ForestT::json_like({ error => qr/queue/ })->($busy[0]{body});
+}
+
 no_shuffle();
 run_tests();
 
@@ -176,23 +196,32 @@ ForestT::metrics_like(sub { main::own_rows() })
 --- config
     location /v2/ { forest_kserve; }
 --- init
-# long executions (binary tensors: cheap to parse, long to run) fill the one
-# thread and the queue of one; all bodies complete at once
-local $ForestT::HoldLastByte = 1;  # second
-my ($big, $len) = ForestT::kserve_binary([map { @{ ForestT::input_rows('xgb_binary', $_ % 200, 1) } } 0 .. 64999]);
-my $one = ForestT::kserve_json(ForestT::input_rows('xgb_binary', 0, 1));
-@main::Responses = ForestT::concurrent($ENV{TEST_NGINX_SERVER_PORT}, 30,
-    (map { ForestT::http_request('POST', "/v2/models/$_/infer", $big, "Inference-Header-Content-Length: $len") } qw(a b c)),
-    ForestT::http_request('POST', '/v2/models/d/infer', $one));
+main::fill_queue();
 --- request
 GET /v2/health/live
 --- response_body_filters eval
-sub {
-    my @codes = map { $_->{code} } @main::Responses;
-    my @busy = grep { $_->{code} == 503 } @main::Responses;
-    return "statuses @codes: want a 503 (thread pool queue full), the others 200"
-        if !@busy || grep { $_ != 200 && $_ != 503 } @codes;
-    return ForestT::json_like({ error => qr/./ })->($busy[0]{body});
-}
+\&main::one_busy
 --- response_body: OK
+--- timeout: 30
+
+
+
+=== TEST 7: the module's own batch threads: queue full gives 503, the rest answered
+--- http_config
+    forest_batch_threads 1 max_queue=1;
+    forest_model a $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
+    forest_model b $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
+    forest_model c $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
+    forest_model d $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on;
+--- config
+    location /v2/ { forest_kserve; }
+--- init
+main::fill_queue();
+--- request
+GET /v2/health/live
+--- response_body_filters eval
+\&main::one_busy
+--- response_body: OK
+--- error_log eval
+qr/\[error\].*forest: the executor queue is full: 1 batches waiting/
 --- timeout: 30
