@@ -58,8 +58,11 @@ typedef struct {
 } forest_node;
 
 /*
- * Categorical rule shared by every format: NaN -> default child; otherwise
- * c = (int) trunc(x); c < 0, c >= cat_nbits or bit c clear -> "not in set".
+ * Categorical rule: NaN -> default child; otherwise c = (int) trunc(x);
+ * c >= cat_nbits or bit c clear -> "not in set"; below the lowest category
+ * (forest_cat_truncates) -> "not in set" too.  The formats differ only there:
+ * XGBoost and Treelite refuse x < 0, while LightGBM truncates first, so a
+ * code in (-1, 0) is category 0 there.
  */
 
 typedef enum {
@@ -106,6 +109,13 @@ typedef struct forest_model {
     /* per feature: 1 when the source marks it categorical, or NULL */
     uint8_t      *feature_is_categorical;
 } forest_model;
+
+/* The formats whose categories truncate x toward zero before the c < 0 test. */
+static inline int
+forest_cat_truncates(const forest_model *m)
+{
+    return m->format == FOREST_FORMAT_LIGHTGBM;
+}
 
 /*
  * Load a model file.  On failure returns NULL and writes into err a message

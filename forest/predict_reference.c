@@ -16,10 +16,13 @@ category_in_set(const forest_model *m, const forest_node *nd, float x)
 {
     uint32_t c;
 
-    if (!(x >= 0.0f) || x >= (float) nd->cat_nbits) {
+    if (!(forest_cat_truncates(m) ? x > -1.0f : x >= 0.0f)
+        || x >= (float) nd->cat_nbits)
+    {
         return 0;
     }
-    c = (uint32_t) x;  /* truncation, as both libraries do */
+    /* truncation toward zero, as the libraries do (-0.5 is category 0) */
+    c = x < 1.0f ? 0 : (uint32_t) x;
     return (m->cat_bits[nd->cat_word + c / 32] >> (c % 32)) & 1u;
 }
 

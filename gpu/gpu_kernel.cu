@@ -24,8 +24,8 @@ gpu_goes_left(const gpu_forest &f, const gpu_node &nd, float v)
         uint32_t nbits = __float_as_uint(nd.value);
         bool     in = false;
 
-        if (v >= 0.0f && v < (float) nbits) {
-            uint32_t c = (uint32_t) v;
+        if ((f.cat_truncates ? v > -1.0f : v >= 0.0f) && v < (float) nbits) {
+            uint32_t c = v < 1.0f ? 0 : (uint32_t) v;
             in = (__ldg(&f.cat_bits[nd.aux + c / 32]) >> (c % 32)) & 1u;
         }
         return in == ((nd.bits & GPU_CAT_SET_LEFT) != 0);

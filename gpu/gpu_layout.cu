@@ -104,6 +104,7 @@ gpu_layout_build(const forest_model *m, gpu_forest *f, char *err,
     f->n_outputs = m->n_outputs;
     f->leaf_width = m->leaf_width;
     f->post = (int) m->post;
+    f->cat_truncates = forest_cat_truncates(m);
     f->sigmoid_alpha = m->sigmoid_alpha;
     f->ratio_c = m->ratio_c;
     f->n_leaf_vec = m->leaf_width > 1 ? m->n_leaf_values : 0;

@@ -40,6 +40,7 @@ typedef struct {
     size_t     n_nodes, n_leaf_vec, n_cat_words;
     uint32_t   n_trees, n_features, n_outputs, leaf_width;
     int        post;
+    int        cat_truncates;  /* forest_cat_truncates() */
     double     sigmoid_alpha, ratio_c;
 } gpu_forest;
 

@@ -188,7 +188,8 @@ def main():
                    min_data_per_group=5, cat_l2=1, max_cat_to_onehot=4),
               Xc, y_cat, 15, categorical_feature=[0])
     Xt = test_input(rng, b, Xc)
-    Xt[:8, 0] = [70, 71, 95, 200, -1, -5, 1000, 40.5]   # unseen, negative
+    # unseen, negative, and codes in (-1, 0), which LightGBM truncates to 0
+    Xt[:10, 0] = [70, 71, 95, 200, -1, -5, 1000, 40.5, -0.5, -0.999]
     save("lgb4_cat_wide", b, Xt, "prob")
 
     # pandas category dtype: codes in the CSV, model carries the trailer
