@@ -357,6 +357,73 @@ forest_lua_pre(forest_lua *fl, int fn, int req,
 
 typedef struct {
     flua_call                c;
+    int                      req;
+    const char              *key;
+    forest_lua_alloc        *a;
+    char                    *value;
+} body_string_args;
+
+
+static int
+flua_body_string(lua_State *L)
+{
+    size_t             len;
+    const char        *s;
+    body_string_args  *a = lua_touserdata(L, 1);
+
+    /* raw reads: a hook may have given req or its body a metatable */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->req);
+    if (!lua_istable(L, -1)) {
+        return 0;
+    }
+
+    lua_pushliteral(L, "body");
+    lua_rawget(L, -2);
+    if (!lua_istable(L, -1)) {
+        return 0;
+    }
+
+    lua_pushstring(L, a->key);
+    lua_rawget(L, -2);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        return 0;
+    }
+
+    s = lua_tolstring(L, -1, &len);
+    a->value = a->a->alloc(a->a->ctx, len + 1);
+    if (a->value != NULL) {
+        memcpy(a->value, s, len);
+        a->value[len] = '\0';
+    }
+
+    return 0;
+}
+
+
+char *
+forest_lua_body_string(forest_lua *fl, int req, const char *key,
+    forest_lua_alloc *a)
+{
+    char              err[64];
+    body_string_args  b;
+
+    b.c.err = err;
+    b.c.errlen = sizeof(err);
+    b.req = req;
+    b.key = key;
+    b.a = a;
+    b.value = NULL;
+
+    if (flua_run(fl, flua_body_string, &b.c, NULL) != 0) {
+        return NULL;
+    }
+
+    return b.value;
+}
+
+
+typedef struct {
+    flua_call                c;
     int                      fn;
     int                      req;
     const float             *served;

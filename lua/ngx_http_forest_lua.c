@@ -445,6 +445,11 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
     /* a KServe answer carries output__0 unless the request said otherwise,
      * which a request read by a hook cannot */
     ctx->req.want_output = 1;
+
+    if (ctx->api == FCODEC_KSERVE) {
+        ctx->req.id = forest_lua_body_string(lctx->state, lctx->req, "id",
+                                             &alloc);
+    }
 }
 
 

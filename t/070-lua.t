@@ -119,6 +119,16 @@ ForestT::json_like({ model_name => 'fraud', model_version => '1',
 
 
 
+=== TEST 2a: a pre hook under forest_kserve: the request's id is echoed
+--- request eval
+"POST /v2/models/fraud/infer\n{\"id\": \"req-\\\"7\\\"\", \"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 40, 2)) . "}"
+--- response_body_filters eval
+ForestT::json_like({ id => 'req-"7"', model_name => 'fraud', model_version => '1',
+                     outputs => [ForestT::kserve_output('xgb_binary', 'expected', 'proba', 40, 2)] })
+--- response_body: OK
+
+
+
 === TEST 3: named features, string categories to category codes, log(balance), per-item amount
 --- request eval
 "POST /tx\n" . main::tx_json(ForestT::input_rows('xgb_cat', 0, 60), items => 1)
