@@ -123,14 +123,6 @@ int forest_lua_pre(forest_lua *fl, int fn, int req,
     float **rows, size_t *n_rows, char *err, size_t errlen);
 
 /*
- * req.body[key] when it is a string (a KServe request's "id", read after the
- * pre hook ran), copied NUL-terminated into memory from a; NULL when absent,
- * not a string, or out of memory.  Reads raw fields: no Lua code runs.
- */
-char *forest_lua_body_string(forest_lua *fl, int req, const char *key,
-    forest_lua_alloc *a);
-
-/*
  * post(req, out): out holds one entry per row, a number when cols == 1,
  * else an array of cols numbers (served: n_rows * cols floats).  The value
  * the hook returns is encoded as JSON into memory from a.  Returns 0, the

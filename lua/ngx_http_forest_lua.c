@@ -375,6 +375,7 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
     size_t                       n_rows;
     forest_lua_alloc             alloc;
     forest_lua_model             fm;
+    fcodec_parser               *p;
     forest_lua_request           rq;
     ngx_http_request_t          *r = ctx->request;
     ngx_http_forest_lua_ctx_t   *lctx = ctx->lua;
@@ -427,6 +428,27 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
         return;
     }
 
+    if (ctx->api == FCODEC_KSERVE) {
+        /*
+         * the request's id, parameters and outputs, as without a hook; a bad
+         * one is rejected before the hook runs
+         */
+        p = fcodec_parser_create(FCODEC_KSERVE_ENVELOPE, &ctx->fm,
+                                 (size_t) -1, &ctx->alloc);
+        if (p == NULL) {
+            ngx_http_forest_lua_fail(ctx, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                     "out of memory for the KServe request");
+            return;
+        }
+
+        (void) fcodec_parser_feed(p, lctx->body, lctx->len);
+        fcodec_parser_finish(p, &ctx->req);
+
+        if (ctx->req.status != 0) {
+            return;
+        }
+    }
+
     flcf = ngx_http_get_module_loc_conf(r, ngx_http_forest_module);
 
     alloc.alloc = ngx_http_forest_lua_palloc;
@@ -442,14 +464,7 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
 
     ctx->req.rows = rows;
     ctx->req.n_rows = n_rows;
-    /* a KServe answer carries output__0 unless the request said otherwise,
-     * which a request read by a hook cannot */
     ctx->req.want_output = 1;
-
-    if (ctx->api == FCODEC_KSERVE) {
-        ctx->req.id = forest_lua_body_string(lctx->state, lctx->req, "id",
-                                             &alloc);
-    }
 }
 
 

@@ -29,7 +29,10 @@ typedef struct {
 
 typedef enum {
     FCODEC_KSERVE = 0,                     /* POST .../infer */
-    FCODEC_SIMPLE                          /* POST /predict/<model> */
+    FCODEC_SIMPLE,                         /* POST /predict/<model> */
+    /* a KServe request's own members only (id, parameters, outputs), its
+     * "inputs" skipped: for a Lua pre hook, which makes the rows itself */
+    FCODEC_KSERVE_ENVELOPE
 } fcodec_api;
 
 /* The decoded request. */

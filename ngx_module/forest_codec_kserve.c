@@ -109,6 +109,9 @@ request_member(fcodec_parser *p, const fcodec_value *v)
         p->req.id = fcodec_pstrdup(p, v->str, v->len);
         return p->req.id != NULL;
     case KEY_INPUTS:
+        if (p->api == FCODEC_KSERVE_ENVELOPE) {
+            return fcodec_skip(p, v, K_SKIP);
+        }
         if (v->type != FCODEC_V_ARR) {
             return fcodec_fail(p, 400, "\"inputs\" is %s; it must be an array",
                                fcodec_type_name(v));
@@ -500,8 +503,9 @@ kserve_end(fcodec_parser *p)
     return 1;
 }
 
+/* input__0 complete and consistent; its binary data expected when sent so */
 static int
-kserve_done(fcodec_parser *p)
+inputs_done(fcodec_parser *p)
 {
     const fcodec_kserve_state *ks = &p->ks;
     char                       text[96];
@@ -550,7 +554,17 @@ kserve_done(fcodec_parser *p)
         }
         fcodec_binary_expect(p, ks->dtype, need);
     }
+    return 1;
+}
 
+static int
+kserve_done(fcodec_parser *p)
+{
+    const fcodec_kserve_state *ks = &p->ks;
+
+    if (p->api != FCODEC_KSERVE_ENVELOPE && !inputs_done(p)) {
+        return 0;
+    }
     if (!p->req.outputs_listed || p->req.binary_output < 0) {
         p->req.binary_output = ks->req_binary_output;
     }

@@ -19,7 +19,7 @@
 static const fcodec_api_ops *
 api_ops(const fcodec_parser *p)
 {
-    return p->api == FCODEC_KSERVE ? &fcodec_kserve_ops : &fcodec_simple_ops;
+    return p->api == FCODEC_SIMPLE ? &fcodec_simple_ops : &fcodec_kserve_ops;
 }
 
 int

@@ -129,6 +129,31 @@ ForestT::json_like({ id => 'req-"7"', model_name => 'fraud', model_version => '1
 
 
 
+=== TEST 2b: a pre hook under forest_kserve: requested outputs as without a hook (classification, binary output)
+--- request eval
+["POST /v2/models/fraud/infer\n{\"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 6)) . ", \"outputs\": [{\"name\": \"output__0\", \"parameters\": {\"classification\": 1}}]}",
+ "POST /v2/models/fraud/infer\n{\"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 3)) . ", \"parameters\": {\"binary_data_output\": true}}"]
+--- response_headers_like eval
+["Content-Type: application/json", "Inference-Header-Content-Length: \\d+"]
+--- response_body_filters eval
+[ForestT::classification_like('xgb_binary', 0, 6, 1),
+ ForestT::binary_like({ outputs => [{ name => 'output__0', shape => [3, 2]}] },
+     ForestT::kserve_output('xgb_binary', 'expected', 'proba', 0, 3)->{data})]
+--- response_body eval
+[('OK') x 2]
+
+
+
+=== TEST 2c: a pre hook under forest_kserve: an unknown output is a 400, as without a hook
+--- request eval
+"POST /v2/models/fraud/infer\n{\"rows\": [[1]], \"outputs\": [{\"name\": \"probabilities\"}]}"
+--- error_code: 400
+--- response_body_filters eval
+ForestT::json_like({ error => qr/^unknown output "probabilities": model fraud has one output, output__0/ })
+--- response_body: OK
+
+
+
 === TEST 3: named features, string categories to category codes, log(balance), per-item amount
 --- request eval
 "POST /tx\n" . main::tx_json(ForestT::input_rows('xgb_cat', 0, 60), items => 1)
