@@ -129,6 +129,7 @@ http {
         listen 127.0.0.1:$PORT backlog=4096;
         location /predict/ { forest_predict; }
         location /v2/ { forest_kserve; }
+        location = /metrics { forest_metrics; }
         # the floor: NGINX answers without any module work (the body is
         # read and discarded, as a module has to read it too)
         location = /floor {
@@ -216,25 +217,39 @@ server_ticks() {  # ROOT_PID
     echo "$t"
 }
 
+# rows and executions of the bench model so far (for rows per batch)
+forest_counts() {
+    curl -s "http://127.0.0.1:$PORT/metrics" | awk '
+        /^nv_inference_count\{model="bench"/ { r = $2 }
+        /^nv_inference_exec_count\{model="bench"/ { e = $2 }
+        END { print r + 0, e + 0 }'
+}
+
 server_of() {
     case $1 in return200|forest|forest_v2) echo nginx ;; *) echo "$1" ;; esac
 }
 
 run_wrk() {  # PEER ROWS CONNS DURATION [record]
-    local out t0 t1 pid=${SERVER_PID[$(server_of "$1")]}
+    local out t0 t1 c0 c1 batch= pid=${SERVER_PID[$(server_of "$1")]}
     t0=$(server_ticks "$pid")
+    [ "$(server_of "$1")" = nginx ] && c0=$(forest_counts)
     out=$(WRK_BODY=$BODIES/${BODY_KIND[$1]}_$2.json nice -n "$NICE" taskset -c "$CLIENT_CPUS" \
           wrk -t1 -c"$3" -d"$4" --timeout 5s -s bench/wrk/post.lua "${URL[$1]}" \
           2>&1) || { note "wrk failed on $1: $out"; return 1; }
     t1=$(server_ticks "$pid")
     [ "${5:-}" = record ] || return 0
+    if [ "$1" != return200 ] && [ "$(server_of "$1")" = nginx ]; then
+        c1=$(forest_counts)
+        batch=$(echo "$c0 $c1" | awk '$4 > $2 {
+            printf " rows_per_batch=%.1f", ($3 - $1) / ($4 - $2) }')
+    fi
     local line
     line=$(echo "$out" | grep '^WRK_RESULT') \
         || { note "no wrk result for $1: $out"; return 1; }
     line="${line#WRK_RESULT } server_cpu_us=$(( (t1 - t0) * 1000000 / $(getconf CLK_TCK) ))"
     # requests=.. duration_us=.. p50_us=.. p99_us=.. non2xx=.. errors=.. server_cpu_us=..
     echo "$1 $2 $3 $(echo "$line" | sed -E 's/[a-z0-9_]+=//g')" >> "$RESULTS"
-    printf '  %-10s rows=%-3s conns=%-4s %s\n' "$1" "$2" "$3" "$line"
+    printf '  %-10s rows=%-3s conns=%-4s %s%s\n' "$1" "$2" "$3" "$line" "$batch"
 }
 
 echo "ngx_forest HTTP benchmark: $(nproc) CPUs ($(lscpu | sed -nE 's/^Model name: +//p' | head -1))," \
