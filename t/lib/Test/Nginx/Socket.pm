@@ -63,10 +63,31 @@ sub gen_rand_port ($) {
     Test::More::BAIL_OUT("cannot find a free TCP port");
 }
 
-srand($$ ^ int(time * 1000));
+# Parallel prove jobs start within the same millisecond with neighbouring
+# pids, and pid ^ time then often gives them the same seed, so the same
+# "random" port (seen in CI): seed from the kernel instead.
+sub seed () {
+    if (open my $r, '<:raw', '/dev/urandom') {
+        my $n = read $r, my $bytes, 4;
+        close $r;
+        return unpack 'L', $bytes if $n == 4;
+    }
+    return ($$ * 2654435761 + int(time * 1e6)) % 4294967296;
+}
+srand(seed());
+
+# A randomised run's port is reserved by creating its servroot (mkdir is
+# atomic): another job that drew the same port draws again.
+sub reserve_server_port () {
+    for (1 .. 100) {
+        my $port = gen_rand_port({});
+        return $port if mkdir File::Spec->rel2abs("t/servroot_$port");
+    }
+    Test::More::BAIL_OUT("cannot reserve a servroot for a free TCP port");
+}
 
 our $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
-$ServerPort = gen_rand_port({}) if $Randomize;
+$ServerPort = reserve_server_port() if $Randomize;
 our $ServerPortForClient = $ENV{TEST_NGINX_CLIENT_PORT} || $ServerPort;
 
 our $ServRoot = $Randomize
