@@ -464,7 +464,6 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
 
     ctx->req.rows = rows;
     ctx->req.n_rows = n_rows;
-    ctx->req.want_output = 1;
 }
 
 
