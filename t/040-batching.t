@@ -67,6 +67,13 @@ sub batched {
 # Long executions (binary tensors: cheap to parse, long to run) of models
 # a, b and c fill one executor thread and a queue of one, then a 1-row
 # request of model d comes; all bodies complete at once.
+our $QueueModels = <<'_EOC_';
+    forest_model a $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
+    forest_model b $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
+    forest_model c $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
+    forest_model d $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on;
+_EOC_
+
 sub fill_queue {
     local $ForestT::HoldLastByte = 1;  # second
     my ($big, $len) = ForestT::kserve_binary([map { @{ ForestT::input_rows('xgb_binary', $_ % 200, 1) } } 0 .. 64999]);
@@ -187,12 +194,8 @@ ForestT::metrics_like(sub { main::own_rows() })
 === TEST 6: thread pool queue full: 503 with a KServe error, the rest answered
 --- main_config
     thread_pool fpool threads=1 max_queue=1;
---- http_config
-    forest_thread_pool fpool;
-    forest_model a $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
-    forest_model b $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
-    forest_model c $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
-    forest_model d $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on;
+--- http_config eval
+"    forest_thread_pool fpool;\n$main::QueueModels"
 --- config
     location /v2/ { forest_kserve; }
 --- init
@@ -207,12 +210,8 @@ GET /v2/health/live
 
 
 === TEST 7: the module's own batch threads: queue full gives 503, the rest answered
---- http_config
-    forest_batch_threads 1 max_queue=1;
-    forest_model a $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
-    forest_model b $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
-    forest_model c $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=65536;
-    forest_model d $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on;
+--- http_config eval
+"    forest_batch_threads 1 max_queue=1;\n$main::QueueModels"
 --- config
     location /v2/ { forest_kserve; }
 --- init
