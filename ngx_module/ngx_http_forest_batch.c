@@ -68,7 +68,7 @@ static void ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b);
 static void ngx_http_forest_batch_fail(ngx_http_forest_batch_t *b,
     ngx_uint_t status, const char *error);
 static ngx_int_t ngx_http_forest_batch_post_task(ngx_http_forest_batch_t *b,
-    ngx_thread_pool_t *tp);
+    ngx_thread_pool_t *tp, ngx_thread_task_t *task);
 static void ngx_http_forest_batch_run(void *data);
 static void ngx_http_forest_batch_task(void *data, ngx_log_t *log);
 static void ngx_http_forest_batch_finish(void *data);
@@ -249,6 +249,7 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
 {
     size_t                        cols;
     ngx_int_t                     rc;
+    ngx_thread_task_t            *task;
     ngx_http_forest_model_t      *m;
     ngx_http_forest_main_conf_t  *fmcf;
 
@@ -268,18 +269,20 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
 
     cols = forest_output_columns(m->forest, b->margin);
 
+    fmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_forest_module);
+
     b->out = ngx_palloc(b->pool, b->n_rows * cols * sizeof(float));
-    if (b->out == NULL) {
+    task = fmcf->thread_pool ? ngx_thread_task_alloc(b->pool, 0) : NULL;
+
+    if (b->out == NULL || (fmcf->thread_pool != NULL && task == NULL)) {
         ngx_http_forest_batch_fail(b, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                    "out of memory for the batch");
         return;
     }
 
-    fmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
-                                               ngx_http_forest_module);
-
     if (fmcf->thread_pool != NULL) {
-        rc = ngx_http_forest_batch_post_task(b, fmcf->thread_pool);
+        rc = ngx_http_forest_batch_post_task(b, fmcf->thread_pool, task);
 
     } else {
         b->job.run = ngx_http_forest_batch_run;
@@ -323,15 +326,8 @@ ngx_http_forest_batch_fail(ngx_http_forest_batch_t *b, ngx_uint_t status,
 
 static ngx_int_t
 ngx_http_forest_batch_post_task(ngx_http_forest_batch_t *b,
-    ngx_thread_pool_t *tp)
+    ngx_thread_pool_t *tp, ngx_thread_task_t *task)
 {
-    ngx_thread_task_t  *task;
-
-    task = ngx_thread_task_alloc(b->pool, 0);
-    if (task == NULL) {
-        return NGX_ERROR;
-    }
-
     task->ctx = b;
     task->handler = ngx_http_forest_batch_task;
     task->event.handler = ngx_http_forest_batch_task_done;
