@@ -10,9 +10,11 @@
 #   BENCH_DURATION [10s]  each timed case     BENCH_WARMUP [2s]  per endpoint
 #   BENCH_CONNS [16 256]  connection counts   BENCH_ROWS [1 64]  rows/request
 #   BENCH_SERVER_CPUS [0] BENCH_CLIENT_CPUS [1]   (taskset lists)
-#   BENCH_PEERS [return200 forest forest_v2 flask mlserver]
+#   BENCH_PEERS [return200 forest forest_1tree forest_v2 flask mlserver]
 #   BENCH_FLASK_THREADS [4]   MLSERVER_VENV [/tmp/venv-mlserver]
 #   BENCH_PORT [19801]: nginx; +1 gunicorn; +2..+4 MLServer http/grpc/metrics
+#   BENCH_FOREST_PARAMS []: more forest_model keys for the bench model
+#                   (e.g. "batch_delay=1ms max_batch_size=16")
 #   BENCH_NICE [0]: niceness of every server and of wrk alike (e.g. -10 on a
 #                   machine shared with other work; root only)
 #
@@ -25,7 +27,9 @@
 # (OMP_NUM_THREADS=1).  Access logs are off everywhere.
 #
 # The model is bench/make_bench_models.py's XGBoost binary:logistic (500
-# trees, max_depth 8, 32 features).  Requests carry 1 or 64 rows without
+# trees, max_depth 8, 32 features).  forest_1tree sends the same requests to
+# that model's first tree alone: the module's own cost, nearly without the
+# prediction, next to return 200.  Requests carry 1 or 64 rows without
 # missing values (V2 JSON has no NaN).  Before anything is timed, each
 # endpoint's answer to the 64-row request is checked against XGBoost's own
 # predictions (1e-5); a wrong answer stops the run.
@@ -40,7 +44,7 @@ CONNS=${BENCH_CONNS:-16 256}
 ROWS=${BENCH_ROWS:-1 64}
 SERVER_CPUS=${BENCH_SERVER_CPUS:-0}
 CLIENT_CPUS=${BENCH_CLIENT_CPUS:-1}
-PEERS=${BENCH_PEERS:-return200 forest forest_v2 flask mlserver}
+PEERS=${BENCH_PEERS:-return200 forest forest_1tree forest_v2 flask mlserver}
 FLASK_THREADS=${BENCH_FLASK_THREADS:-4}
 MLSERVER_VENV=${MLSERVER_VENV:-/tmp/venv-mlserver}
 PORT=${BENCH_PORT:-19801}
@@ -66,11 +70,14 @@ NOTES=$RUN/notes.txt
 declare -A URL BODY_KIND SERVER_PID
 URL[return200]=http://127.0.0.1:$PORT/floor
 URL[forest]=http://127.0.0.1:$PORT/predict/bench
+URL[forest_1tree]=http://127.0.0.1:$PORT/predict/bench_1tree
 URL[forest_v2]=http://127.0.0.1:$PORT/v2/models/bench/infer
 URL[flask]=http://127.0.0.1:$((PORT + 1))/predict
 URL[mlserver]=http://127.0.0.1:$((PORT + 2))/v2/models/bench/infer
-BODY_KIND=([return200]=simple [forest]=simple [forest_v2]=v2 [flask]=simple
-           [mlserver]=v2)
+BODY_KIND=([return200]=simple [forest]=simple [forest_1tree]=simple
+           [forest_v2]=v2 [flask]=simple [mlserver]=v2)
+# which model answers, for the reference answer and the rows per batch
+declare -A MODEL_OF=([forest_1tree]=bench_1tree)
 
 PIDS=()
 NGINX_STARTED=0
@@ -124,7 +131,10 @@ http {
     scgi_temp_path scgi_temp;
     # probabilities, like xgboost predict (the default of a binary:logistic
     # model is its class id, as with Triton FIL's output_class)
-    forest_model bench $MODEL threads=1 is_classifier=off;
+    forest_model bench $MODEL threads=1 is_classifier=off ${BENCH_FOREST_PARAMS:-};
+    # the same requests through the module with only the model's first tree:
+    # what the module costs beside the 500-tree prediction
+    forest_model bench_1tree $BODIES/model_1tree.json threads=1 is_classifier=off;
     server {
         listen 127.0.0.1:$PORT backlog=4096;
         location /predict/ { forest_predict; }
@@ -193,7 +203,9 @@ check_answer() {  # PEER
         return 1
     fi
     echo -n "  $1: 64 predictions, "
-    python3 bench/http_payloads.py check "$BODIES/ref_64.json" "$out"
+    local ref=$BODIES/ref_64.json
+    [ "${MODEL_OF[$1]:-bench}" = bench ] || ref=$BODIES/ref_${MODEL_OF[$1]#bench_}_64.json
+    python3 bench/http_payloads.py check "$ref" "$out"
 }
 
 # CPU time (clock ticks) of a server's whole process tree, all threads: on a
@@ -217,29 +229,29 @@ server_ticks() {  # ROOT_PID
     echo "$t"
 }
 
-# rows and executions of the bench model so far (for rows per batch)
-forest_counts() {
-    curl -s "http://127.0.0.1:$PORT/metrics" | awk '
-        /^nv_inference_count\{model="bench"/ { r = $2 }
-        /^nv_inference_exec_count\{model="bench"/ { e = $2 }
+# rows and executions of a model so far (for rows per batch)
+forest_counts() {  # MODEL
+    curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '
+        $0 ~ "^nv_inference_count\\{model=\"" m "\"" { r = $2 }
+        $0 ~ "^nv_inference_exec_count\\{model=\"" m "\"" { e = $2 }
         END { print r + 0, e + 0 }'
 }
 
 server_of() {
-    case $1 in return200|forest|forest_v2) echo nginx ;; *) echo "$1" ;; esac
+    case $1 in return200|forest*) echo nginx ;; *) echo "$1" ;; esac
 }
 
 run_wrk() {  # PEER ROWS CONNS DURATION [record]
     local out t0 t1 c0 c1 batch= pid=${SERVER_PID[$(server_of "$1")]}
     t0=$(server_ticks "$pid")
-    [ "$(server_of "$1")" = nginx ] && c0=$(forest_counts)
+    [ "$(server_of "$1")" = nginx ] && c0=$(forest_counts "${MODEL_OF[$1]:-bench}")
     out=$(WRK_BODY=$BODIES/${BODY_KIND[$1]}_$2.json nice -n "$NICE" taskset -c "$CLIENT_CPUS" \
           wrk -t1 -c"$3" -d"$4" --timeout 5s -s bench/wrk/post.lua "${URL[$1]}" \
           2>&1) || { note "wrk failed on $1: $out"; return 1; }
     t1=$(server_ticks "$pid")
     [ "${5:-}" = record ] || return 0
     if [ "$1" != return200 ] && [ "$(server_of "$1")" = nginx ]; then
-        c1=$(forest_counts)
+        c1=$(forest_counts "${MODEL_OF[$1]:-bench}")
         batch=$(echo "$c0 $c1" | awk '$4 > $2 {
             printf " rows_per_batch=%.1f", ($3 - $1) / ($4 - $2) }')
     fi
@@ -261,7 +273,7 @@ note "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" \
 ACTIVE=()
 for p in $PEERS; do
     case $p in
-        return200|forest|forest_v2)
+        return200|forest*)
             [ "$NGINX_STARTED" = 1 ] || start_nginx ;;
         flask) start_flask ;;
         mlserver) start_mlserver || continue ;;

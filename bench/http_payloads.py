@@ -4,7 +4,9 @@
   http_payloads.py make OUTDIR MODEL ROWS_F32
       writes simple_{1,64}.json ({"instances": ...}), v2_{1,64}.json (KServe
       v2, input__0 FP32 [N,32]) and ref_64.json (XGBoost's own predictions of
-      the 64 rows).  The rows are the first complete rows of ROWS_F32: V2 JSON
+      the 64 rows); also the model's first tree alone (model_1tree.json, for
+      the module's cost without the big prediction) and its predictions of
+      the same rows (ref_1tree_64.json).  The rows are the first complete rows of ROWS_F32: V2 JSON
       has no NaN, so every peer gets the same rows without missing values.
   http_payloads.py check REF RESPONSE [TOL]
       exits 1 unless RESPONSE (simple {"predictions"} or V2 {"outputs"})
@@ -39,6 +41,10 @@ def make(outdir, model, rows_f32):
                                    "data": [v for r in rows for v in r]}]}, f)
     with open(os.path.join(outdir, "ref_64.json"), "w") as f:
         json.dump(ref.tolist(), f)
+    one_tree = booster[0:1]
+    one_tree.save_model(os.path.join(outdir, "model_1tree.json"))
+    with open(os.path.join(outdir, "ref_1tree_64.json"), "w") as f:
+        json.dump(one_tree.inplace_predict(x).astype(np.float64).tolist(), f)
 
 
 def check(ref_path, resp_path, tol):

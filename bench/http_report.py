@@ -10,6 +10,7 @@ import sys
 LABEL = {
     "return200": "nginx return 200",
     "forest": "ngx_forest /predict",
+    "forest_1tree": "ngx_forest, 1 tree",
     "forest_v2": "ngx_forest v2 infer",
     "flask": "Flask+gunicorn",
     "mlserver": "MLServer xgboost",
@@ -70,7 +71,7 @@ def main():
     print("ratios of requests/s (ngx_forest /predict, and v2 infer against "
           "MLServer, which speaks only V2):")
     print(f"{'rows':>4} {'conns':>5}  {'vs return 200':>13} {'vs Flask':>9}"
-          f" {'vs MLServer':>11} {'v2 vs MLServer':>14}")
+          f" {'vs MLServer':>11} {'v2 vs MLServer':>14} {'1 tree vs return 200':>20}")
     for rows, conns in cases:
         if conns == 1:
             continue
@@ -79,7 +80,8 @@ def main():
               f"{ratio(res, f, ('return200', rows, conns)):>13}"
               f" {ratio(res, f, ('flask', rows, conns)):>9}"
               f" {ratio(res, f, ('mlserver', rows, conns)):>11}"
-              f" {ratio(res, v, ('mlserver', rows, conns)):>14}")
+              f" {ratio(res, v, ('mlserver', rows, conns)):>14}"
+              f" {ratio(res, ('forest_1tree', rows, conns), ('return200', rows, conns)):>20}")
 
     print("\ngoals (1-row requests):")
     f, floor = res.get(("forest", 1, 16)), res.get(("return200", 1, 16))
