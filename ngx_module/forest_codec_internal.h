@@ -186,6 +186,11 @@ void fcodec_out_raw(fcodec_out *o, const void *s, size_t n);
 void fcodec_out_str(fcodec_out *o, const char *s);      /* verbatim */
 void fcodec_out_json_string(fcodec_out *o, const char *s);
 void fcodec_out_float(fcodec_out *o, float v);          /* null if not finite */
+
+/* The text of a finite float32 (forest_codec_float.c): the first of %.6g ..
+ * %.9g that reads back as v; at most FCODEC_FLOAT_TEXT_MAX bytes, no NUL. */
+#define FCODEC_FLOAT_TEXT_MAX  32
+size_t fcodec_float_text(float v, char *buf);
 void fcodec_out_uint(fcodec_out *o, uint64_t v);
 void fcodec_out_le32(fcodec_out *o, uint32_t v);
 

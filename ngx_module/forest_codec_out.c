@@ -141,25 +141,16 @@ fcodec_out_json_string(fcodec_out *o, const char *str)
     fcodec_out_raw(o, "\"", 1);
 }
 
-/* The shortest of %.6g .. %.9g that reads back as the same float32, so class
- * ids print as 1 and probabilities as 0.875 rather than 0.875000000. */
 void
 fcodec_out_float(fcodec_out *o, float v)
 {
-    char buf[32];
-    int  prec, n = 0;
+    char buf[FCODEC_FLOAT_TEXT_MAX];
 
     if (!isfinite(v)) {
         fcodec_out_raw(o, "null", 4);
         return;
     }
-    for (prec = 6; prec <= 9; prec++) {
-        n = snprintf(buf, sizeof(buf), "%.*g", prec, (double) v);
-        if (strtof(buf, NULL) == v) {
-            break;
-        }
-    }
-    fcodec_out_raw(o, buf, (size_t) n);
+    fcodec_out_raw(o, buf, fcodec_float_text(v, buf));
 }
 
 void
