@@ -6,6 +6,8 @@
 #ifndef FOREST_CODEC_INTERNAL_H
 #define FOREST_CODEC_INTERNAL_H
 
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <yajl/yajl_parse.h>
 
@@ -152,11 +154,40 @@ extern const fcodec_api_ops fcodec_simple_ops;
 
 /* Row buffer (forest_codec_rows.c).  All return 1, or 0 after fcodec_fail. */
 int fcodec_rows_reserve(fcodec_parser *p, size_t n_vals);
-int fcodec_rows_push(fcodec_parser *p, float v);
+int fcodec_rows_push_slow(fcodec_parser *p, float v);
 int fcodec_row_begin(fcodec_parser *p);
 int fcodec_row_begin_missing(fcodec_parser *p);   /* all features NaN */
 int fcodec_row_end(fcodec_parser *p);
-float fcodec_to_float(double d);
+
+/* Every value of a request goes through these two: inline, the common case
+ * costs a compare or two instead of two calls. */
+static inline int
+fcodec_rows_push(fcodec_parser *p, float v)
+{
+    if (p->n_vals < p->cap_vals && p->n_vals < p->max_vals) {
+        p->vals[p->n_vals++] = v;
+        return 1;
+    }
+    return fcodec_rows_push_slow(p, v);
+}
+
+/* Doubles from FLT_MAX up to halfway to the next power of two round to
+ * FLT_MAX (which is how "3.4028235e38", FLT_MAX printed shortest, reads);
+ * from there on the nearest float32 is the infinity of the sign.  Both are
+ * spelled out because the cast itself is undefined outside float's range. */
+#define FCODEC_FLOAT_ROUNDS_TO_INF  0x1.ffffffp+127
+
+static inline float
+fcodec_to_float(double d)
+{
+    if (d >= FCODEC_FLOAT_ROUNDS_TO_INF || d <= -FCODEC_FLOAT_ROUNDS_TO_INF) {
+        return d > 0 ? INFINITY : -INFINITY;
+    }
+    if (d > FLT_MAX || d < -FLT_MAX) {
+        return d > 0 ? FLT_MAX : -FLT_MAX;
+    }
+    return (float) d;
+}
 
 /* Feature names (forest_codec_names.c): index, or -1 when unknown. */
 int fcodec_names_build(fcodec_parser *p, fcodec_names *n);

@@ -48,8 +48,9 @@ fcodec_rows_reserve(fcodec_parser *p, size_t n_vals)
     return 1;
 }
 
+/* fcodec_rows_push when the buffer is full or the request at its limit */
 int
-fcodec_rows_push(fcodec_parser *p, float v)
+fcodec_rows_push_slow(fcodec_parser *p, float v)
 {
     if (p->n_vals == p->max_vals) {
         if (p->in_row && p->n_vals - p->row_start >= p->m->n_features) {
@@ -104,22 +105,4 @@ fcodec_row_end(fcodec_parser *p)
                            p->m->n_features);
     }
     return 1;
-}
-
-/* Doubles from FLT_MAX up to halfway to the next power of two round to
- * FLT_MAX (which is how "3.4028235e38", FLT_MAX printed shortest, reads);
- * from there on the nearest float32 is the infinity of the sign.  Both are
- * spelled out because the cast itself is undefined outside float's range. */
-#define FLOAT_ROUNDS_TO_INF  0x1.ffffffp+127
-
-float
-fcodec_to_float(double d)
-{
-    if (d >= FLOAT_ROUNDS_TO_INF || d <= -FLOAT_ROUNDS_TO_INF) {
-        return d > 0 ? INFINITY : -INFINITY;
-    }
-    if (d > FLT_MAX || d < -FLT_MAX) {
-        return d > 0 ? FLT_MAX : -FLT_MAX;
-    }
-    return (float) d;
 }
