@@ -22,23 +22,22 @@
 
 #define FOREST_JSON_EXACT_INT  9007199254740992ULL    /* 2^53 */
 
+/* the SWAR steps below read bytes in little-endian order */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FOREST_JSON_SWAR 1
+#else
+#define FOREST_JSON_SWAR 0
+#endif
+
 /*
- * Eight ASCII digits at s (first digit in the lowest byte once loaded
- * little-endian) as their value, or -1 when one of them is no digit.  Most
+ * Eight ASCII digits in v (loaded little-endian: the first digit in the
+ * lowest byte) as their value, or -1 when one of them is no digit.  Most
  * request numbers have eight or more digits after the point: one step here
  * replaces eight turns of a per-character loop.
  */
 static inline int64_t
-forest_json_eight_digits(const char *s)
+forest_json_eight_digits(uint64_t v)
 {
-    uint64_t  v;
-
-#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-    (void) s; (void) v;
-    return -1;
-#else
-    memcpy(&v, s, sizeof(v));
-
     /* every byte 0x30-0x39: high nibble 3, and adding 6 keeps it 3 */
     if ((v & 0xf0f0f0f0f0f0f0f0ULL) != 0x3030303030303030ULL
         || ((v + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL)
@@ -55,7 +54,23 @@ forest_json_eight_digits(const char *s)
         >> 32;
 
     return (int64_t) (uint32_t) v;    /* the eight digits' value, < 10^8 */
-#endif
+}
+
+/*
+ * The last n (1..7) characters of the token s[0..len), len >= 8, as digits:
+ * the eight bytes that end the token, the 8 - n before those n turned into
+ * '0' (leading zeros add nothing).  -1 when one of the n is no digit (an
+ * exponent follows).  The tail of most numbers in one step, without
+ * reading past the token.
+ */
+static inline int64_t
+forest_json_tail_digits(const char *s, size_t len, size_t n)
+{
+    uint64_t v, lead = (1ULL << (8 * (8 - n))) - 1;
+
+    memcpy(&v, s + len - 8, sizeof(v));
+    return forest_json_eight_digits((v & ~lead)
+                                    | (0x3030303030303030ULL & lead));
 }
 
 /*
@@ -70,6 +85,9 @@ forest_json_number_fast(const char *s, size_t len, double *v)
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
         1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
     };
+    static const uint32_t pow10_int[] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000
+    };
 
     int       neg = 0, digits = 0, exp10 = 0, e = 0, eneg = 0;
     size_t    i = 0;
@@ -77,7 +95,7 @@ forest_json_number_fast(const char *s, size_t len, double *v)
 
 #if FLT_EVAL_METHOD != 0
     /* extended-precision intermediates would round twice */
-    (void) s; (void) len; (void) v; (void) pow10;
+    (void) s; (void) len; (void) v; (void) pow10; (void) pow10_int;
     return 0;
 #endif
 
@@ -101,9 +119,12 @@ forest_json_number_fast(const char *s, size_t len, double *v)
          * m count as significant here, which can only send a number to
          * strtod, never change one
          */
-        for (i++; len - i >= 8; i += 8) {
-            int64_t  eight = forest_json_eight_digits(s + i);
+        for (i++; FOREST_JSON_SWAR && len - i >= 8; i += 8) {
+            uint64_t bytes;
+            int64_t  eight;
 
+            memcpy(&bytes, s + i, sizeof(bytes));
+            eight = forest_json_eight_digits(bytes);
             if (eight < 0) {
                 break;
             }
@@ -112,6 +133,19 @@ forest_json_number_fast(const char *s, size_t len, double *v)
             }
             m = m * 100000000 + (uint64_t) eight;
             exp10 -= 8;
+        }
+        if (FOREST_JSON_SWAR && i < len && len - i < 8 && len >= 8) {
+            size_t   n = len - i;
+            int64_t  tail = forest_json_tail_digits(s, len, n);
+
+            if (tail >= 0) {
+                if ((m != 0 || tail != 0) && (digits += (int) n) > 19) {
+                    return 0;
+                }
+                m = m * (uint64_t) pow10_int[n] + (uint64_t) tail;
+                exp10 -= (int) n;
+                i = len;
+            }
         }
         for ( ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
             if ((m != 0 || s[i] != '0') && ++digits > 19) {
@@ -168,7 +202,6 @@ forest_json_number_fast(const char *s, size_t len, double *v)
     if (neg) {
         *v = -*v;
     }
-
     return 1;
 }
 

@@ -529,7 +529,11 @@ test_numbers(void)
         "1E+2", "7.0e-10", "900719925474100e8", "0.9007199254740991",
         /* groups of eight fraction digits (forest_json_eight_digits) */
         "-0.12345678", "0.1234567812345678", "12.00000000", "0.0000000012345678",
-        "0.00000000000000001", "3.99999999e-5"
+        "0.00000000000000001", "3.99999999e-5",
+        /* a tail of 1-7 fraction digits read from the token's last eight
+         * bytes (forest_json_tail_digits), or not when an exponent follows */
+        "0.9017985", "-0.9017985", "1234567.5", "-123.4567", "0.000001",
+        "9.0000000", "0.1234567e-3", "1.25e+07", "0.12345678901", "12.3456e1"
     };
     /* left to strtod: past 2^53 or 19 digits, or an exponent out of reach
      * (denormals, float32's largest) */
