@@ -32,6 +32,14 @@ forest_executor *forest_gpu_executor_create(const forest_model *m,
     const forest_gpu_options *opt, char *err, size_t errlen);
 
 /*
+ * The same layout and per-row walk as the GPU executor, run on the CPU:
+ * checks them where there is no GPU (`forest predict --device gpu-host`).
+ * NULL with the reason in err when the GPU layout cannot hold m.
+ */
+forest_executor *forest_gpu_host_executor_create(const forest_model *m,
+    char *err, size_t errlen);
+
+/*
  * For bench/: times the traversal kernel alone on rows already resident on
  * the device (no transfers).  For each batches[i], runs the input in batches
  * of that size (at most 4096 launches a repeat), repeats reps times and

@@ -28,6 +28,12 @@ enum {
     CLI_OPT_DEVICE   = 1 << 6
 };
 
+typedef enum {
+    CLI_DEVICE_CPU = 0,
+    CLI_DEVICE_GPU,
+    CLI_DEVICE_GPU_HOST          /* the GPU layout and walk, run on the CPU */
+} cli_device;
+
 typedef struct {
     forest_format format;        /* --format, default auto */
     int           margin;        /* --margin */
@@ -35,7 +41,7 @@ typedef struct {
     uint32_t      features;      /* --features, for .f32 input */
     size_t        batch;         /* --batch */
     unsigned      repeat;        /* --repeat */
-    int           gpu;           /* --device gpu */
+    cli_device    device;        /* --device, default cpu */
     const char   *pos[2];        /* positional arguments */
     int           n_pos;
 } cli_args;

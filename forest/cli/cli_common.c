@@ -35,13 +35,15 @@ cli_usage(FILE *f)
 {
     fputs("usage: forest info MODEL [--format F]\n"
           "       forest predict MODEL INPUT [--format F] [--margin] "
-          "[--threads N] [--features N] [--device cpu|gpu]\n"
+          "[--threads N] [--features N] [--device D]\n"
           "       forest bench MODEL INPUT [--format F] [--batch N] "
-          "[--threads N] [--repeat R] [--features N] [--device cpu|gpu]\n"
+          "[--threads N] [--repeat R] [--features N] [--device D]\n"
           "INPUT is CSV with a header line, or raw float32 when it ends in "
           ".f32 (needs --features);\n"
           "F is auto (default), xgboost, xgboost_json, xgboost_ubj, "
-          "xgboost_binary, lightgbm, treelite.\n", f);
+          "xgboost_binary, lightgbm, treelite;\n"
+          "D is cpu (default), gpu, or gpu-host (the GPU executor's layout "
+          "and walk on the CPU, a check for machines without a GPU).\n", f);
 }
 
 int
@@ -98,10 +100,16 @@ apply_option(const char *cmd, const cli_option *o, const char *v,
         return 0;
     }
     if (o->bit == CLI_OPT_DEVICE) {
-        if (strcmp(v, "cpu") != 0 && strcmp(v, "gpu") != 0) {
-            return usage_error(cmd, "--device is cpu or gpu, not '%s'", v);
+        if (strcmp(v, "cpu") == 0) {
+            a->device = CLI_DEVICE_CPU;
+        } else if (strcmp(v, "gpu") == 0) {
+            a->device = CLI_DEVICE_GPU;
+        } else if (strcmp(v, "gpu-host") == 0) {
+            a->device = CLI_DEVICE_GPU_HOST;
+        } else {
+            return usage_error(cmd, "--device is cpu, gpu or gpu-host, not "
+                               "'%s'", v);
         }
-        a->gpu = strcmp(v, "gpu") == 0;
         return 0;
     }
     if (o->bit == CLI_OPT_FORMAT) {
@@ -240,18 +248,20 @@ cli_executor_create(const forest_model *m, const cli_args *a)
     forest_executor *ex;
     char             err[FOREST_ERR_LEN];
 
-    if (a->gpu) {
+    if (a->device == CLI_DEVICE_CPU) {
+        ex = forest_cpu_executor_create(m, a->threads, err, sizeof(err));
+    } else {
 #ifdef FOREST_HAVE_CUDA
         forest_gpu_options opt = { 0, 0, a->threads, 0 };
 
-        ex = forest_gpu_executor_create(m, &opt, err, sizeof(err));
+        ex = a->device == CLI_DEVICE_GPU
+             ? forest_gpu_executor_create(m, &opt, err, sizeof(err))
+             : forest_gpu_host_executor_create(m, err, sizeof(err));
 #else
-        snprintf(err, sizeof(err), "--device gpu: this build has no CUDA "
-            "support");
+        snprintf(err, sizeof(err), "--device %s: this build has no CUDA "
+            "support", a->device == CLI_DEVICE_GPU ? "gpu" : "gpu-host");
         ex = NULL;
 #endif
-    } else {
-        ex = forest_cpu_executor_create(m, a->threads, err, sizeof(err));
     }
     if (ex == NULL) {
         cli_fail("%s", err);

@@ -1,0 +1,77 @@
+/*
+ * The "gpu-host" executor: the GPU executor's layout (gpu_layout.cu) and
+ * per-row walk (gpu_walk.cuh) run on the CPU, one row after another.  Not
+ * for serving: it lets tests/parity.py check everything of the GPU path
+ * but the launch itself on a machine without a GPU (`forest predict
+ * --device gpu-host`), so a session that gets a GPU starts from a layout
+ * and kernel body already known to match the libraries.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "forest_gpu.h"
+#include "gpu_walk.cuh"
+
+typedef struct {
+    forest_executor base;
+    gpu_forest      host;
+} gpu_host_exec;
+
+static int
+gpu_host_predict(forest_executor *base, const float *rows, size_t n_rows,
+    int margin, float *out, char *err, size_t errlen)
+{
+    gpu_host_exec *ex = (gpu_host_exec *) base;
+    const gpu_forest &f = ex->host;
+    bool           scalar = f.n_outputs == 1 && f.leaf_width == 1;
+    uint32_t       cols = forest_output_columns(base->model, margin);
+    float          acc[GPU_MAX_OUTPUTS];
+
+    (void) err;
+    (void) errlen;
+    for (size_t r = 0; r < n_rows; r++) {
+        const float *x = rows + r * f.n_features;
+
+        if (scalar) {
+            gpu_walk_row<true>(f, x, acc);
+        } else {
+            gpu_walk_row<false>(f, x, acc);
+        }
+        gpu_finish_row(f, acc, margin, out + r * cols);
+    }
+    return 0;
+}
+
+static void
+gpu_host_destroy(forest_executor *base)
+{
+    gpu_host_exec *ex = (gpu_host_exec *) base;
+
+    gpu_layout_free_host(&ex->host);
+    free(ex);
+}
+
+static const forest_executor_ops gpu_host_ops = {
+    "gpu-host", gpu_host_predict, gpu_host_destroy
+};
+
+extern "C" forest_executor *
+forest_gpu_host_executor_create(const forest_model *m, char *err,
+    size_t errlen)
+{
+    gpu_host_exec *ex = (gpu_host_exec *) calloc(1, sizeof(*ex));
+    char           why[FOREST_ERR_LEN];
+
+    if (ex == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (gpu_layout_build(m, &ex->host, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "model not supported on the GPU: %s", why);
+        free(ex);
+        return NULL;
+    }
+    ex->base.ops = &gpu_host_ops;
+    ex->base.model = m;
+    return &ex->base;
+}
