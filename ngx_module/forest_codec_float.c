@@ -11,6 +11,7 @@
  * midpoints between v and its neighbours (which a double holds exactly) are
  * decided on exact values.  Other values take the printf path.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -125,8 +126,9 @@ fcodec_float_text(float v, char *buf)
     size_t   n = 0;
     int      x;
 
-    /* (from 1e-9 on, k = prec - 1 - x stays within the table) */
-    if (!(a >= 1e-9 && a < 1e6)) {
+    /* (from 1e-9 on, k = prec - 1 - x stays within the table; wider
+     * intermediates, as on x87, would round the products twice) */
+    if (FLT_EVAL_METHOD != 0 || !(a >= 1e-9 && a < 1e6)) {
         return text_by_printf(v, buf);
     }
     if (v < 0) {
