@@ -10,9 +10,9 @@
  *     latency; while a batch runs, the rows that arrive meanwhile are merged
  *     and go when it completes (again at the end of that iteration);
  *   batch_delay>0: batch_delay after its first request arrived, like
- *     Triton's max_queue_delay.  NGINX timers tick in milliseconds, so a
- *     delay under 1 ms waits only for the end of the current event loop
- *     iteration, which gathers the requests that arrived together.
+ *     Triton's max_queue_delay, to the microsecond: NGINX timers tick in
+ *     milliseconds, so the waiting batches have a clock of their own, one
+ *     timerfd per worker on the event loop, armed for the earliest of them.
  *
  * Each request remembers its first row in the batch and gets exactly its
  * rows back.
@@ -22,6 +22,8 @@
  * away only clears its slot.
  */
 #include "ngx_http_forest_module.h"
+
+#include <sys/timerfd.h>
 
 
 /* how often a batch still running is reported */
@@ -43,12 +45,16 @@ struct ngx_http_forest_batch_s {
     ngx_uint_t                n_ctxs;
     ngx_uint_t                cap_ctxs;
 
-    /* dispatches a filling batch once batch_delay has passed (a timer, or
-     * a posted event for delays under 1 ms) */
+    /* batch_delay=0: dispatches the batch at the end of the event loop
+     * iteration (a posted event) */
     ngx_event_t               delay;
+    /* batch_delay>0: the batch's place on the delay clock */
+    ngx_queue_t               wait;
+    uint64_t                  deadline_us;
+    unsigned                  waiting:1;
     /*
-     * armed while the batch runs: a non-cancelable timer keeps a gracefully
-     * exiting worker alive until the batch is answered
+     * armed while the batch waits or runs: a non-cancelable timer keeps a
+     * gracefully exiting worker alive until the batch is answered
      */
     ngx_event_t               guard;
     ngx_http_forest_job_t     job;               /* on the batch threads */
@@ -75,6 +81,65 @@ static void ngx_http_forest_batch_finish(void *data);
 static void ngx_http_forest_batch_task_done(ngx_event_t *ev);
 static void ngx_http_forest_batch_delay_handler(ngx_event_t *ev);
 static void ngx_http_forest_batch_guard_handler(ngx_event_t *ev);
+static void ngx_http_forest_batch_wait(ngx_http_forest_batch_t *b);
+static void ngx_http_forest_batch_unwait(ngx_http_forest_batch_t *b);
+static ngx_int_t ngx_http_forest_clock_arm(uint64_t deadline_us);
+static void ngx_http_forest_clock_handler(ngx_event_t *ev);
+
+
+/* The per-worker clock of batch_delay: the waiting batches, earliest
+ * deadline first, and a timerfd armed for the first of them. */
+typedef struct {
+    ngx_connection_t         *conn;
+    ngx_queue_t               waiting;
+} ngx_http_forest_clock_t;
+
+static ngx_http_forest_clock_t  ngx_http_forest_clock;
+
+
+ngx_int_t
+ngx_http_forest_batch_init_worker(ngx_cycle_t *cycle)
+{
+    int                       fd;
+    ngx_http_forest_clock_t  *ck = &ngx_http_forest_clock;
+
+    ngx_queue_init(&ck->waiting);
+
+    fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK|TFD_CLOEXEC);
+    if (fd == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "forest: timerfd_create() failed");
+        return NGX_ERROR;
+    }
+
+    ck->conn = ngx_get_connection(fd, cycle->log);
+    if (ck->conn == NULL) {
+        close(fd);
+        return NGX_ERROR;
+    }
+
+    ck->conn->read->handler = ngx_http_forest_clock_handler;
+    ck->conn->read->log = cycle->log;
+
+    if (ngx_add_event(ck->conn->read, NGX_READ_EVENT, 0) != NGX_OK) {
+        ngx_close_connection(ck->conn);
+        ck->conn = NULL;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_forest_batch_exit_worker(void)
+{
+    /* closed here, so that the exiting worker finds no socket left open */
+    if (ngx_http_forest_clock.conn != NULL) {
+        ngx_close_connection(ngx_http_forest_clock.conn);
+        ngx_http_forest_clock.conn = NULL;
+    }
+}
 
 
 ngx_int_t
@@ -116,15 +181,15 @@ ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx)
         return NGX_OK;
     }
 
-    if (b->delay.timer_set || b->delay.posted
+    if (b->waiting || b->delay.posted
         || (m->batch_delay_us == 0 && m->in_flight > 0))
     {
         /* already timed, or goes when the running batch completes */
         return NGX_OK;
     }
 
-    if (m->batch_delay) {
-        ngx_add_timer(&b->delay, m->batch_delay);
+    if (m->batch_delay_us) {
+        ngx_http_forest_batch_wait(b);
 
     } else {
         ngx_post_event(&b->delay, &ngx_posted_events);
@@ -259,9 +324,7 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
         m->pending[b->margin] = NULL;
     }
 
-    if (b->delay.timer_set) {
-        ngx_del_timer(&b->delay);
-    }
+    ngx_http_forest_batch_unwait(b);
 
     if (b->delay.posted) {
         ngx_delete_posted_event(&b->delay);
@@ -318,6 +381,10 @@ ngx_http_forest_batch_fail(ngx_http_forest_batch_t *b, ngx_uint_t status,
             ctx->batch = NULL;
             ngx_http_forest_complete(ctx, NULL, status, error);
         }
+    }
+
+    if (b->guard.timer_set) {
+        ngx_del_timer(&b->guard);
     }
 
     ngx_destroy_pool(b->pool);
@@ -457,4 +524,114 @@ ngx_http_forest_batch_guard_handler(ngx_event_t *ev)
                   NGX_HTTP_FOREST_GUARD_MS / 1000);
 
     ngx_add_timer(&b->guard, NGX_HTTP_FOREST_GUARD_MS);
+}
+
+
+/*
+ * On the clock until batch_delay from now; the guard (the delay in ms, and
+ * then the usual report time) keeps a gracefully exiting worker alive
+ * until the batch goes.
+ */
+static void
+ngx_http_forest_batch_wait(ngx_http_forest_batch_t *b)
+{
+    ngx_queue_t              *q;
+    ngx_http_forest_batch_t  *other;
+    ngx_http_forest_clock_t  *ck = &ngx_http_forest_clock;
+
+    b->deadline_us = ngx_http_forest_now_us() + b->model->batch_delay_us;
+
+    /* deadlines mostly come in order: look from the latest */
+    for (q = ngx_queue_last(&ck->waiting);
+         q != ngx_queue_sentinel(&ck->waiting);
+         q = ngx_queue_prev(q))
+    {
+        other = ngx_queue_data(q, ngx_http_forest_batch_t, wait);
+        if (other->deadline_us <= b->deadline_us) {
+            break;
+        }
+    }
+
+    ngx_queue_insert_after(q, &b->wait);
+    b->waiting = 1;
+
+    ngx_add_timer(&b->guard, b->model->batch_delay_us / 1000
+                             + NGX_HTTP_FOREST_GUARD_MS);
+
+    if (ngx_queue_head(&ck->waiting) == &b->wait
+        && ngx_http_forest_clock_arm(b->deadline_us) != NGX_OK)
+    {
+        /* cannot wait: go at the end of this event loop iteration */
+        ngx_http_forest_batch_unwait(b);
+        ngx_post_event(&b->delay, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_forest_batch_unwait(ngx_http_forest_batch_t *b)
+{
+    if (b->waiting) {
+        /* the clock may still fire for it: it then finds nothing due */
+        ngx_queue_remove(&b->wait);
+        b->waiting = 0;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_forest_clock_arm(uint64_t deadline_us)
+{
+    struct itimerspec  its;
+
+    ngx_memzero(&its, sizeof(struct itimerspec));
+    /* 0 would disarm it: a deadline can be no earlier than 1 us */
+    its.it_value.tv_sec = (time_t) (deadline_us / 1000000);
+    its.it_value.tv_nsec = (long) (deadline_us % 1000000) * 1000 + 1;
+
+    if (timerfd_settime(ngx_http_forest_clock.conn->fd, TFD_TIMER_ABSTIME,
+                        &its, NULL)
+        == -1)
+    {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
+                      "forest: timerfd_settime() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_forest_clock_handler(ngx_event_t *ev)
+{
+    uint64_t                  now, expirations;
+    ngx_queue_t              *q;
+    ngx_http_forest_batch_t  *b;
+    ngx_http_forest_clock_t  *ck = &ngx_http_forest_clock;
+
+    while (read(ck->conn->fd, &expirations, sizeof(uint64_t))
+           == sizeof(uint64_t))
+    {
+        /* void */
+    }
+
+    now = ngx_http_forest_now_us();
+
+    while (!ngx_queue_empty(&ck->waiting)) {
+        q = ngx_queue_head(&ck->waiting);
+        b = ngx_queue_data(q, ngx_http_forest_batch_t, wait);
+
+        if (b->deadline_us > now) {
+            if (ngx_http_forest_clock_arm(b->deadline_us) != NGX_OK) {
+                /* do not strand them: they go now */
+                now = b->deadline_us;
+                continue;
+            }
+
+            break;
+        }
+
+        ngx_http_forest_batch_dispatch(b);
+    }
 }

@@ -228,9 +228,6 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
         if (ngx_http_forest_parse_delay(&v, &m->batch_delay_us) != NGX_OK) {
             goto invalid;
         }
-        /* NGINX timers tick in milliseconds; less waits for the end of
-         * the event loop iteration (see ngx_http_forest_batch.c) */
-        m->batch_delay = m->batch_delay_us / 1000;
         return NGX_CONF_OK;
     }
 

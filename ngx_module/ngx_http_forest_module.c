@@ -458,6 +458,12 @@ ngx_http_forest_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (fmcf->models.nelts > 0
+        && ngx_http_forest_batch_init_worker(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (fmcf->models.nelts > 0 && fmcf->thread_pool == NULL
         && ngx_http_forest_runner_init(cycle, fmcf->batch_threads,
                                        fmcf->batch_max_queue)
@@ -493,6 +499,7 @@ ngx_http_forest_exit_process(ngx_cycle_t *cycle)
      */
 
     ngx_http_forest_runner_exit(cycle);
+    ngx_http_forest_batch_exit_worker();
     ngx_http_forest_models_exit_worker(fmcf);
     ngx_http_forest_lua_exit_worker(fmcf);
 }

@@ -76,7 +76,6 @@ typedef struct {
     float                   threshold;
     ngx_uint_t              max_batch_size;      /* rows merged into one run */
     ngx_uint_t              batch_delay_us;      /* 0: no waiting */
-    ngx_msec_t              batch_delay;         /* the same, whole ms */
     ngx_http_forest_device_e  device;
     ngx_uint_t              threads;
     ngx_uint_t              transfer_threshold;  /* GPU: smaller batches on CPU */
@@ -196,6 +195,9 @@ ngx_int_t ngx_http_forest_kserve_handler(ngx_http_request_t *r);
 /* ngx_http_forest_batch.c */
 ngx_int_t ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx);
 void ngx_http_forest_batch_detach(ngx_http_forest_ctx_t *ctx);
+/* the batch_delay clock of the worker (init_process, exit_process) */
+ngx_int_t ngx_http_forest_batch_init_worker(ngx_cycle_t *cycle);
+void ngx_http_forest_batch_exit_worker(void);
 
 /* ngx_http_forest_runner.c */
 ngx_int_t ngx_http_forest_runner_init(ngx_cycle_t *cycle, ngx_uint_t threads,

@@ -166,6 +166,27 @@ sub { my $r = $check->(shift); $r eq 'OK' && $main::Elapsed > 0.5 ? "took $main:
 
 
 
+=== TEST 4b: a batch_delay under 1 ms is kept to the microsecond: a lone request waits it
+--- http_config
+    forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on batch_delay=800us;
+--- config
+    location /v2/ { forest_kserve; }
+    location = /metrics { forest_metrics; }
+--- init
+main::fire('/v2/models/fraudp/infer', 2);
+--- request
+GET /metrics
+--- response_body_filters eval
+my $check = main::batched(1, 2, 1);
+my $queued = ForestT::metrics_like(sub {
+    my $q = ForestT::metric(shift, 'nv_inference_queue_duration_us', 'fraudp') // 'none';
+    return $q =~ /^\d+$/ && $q >= 800 ? undef : "queued $q us, want >= 800";
+});
+sub { my $body = shift; my $r = $check->($body); $r eq 'OK' ? $queued->($body) : $r }
+--- response_body: OK
+
+
+
 === TEST 5: a client that leaves mid-batch: the others are answered, nothing leaks
 --- http_config
     forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=256 batch_delay=200ms;
