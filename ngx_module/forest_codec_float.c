@@ -89,11 +89,9 @@ layout(char *buf, uint64_t digits, int prec, int x)
         memcpy(buf + n, d, (size_t) nd);
         return n + (size_t) nd;
     }
-    memcpy(buf + n, d, (size_t) x + 1 < (size_t) nd ? (size_t) x + 1
-                                                    : (size_t) nd);
-    n += (size_t) x + 1 < (size_t) nd ? (size_t) x + 1 : (size_t) nd;
-    for (int i = nd; i <= x; i++) {
-        buf[n++] = '0';
+    /* the whole part (zeros past the last digit), then the fraction */
+    for (int i = 0; i <= x; i++) {
+        buf[n++] = i < nd ? d[i] : '0';
     }
     if (nd > x + 1) {
         buf[n++] = '.';
