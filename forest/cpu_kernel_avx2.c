@@ -1,6 +1,6 @@
 /*
  * AVX2 block kernel: 8 rows per vector, up to eight vectors walked through
- * each tree together.  Dense trees take levels 0-3 from registers
+ * each tree together (and, for one or two vectors, several trees).  Dense trees take levels 0-3 from registers
  * (broadcast, then in-register permutes) and gather below.  Compiled with
  * the AVX2 flags (Makefile); called only when the CPU has them.
  */
@@ -53,52 +53,80 @@ add_leaves(const cpu_plan *p, const cpu_tree *tr, __m256i slot, double *acc)
     }
 }
 
+/*
+ * nt dense trees of one depth, each over nv vectors of rows:
+ * idx[k * nv + v] is tree k's position for vector v.  Small blocks (one or
+ * two vectors) take several trees together so that about four independent
+ * chains of gathers are in flight; leaves are added in tree order.
+ */
 INLINE void
-dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    const __m256i *rowoff, double *acc, const int nv)
+dense_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m256i *rowoff, double *acc, const int nv, const int nt)
 {
-    const int32_t *node = p->node + tr->node_off;
-    const float   *thr = p->thr + tr->node_off;
     uint32_t       depth = tr->depth, d;
     __m256i        idx[MAXV];
+    const int32_t *node[MAXV];
+    const float   *thr[MAXV];
 
-    for (int v = 0; v < nv; v++) {
-        idx[v] = _mm256_setzero_si256();
+    for (int k = 0; k < nt; k++) {
+        node[k] = p->node + tr[k].node_off;
+        thr[k] = p->thr + tr[k].node_off;
     }
-    if (depth > 0) {
-        __m256i w = _mm256_set1_epi32(node[0]);
-        __m256  t = _mm256_set1_ps(thr[0]);
+    for (int u = 0; u < nt * nv; u++) {
+        idx[u] = _mm256_setzero_si256();
+    }
+    for (int k = 0; depth > 0 && k < nt; k++) {
+        __m256i w = _mm256_set1_epi32(node[k][0]);
+        __m256  t = _mm256_set1_ps(thr[k][0]);
 
         for (int v = 0; v < nv; v++) {
-            idx[v] = step(idx[v], w, t, rows, rowoff[v]);
+            idx[k * nv + v] = step(idx[k * nv + v], w, t, rows, rowoff[v]);
         }
     }
     /* levels 1-3: at most 8 nodes, one register each */
     for (d = 1; d < depth && d <= 3; d++) {
         uint32_t base = (1u << d) - 1;
-        __m256i  tw = _mm256_loadu_si256((const __m256i *) (node + base));
-        __m256   tt = _mm256_loadu_ps(thr + base);
         __m256i  off = _mm256_set1_epi32((int) base);
 
-        for (int v = 0; v < nv; v++) {
-            __m256i rel = _mm256_sub_epi32(idx[v], off);
+        for (int k = 0; k < nt; k++) {
+            __m256i tw = _mm256_loadu_si256((const __m256i *) (node[k] + base));
+            __m256  tt = _mm256_loadu_ps(thr[k] + base);
 
-            idx[v] = step(idx[v], _mm256_permutevar8x32_epi32(tw, rel),
-                          _mm256_permutevar8x32_ps(tt, rel), rows, rowoff[v]);
+            for (int v = 0; v < nv; v++) {
+                __m256i i = idx[k * nv + v];
+                __m256i rel = _mm256_sub_epi32(i, off);
+
+                idx[k * nv + v] = step(i, _mm256_permutevar8x32_epi32(tw, rel),
+                                       _mm256_permutevar8x32_ps(tt, rel),
+                                       rows, rowoff[v]);
+            }
         }
     }
     for (; d < depth; d++) {
-        for (int v = 0; v < nv; v++) {
-            idx[v] = step(idx[v], _mm256_i32gather_epi32(node, idx[v], 4),
-                          _mm256_i32gather_ps(thr, idx[v], 4), rows,
-                          rowoff[v]);
+        for (int k = 0; k < nt; k++) {
+            for (int v = 0; v < nv; v++) {
+                __m256i i = idx[k * nv + v];
+
+                idx[k * nv + v] = step(i, _mm256_i32gather_epi32(node[k], i, 4),
+                                       _mm256_i32gather_ps(thr[k], i, 4), rows,
+                                       rowoff[v]);
+            }
         }
     }
-    for (int v = 0; v < nv; v++) {
-        add_leaves(p, tr,
-            _mm256_sub_epi32(idx[v], _mm256_set1_epi32((int) ((1u << depth) - 1))),
-            acc + v * VL);
+    for (int k = 0; k < nt; k++) {
+        for (int v = 0; v < nv; v++) {
+            add_leaves(p, &tr[k], _mm256_sub_epi32(idx[k * nv + v],
+                           _mm256_set1_epi32((int) ((1u << depth) - 1))),
+                       acc + v * VL);
+        }
     }
+}
+
+INLINE void
+dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m256i *rowoff, double *acc, const int nv)
+{
+    dense_trees(p, tr, rows, rowoff, acc, nv, 1);
 }
 
 INLINE void
@@ -182,6 +210,17 @@ cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n, double *acc)
 
         switch (tr->kind) {
         case CPU_TREE_DENSE:
+            if (nv <= 2 && t + 4 / nv <= p->n_trees
+                && cpu_same_dense(tr, 4 / nv))
+            {
+                if (nv == 1) {
+                    dense_trees(p, tr, rows, rowoff, acc, 1, 4);
+                } else {
+                    dense_trees(p, tr, rows, rowoff, acc, 2, 2);
+                }
+                t += 4 / nv - 1;
+                break;
+            }
             BY_NV(dense_tree_nv, nv, p, tr, rows, rowoff, acc);
             break;
         case CPU_TREE_SPARSE:

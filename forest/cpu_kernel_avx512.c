@@ -377,18 +377,6 @@ dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     dense_trees(p, tr, rows, rowoff, xt, acc, nv, 1);
 }
 
-/* n trees from tr on are all dense, of one depth */
-static int
-same_dense(const cpu_tree *tr, uint32_t n)
-{
-    for (uint32_t k = 1; k < n; k++) {
-        if (tr[k].kind != CPU_TREE_DENSE || tr[k].depth != tr->depth) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /*
  * Few rows: one tree per lane, nt * 16 dense trees of one depth walked
  * together in their blocked copy (cpu_plan.h), idx being each tree's path;
@@ -469,7 +457,7 @@ cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows, size_t n,
             /* blk offsets are gathered as int32 */
             while (nt > 0 && (tr->kind != CPU_TREE_DENSE
                               || p->n_blk > INT32_MAX
-                              || !same_dense(tr, (uint32_t) nt * VL)))
+                              || !cpu_same_dense(tr, (uint32_t) nt * VL)))
             {
                 nt /= 2;
             }
@@ -540,7 +528,7 @@ cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n, double *acc)
         switch (tr->kind) {
         case CPU_TREE_DENSE:
             if (nv <= 2 && t + 4 / nv <= p->n_trees
-                && same_dense(tr, 4 / nv))
+                && cpu_same_dense(tr, 4 / nv))
             {
                 if (nv == 1) {
                     dense_trees(p, tr, rows, rowoff, xt, acc, 1, 4);

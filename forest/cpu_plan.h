@@ -162,6 +162,18 @@ cpu_blk_at(const cpu_blk_step *s, uint32_t path)
            + (path & ((1u << s->k) - 1));
 }
 
+/* n trees from tr on are all dense, of one depth (walked together) */
+CPU_ALWAYS_INLINE int
+cpu_same_dense(const cpu_tree *tr, uint32_t n)
+{
+    for (uint32_t k = 1; k < n; k++) {
+        if (tr[k].kind != CPU_TREE_DENSE || tr[k].depth != tr->depth) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Adds the leaf values at `slot` (per row) of one tree into acc. */
 static inline void
 cpu_add_leaf(const cpu_plan *p, const cpu_tree *tr, size_t r, uint32_t slot,
