@@ -1,7 +1,8 @@
 /*
  * AVX2 block kernel: 8 rows per vector, up to eight vectors walked through
- * each tree together (and, for one or two vectors, several trees).  Dense trees take levels 0-3 from registers
- * (broadcast, then in-register permutes) and gather below.  Compiled with
+ * each tree together (and, for one or two vectors, several trees).  Dense
+ * trees take levels 0-4 from registers (broadcast, then in-register
+ * permutes) and gather below.  Compiled with
  * the AVX2 flags (Makefile); called only when the CPU has them.
  */
 #include "cpu_plan.h"
@@ -28,6 +29,16 @@ step(__m256i idx, __m256i w, __m256 t, const float *rows, __m256i rowoff)
 
     idx = _mm256_add_epi32(_mm256_add_epi32(idx, idx), _mm256_set1_epi32(2));
     return _mm256_add_epi32(idx, left);
+}
+
+/* Entry rel (0..15) of a 16-entry table held in two registers: bit 3 of
+ * rel, shifted into the sign bit, picks the register. */
+INLINE __m256
+pick16(__m256 t0, __m256 t1, __m256i rel)
+{
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(t0, rel),
+                            _mm256_permutevar8x32_ps(t1, rel),
+                            _mm256_castsi256_ps(_mm256_slli_epi32(rel, 28)));
 }
 
 /* acc[k][8 rows] += leaf[slot * width + k] */
@@ -101,6 +112,29 @@ dense_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
                                        rows, rowoff[v]);
             }
         }
+    }
+    /* level 4: 16 nodes, two registers (fewer gathers) */
+    if (d == 4 && d < depth) {
+        __m256i off = _mm256_set1_epi32(15);
+
+        for (int k = 0; k < nt; k++) {
+            /* the words go through float registers: only moved, never
+             * computed on */
+            __m256 tw0 = _mm256_loadu_ps((const float *) (node[k] + 15));
+            __m256 tw1 = _mm256_loadu_ps((const float *) (node[k] + 23));
+            __m256 tt0 = _mm256_loadu_ps(thr[k] + 15);
+            __m256 tt1 = _mm256_loadu_ps(thr[k] + 23);
+
+            for (int v = 0; v < nv; v++) {
+                __m256i i = idx[k * nv + v];
+                __m256i rel = _mm256_sub_epi32(i, off);
+
+                idx[k * nv + v] = step(i,
+                    _mm256_castps_si256(pick16(tw0, tw1, rel)),
+                    pick16(tt0, tt1, rel), rows, rowoff[v]);
+            }
+        }
+        d++;
     }
     for (; d < depth; d++) {
         for (int k = 0; k < nt; k++) {
