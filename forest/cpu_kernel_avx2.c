@@ -79,10 +79,7 @@ dense_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     const int32_t *node[MAXV];
     const float   *thr[MAXV];
 
-    for (int k = 0; k < nt; k++) {
-        node[k] = p->node + tr[k].node_off;
-        thr[k] = p->thr + tr[k].node_off;
-    }
+    cpu_tree_tables(p, tr, nt, node, thr);
     for (int u = 0; u < nt * nv; u++) {
         idx[u] = _mm256_setzero_si256();
     }

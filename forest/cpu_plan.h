@@ -162,6 +162,17 @@ cpu_blk_at(const cpu_blk_step *s, uint32_t path)
            + (path & ((1u << s->k) - 1));
 }
 
+/* The node words and thresholds of trees tr[0..nt), walked together. */
+CPU_ALWAYS_INLINE void
+cpu_tree_tables(const cpu_plan *p, const cpu_tree *tr, int nt,
+    const int32_t **node, const float **thr)
+{
+    for (int k = 0; k < nt; k++) {
+        node[k] = p->node + tr[k].node_off;
+        thr[k] = p->thr + tr[k].node_off;
+    }
+}
+
 /* n trees from tr on are all dense, of one depth (walked together) */
 CPU_ALWAYS_INLINE int
 cpu_same_dense(const cpu_tree *tr, uint32_t n)
