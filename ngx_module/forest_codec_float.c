@@ -101,8 +101,8 @@ layout(char *buf, uint64_t digits, int prec, int x)
     return n;
 }
 
-static size_t
-text_by_printf(float v, char *buf)
+size_t
+fcodec_float_text_printf(float v, char *buf)
 {
     int n = 0;
 
@@ -127,7 +127,7 @@ fcodec_float_text(float v, char *buf)
     /* (from 1e-9 on, k = prec - 1 - x stays within the table; wider
      * intermediates, as on x87, would round the products twice) */
     if (FLT_EVAL_METHOD != 0 || !(a >= 1e-9 && a < 1e6)) {
-        return text_by_printf(v, buf);
+        return fcodec_float_text_printf(v, buf);
     }
     if (v < 0) {
         buf[n++] = '-';

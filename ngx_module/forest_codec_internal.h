@@ -222,6 +222,9 @@ void fcodec_out_float(fcodec_out *o, float v);          /* null if not finite */
  * %.9g that reads back as v; at most FCODEC_FLOAT_TEXT_MAX bytes, no NUL. */
 #define FCODEC_FLOAT_TEXT_MAX  32
 size_t fcodec_float_text(float v, char *buf);
+/* The same by its definition, with printf and strtof: the fast path's
+ * fallback outside its range, and the oracle its checks compare with. */
+size_t fcodec_float_text_printf(float v, char *buf);
 void fcodec_out_uint(fcodec_out *o, uint64_t v);
 void fcodec_out_le32(fcodec_out *o, uint32_t v);
 

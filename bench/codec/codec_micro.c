@@ -26,20 +26,6 @@ now_ns(void)
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static size_t
-text_by_printf(float v, char *buf)
-{
-    int n = 0;
-
-    for (int prec = 6; prec <= 9; prec++) {
-        n = snprintf(buf, FCODEC_FLOAT_TEXT_MAX, "%.*g", prec, (double) v);
-        if (strtof(buf, NULL) == v) {
-            break;
-        }
-    }
-    return (size_t) n;
-}
-
 /* uniform in (0, 1) and roughly N(0, 1), from a fixed LCG */
 static float
 next_float(unsigned *seed, int normal)
@@ -53,6 +39,52 @@ next_float(unsigned *seed, int normal)
     return normal ? u - 6.0f : u;
 }
 
+/* ns a value of fn over vals, REPEAT times */
+static double
+time_float_text(size_t (*fn)(float, char *), const float *vals,
+    size_t *sink)
+{
+    char   buf[FCODEC_FLOAT_TEXT_MAX];
+    double t0 = now_ns();
+
+    for (int r = 0; r < REPEAT; r++) {
+        for (int i = 0; i < N_VALUES; i++) {
+            *sink += fn(vals[i], buf);
+        }
+    }
+    return (now_ns() - t0) / (REPEAT * N_VALUES);
+}
+
+static double
+read_fast(const char *s, size_t len)
+{
+    double v;
+
+    return forest_json_number_fast(s, len, &v) ? v : 0.0;
+}
+
+static double
+read_strtod(const char *s, size_t len)
+{
+    (void) len;
+    return strtod(s, NULL);
+}
+
+/* ns a number of fn over the texts, REPEAT times */
+static double
+time_numbers(double (*fn)(const char *, size_t),
+    char (*texts)[FCODEC_FLOAT_TEXT_MAX], const size_t *lens, double *sink)
+{
+    double t0 = now_ns();
+
+    for (int r = 0; r < REPEAT; r++) {
+        for (int i = 0; i < N_VALUES; i++) {
+            *sink += fn(texts[i], lens[i]);
+        }
+    }
+    return (now_ns() - t0) / (REPEAT * N_VALUES);
+}
+
 int
 main(void)
 {
@@ -61,7 +93,7 @@ main(void)
     static size_t lens[N_VALUES];
     char          a[FCODEC_FLOAT_TEXT_MAX], b[FCODEC_FLOAT_TEXT_MAX];
     unsigned      seed = 42;
-    double        t0, fast_ns, libc_ns, sink = 0;
+    double        fast_ns, libc_ns, sink = 0;
     size_t        sum = 0;
 
     for (int i = 0; i < N_VALUES; i++) {
@@ -69,59 +101,26 @@ main(void)
 
         probs[i] = next_float(&seed, 0);
         na = fcodec_float_text(probs[i], a);
-        nb = text_by_printf(probs[i], b);
+        nb = fcodec_float_text_printf(probs[i], b);
         if (na != nb || memcmp(a, b, na) != 0) {
             fprintf(stderr, "float text differs for %.9g\n", probs[i]);
             return 1;
         }
-        lens[i] = text_by_printf(next_float(&seed, 1), texts[i]);
+        lens[i] = fcodec_float_text_printf(next_float(&seed, 1), texts[i]);
         texts[i][lens[i]] = '\0';
-    }
-
-    t0 = now_ns();
-    for (int r = 0; r < REPEAT; r++) {
-        for (int i = 0; i < N_VALUES; i++) {
-            sum += fcodec_float_text(probs[i], a);
-        }
-    }
-    fast_ns = (now_ns() - t0) / (REPEAT * N_VALUES);
-    t0 = now_ns();
-    for (int r = 0; r < REPEAT; r++) {
-        for (int i = 0; i < N_VALUES; i++) {
-            sum += text_by_printf(probs[i], a);
-        }
-    }
-    libc_ns = (now_ns() - t0) / (REPEAT * N_VALUES);
-    printf("response floats: fcodec_float_text %.1f ns, printf+strtof %.1f ns "
-           "a value: %.1fx\n", fast_ns, libc_ns, libc_ns / fast_ns);
-
-    for (int i = 0; i < N_VALUES; i++) {
-        double fast;
-
-        if (!forest_json_number_fast(texts[i], lens[i], &fast)
-            || fast != strtod(texts[i], NULL))
-        {
+        if (read_fast(texts[i], lens[i]) != strtod(texts[i], NULL)) {
             fprintf(stderr, "number fast path misses %s\n", texts[i]);
             return 1;
         }
     }
-    t0 = now_ns();
-    for (int r = 0; r < REPEAT; r++) {
-        for (int i = 0; i < N_VALUES; i++) {
-            double v;
 
-            forest_json_number_fast(texts[i], lens[i], &v);
-            sink += v;
-        }
-    }
-    fast_ns = (now_ns() - t0) / (REPEAT * N_VALUES);
-    t0 = now_ns();
-    for (int r = 0; r < REPEAT; r++) {
-        for (int i = 0; i < N_VALUES; i++) {
-            sink += strtod(texts[i], NULL);
-        }
-    }
-    libc_ns = (now_ns() - t0) / (REPEAT * N_VALUES);
+    fast_ns = time_float_text(fcodec_float_text, probs, &sum);
+    libc_ns = time_float_text(fcodec_float_text_printf, probs, &sum);
+    printf("response floats: fcodec_float_text %.1f ns, printf+strtof %.1f ns "
+           "a value: %.1fx\n", fast_ns, libc_ns, libc_ns / fast_ns);
+
+    fast_ns = time_numbers(read_fast, texts, lens, &sink);
+    libc_ns = time_numbers(read_strtod, texts, lens, &sink);
     printf("request numbers: forest_json_number_fast %.1f ns, strtod %.1f ns "
            "a number: %.1fx\n", fast_ns, libc_ns, libc_ns / fast_ns);
 
