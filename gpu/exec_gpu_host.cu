@@ -23,7 +23,7 @@ gpu_host_predict(forest_executor *base, const float *rows, size_t n_rows,
 {
     gpu_host_exec *ex = (gpu_host_exec *) base;
     const gpu_forest &f = ex->host;
-    bool           scalar = f.n_outputs == 1 && f.leaf_width == 1;
+    bool           scalar = gpu_scalar_sums(f);
     uint32_t       cols = forest_output_columns(base->model, margin);
     float          acc[GPU_MAX_OUTPUTS];
 

@@ -52,7 +52,7 @@ gpu_predict_launch(const gpu_forest *dev, const float *X, size_t n_rows,
         return cudaSuccess;
     }
     bool   staged = smem <= GPU_SMEM_LIMIT;
-    bool   scalar = dev->n_outputs == 1 && dev->leaf_width == 1;
+    bool   scalar = gpu_scalar_sums(*dev);
 
     if (staged && scalar) {
         gpu_predict_kernel<true, true><<<blocks, GPU_BLOCK, smem, stream>>>(

@@ -68,6 +68,14 @@ gpu_load_node(const gpu_node *nodes, uint32_t i)
     return nd;
 }
 
+/* One output from scalar leaves: the walk's SCALAR case, which the kernel
+ * launch and the host check must choose alike. */
+FOREST_HD static inline bool
+gpu_scalar_sums(const gpu_forest &f)
+{
+    return f.n_outputs == 1 && f.leaf_width == 1;
+}
+
 /*
  * acc[0..n_outputs) = the row x's leaf sums, in tree order.  SCALAR: one
  * output, scalar leaves; the sum stays in a register (an indexed array
