@@ -6,13 +6,13 @@
  * run on the calling thread alone.
  */
 #include "forest_exec.h"
+#include "cpu_count.h"
 #include "cpu_plan.h"
 #include "cpu_pool.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 /* rows x trees below which a batch stays on the calling thread */
 #define PARALLEL_MIN_WORK  32768
@@ -187,9 +187,7 @@ forest_cpu_executor_create(const forest_model *m, unsigned threads, char *err,
         return NULL;
     }
     if (threads == 0) {
-        long online = sysconf(_SC_NPROCESSORS_ONLN);
-
-        threads = online > 0 ? (unsigned) online : 1;
+        threads = forest_cpu_count();
     }
     ex = calloc(1, sizeof(*ex));
     if (ex == NULL) {

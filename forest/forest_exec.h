@@ -33,7 +33,7 @@ struct forest_executor {
     const forest_model        *model;      /* not owned; outlives the executor */
 };
 
-/* threads: 0 = all online CPUs. */
+/* threads: 0 = the CPUs this process may use (forest_cpu_count). */
 forest_executor *forest_cpu_executor_create(const forest_model *m,
     unsigned threads, char *err, size_t errlen);
 

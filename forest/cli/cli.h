@@ -37,7 +37,7 @@ typedef enum {
 typedef struct {
     forest_format format;        /* --format, default auto */
     int           margin;        /* --margin */
-    unsigned      threads;       /* --threads, 0 = all CPUs */
+    unsigned      threads;       /* --threads, 0 = forest_cpu_count() */
     uint32_t      features;      /* --features, for .f32 input */
     size_t        batch;         /* --batch */
     unsigned      repeat;        /* --repeat */

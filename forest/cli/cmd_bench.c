@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "forest_exec.h"
+#include "cpu_count.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,8 @@ run_bench(forest_executor *ex, const forest_matrix *mat, const cli_args *a)
         return cli_fail("out of memory");
     }
     printf("rows=%zu features=%u trees=%u batch=%zu threads=%u repeat=%u\n",
-        mat->n_rows, m->n_features, m->n_trees, batch, a->threads, repeat);
+        mat->n_rows, m->n_features, m->n_trees, batch,
+        a->threads != 0 ? a->threads : forest_cpu_count(), repeat);
     /* warm-up: first-touch page faults and the thread pool spinning up */
     rc = one_pass(ex, mat, batch, out);
     for (unsigned i = 0; i < repeat && rc == 0; i++) {
