@@ -21,7 +21,8 @@
 #include "ngx_http_forest_lua.h"
 
 
-#define NGX_HTTP_FOREST_VERSION       "0.1.0"
+/* NGX_HTTP_FOREST_VERSION comes from the top-level VERSION file: `config`
+ * writes it into ngx_auto_config.h. */
 
 #define NGX_HTTP_FOREST_NAME_MAX      64
 #define NGX_HTTP_FOREST_VERSION_MAX   19     /* digits of a uint64 */

@@ -38,6 +38,7 @@ cli_usage(FILE *f)
           "[--threads N] [--features N] [--device D]\n"
           "       forest bench MODEL INPUT [--format F] [--batch N] "
           "[--threads N] [--repeat R] [--features N] [--device D]\n"
+          "       forest --version\n"
           "INPUT is CSV with a header line, or raw float32 when it ends in "
           ".f32 (needs --features);\n"
           "F is auto (default), xgboost, xgboost_json, xgboost_ubj, "

@@ -29,6 +29,10 @@ main(int argc, char **argv)
         cli_usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("forest " FOREST_VERSION);
+        return 0;
+    }
     fprintf(stderr, "forest: unknown command '%s'\n", argv[1]);
     cli_usage(stderr);
     return CLI_EXIT_USAGE;
