@@ -22,7 +22,7 @@ ABS_BUILD   := $(abspath $(BUILD))
 CC          ?= gcc
 WARN        := -Wall -Wextra -Werror
 CFLAGS_ALL  := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -pthread $(WARN) $(SAN_FLAGS) -Iforest $(CFLAGS)
-LDLIBS_ALL  := -pthread -lm $(SAN_FLAGS)
+LDLIBS_ALL  := -pthread -lm $(SAN_FLAGS) $(LDFLAGS)
 
 # SIMD kernels are chosen at run time; only their own files get the ISA flags.
 AVX2_FLAGS   := -mavx2 -mfma -mbmi -mbmi2
@@ -39,6 +39,12 @@ FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 LIBFOREST := $(BUILD)/libforest.a
 FOREST_BIN := $(BUILD)/bin/forest
 MODULE    := $(BUILD)/ngx_http_forest_module.so
+
+# VERSION is the one version string: `config` gives it to the module (/v2),
+# this to `forest --version`, debian/rules checks debian/changelog against it.
+FOREST_VERSION := $(shell cat VERSION)
+$(BUILD)/obj/forest/cli/main.o: VERSION
+$(BUILD)/obj/forest/cli/main.o: CFLAGS_ALL += -DFOREST_VERSION='"$(FOREST_VERSION)"'
 
 # ---- CUDA (gpu/) -------------------------------------------------------
 NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
@@ -123,7 +129,7 @@ $(BUILD)/module-files: FORCE
 	@echo "$(notdir $(MODULE_SRCS)) cuda=$(USE_CUDA) san=$(SANITIZE)" > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 
-$(NGX_BUILD)/Makefile: config $(BUILD)/module-files $(BUILD)/.deps
+$(NGX_BUILD)/Makefile: config VERSION $(BUILD)/module-files $(BUILD)/.deps
 	rm -rf $(NGX_BUILD)
 	cd $(NGX_SRC) && . ./conf_flags && \
 	    FOREST_ROOT=$(CURDIR) FOREST_BUILD=$(ABS_BUILD) FOREST_CUDA_LIBS="$(if $(USE_CUDA),-L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++,)" \
@@ -139,11 +145,32 @@ $(MODULE): $(NGX_BUILD)/Makefile $(LIBFOREST) $(LIBCUDA_A) $(MODULE_SRCS) FORCE
 FORCE:
 
 # ---- tests ------------------------------------------------------------
-test: all $(TEST_BINS)
-	bash tests/run-all.sh $(BUILD)
+# The suites' Python: pinned packages in venvs of the project's own, under
+# the top build dir so that SANITIZE=1 and other BUILD dirs share them.
+VENV        := build/venv
+VENV_SKL121 := build/venv-skl121
+.PHONY: venv
+venv: $(VENV)/.stamp $(VENV_SKL121)/.stamp
+$(VENV)/.stamp: scripts/requirements.txt scripts/make_venv.sh
+	bash scripts/make_venv.sh $(VENV) scripts/requirements.txt
+$(VENV_SKL121)/.stamp: scripts/requirements-skl121.txt scripts/make_venv.sh
+	bash scripts/make_venv.sh $(VENV_SKL121) scripts/requirements-skl121.txt
+
+test: all $(TEST_BINS) venv
+	FOREST_VENV=$(VENV) FOREST_VENV_SKL121=$(VENV_SKL121) bash tests/run-all.sh $(BUILD)
 
 unit-test: $(TEST_BINS)
 	@for t in $(TEST_BINS); do echo "== $$t"; $$t || exit 1; done
+
+# t/ alone or some of its files (make t T=t/020-kserve.t), under a
+# CPAN-installed Test::Nginx if perl finds one, else t/lib's runner;
+# t-real under the real Test::Nginx in TEST_NGINX_LIB (its lib dir).
+T ?= t/*.t
+.PHONY: t t-real
+t: module
+	bash tests/suite_t.sh $(BUILD) $(T)
+t-real: module
+	bash tests/t_real.sh $(BUILD) "$(TEST_NGINX_LIB)" $(T)
 
 # ---- demo, fuzzing, benchmarks -----------------------------------------
 demo: all
@@ -167,6 +194,20 @@ reliability: module
 
 soak: module
 	bash tests/reliability/soak.sh $(ABS_BUILD)
+
+# Debian packages (debian/) into build/deb/; tests/suite_deb.sh installs them
+.PHONY: deb
+deb:
+	bash scripts/build-deb.sh
+
+# The container image (Containerfile, deploy/container/) from that package,
+# built with podman; test-image runs it (tests/image/smoke.sh, about 10 s).
+.PHONY: image test-image
+image: deb
+	bash scripts/build-image.sh
+
+test-image: image
+	bash tests/image/smoke.sh
 
 clean:
 	rm -rf build

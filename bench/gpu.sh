@@ -4,11 +4,13 @@
 #   bench/gpu.sh prepare     on a build machine (nvcc, Debian nginx): builds the
 #                            CUDA build into build/gpu, the benchmark models,
 #                            and the carry folders .gpucarry/ and .devpack/
+#                            (the latter with $FOREST_TOOLS/pack-nginx.sh, a
+#                            developers' tool kept outside the repository)
 #   bench/gpu.sh run         on the GPU machine (no packages needed), from the
 #                            repository root, with .gpucarry and .devpack carried:
-#                            1. parity: every model of shared/models and
-#                               tests/models through the GPU executor against the
-#                               libraries' own outputs (tests/parity.py)
+#                            1. parity: every model of tests/reference/models
+#                               and tests/models through the GPU executor against
+#                               the libraries' own outputs (tests/parity.py)
 #                            2. kernel rows/s at batch 1..1M on the benchmark
 #                               model and the large model, vs the CPU executor on
 #                               all cores (build/gpu/bin/gpu_bench)
@@ -26,16 +28,15 @@ DURATION=${DURATION:-15s}
 
 prepare() {
     set -e
+    local pack=${FOREST_TOOLS:?set FOREST_TOOLS to the folder holding pack-nginx.sh}/pack-nginx.sh
     make BUILD=build/gpu FOREST_CUDA=on all gpu-bench
     [ -f build/bench/xgb_bench.json ] || python3 bench/make_bench_models.py --out build/bench
-    rm -rf "$CARRY" && mkdir -p "$CARRY/bin" "$CARRY/shared/models"
+    rm -rf "$CARRY" && mkdir -p "$CARRY/bin"
     cp build/gpu/bin/forest build/gpu/bin/gpu_bench "$CARRY/bin/"
     cp build/bench/xgb_bench.json "$CARRY/"
     # 20k rows of the benchmark input; gpu_bench repeats them up to 1M rows
     head -c $((20000 * 32 * 4)) build/bench/bench.f32 > "$CARRY/bench.f32"
-    find ../shared/models -maxdepth 1 -type f ! -name '*.pkl' \
-        -exec cp {} "$CARRY/shared/models/" \;
-    bash ../shared/tools/pack-nginx.sh -o "$PACK" \
+    bash "$pack" -o "$PACK" \
         -m build/gpu/ngx_http_forest_module.so -c bench/gpu/nginx.conf.in \
         -x bench/gpu/post_file.lua
     du -sh "$CARRY" "$PACK"
@@ -43,7 +44,7 @@ prepare() {
 
 step_parity() {
     echo "== parity: GPU executor vs the libraries' outputs"
-    FOREST_SHARED=$CARRY/shared FOREST_PARITY_ARGS="--device gpu" \
+    FOREST_PARITY_ARGS="--device gpu" \
         timeout 300 python3 tests/parity.py "$CARRY" > "$RES/parity.txt" 2>&1
     grep -v '^ok' "$RES/parity.txt" | tail -15
 }

@@ -10,7 +10,8 @@
 #
 # Usage: bench/lua_bench.sh BUILD   (env: DURATION=10s CONNS=16 THREADS=1
 #        ROUNDS=2 PORT=19510; the model: build/bench/xgb_bench.json from
-#        bench/make_bench_models.py, else ../shared/models/xgb_binary.json)
+#        bench/make_bench_models.py, else
+#        tests/reference/models/xgb_binary.json)
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +25,7 @@ module=$BUILD/ngx_http_forest_module.so
 
 model=$ROOT/build/bench/xgb_bench.json rows=$ROOT/build/bench/bench.csv
 if [ ! -f "$model" ]; then
-    model=$(cd "$ROOT/../shared/models" && pwd)/xgb_binary.json
+    model=$ROOT/tests/reference/models/xgb_binary.json
     rows=${model%.json}.input.csv
 fi
 

@@ -1,7 +1,7 @@
 /*
  * Builds the forest nodes of one LightGBM tree: parses its arrays, lays the
  * nodes out breadth first and translates decision_type into the node rule
- * of forest.h (see ../shared/models/SEMANTICS.md).
+ * of forest.h (see tests/reference/models/SEMANTICS.md).
  */
 #include "lightgbm_tree.h"
 

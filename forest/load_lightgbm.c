@@ -4,7 +4,7 @@
  * Layout: a header of key=value lines, "Tree=N" blocks, "end of trees",
  * then feature importances, parameters and the pandas_categorical trailer,
  * none of which affects prediction, so reading stops at "end of trees".
- * Node rules: ../shared/models/SEMANTICS.md.
+ * Node rules: tests/reference/models/SEMANTICS.md.
  */
 #include "lightgbm_tree.h"
 

@@ -138,8 +138,8 @@ CSV_SEEDS = {
 }
 
 
-# the first bytes of the shared reference models (other library versions)
-SHARED_CUTS = (
+# the first bytes of the reference set's models (other library versions)
+REFERENCE_CUTS = (
     ("xgb_binary.model", "fuzz_load_xgboost_binary", 4096),
     ("tl_xgb_binary.treelite", "fuzz_load_treelite", 4096),
     ("tl_lgb_binary.treelite", "fuzz_load_treelite", 4096),
@@ -147,14 +147,11 @@ SHARED_CUTS = (
 )
 
 
-def shared_cuts():
-    base = os.environ.get("FOREST_SHARED") or os.path.join(HERE, "..", "..",
-                                                            "shared")
-    for fname, target, size in SHARED_CUTS:
-        path = os.path.join(base, "models", fname)
-        if os.path.isfile(path):
-            with open(path, "rb") as f:
-                out(target, "cut_" + fname, f.read(size))
+def reference_cuts():
+    base = os.path.join(HERE, "..", "tests", "reference", "models")
+    for fname, target, size in REFERENCE_CUTS:
+        with open(os.path.join(base, fname), "rb") as f:
+            out(target, "cut_" + fname, f.read(size))
 
 
 # test models that exercise a feature the tiny seeds lack
@@ -180,7 +177,7 @@ def test_model_seeds():
 
 
 def main():
-    shared_cuts()
+    reference_cuts()
     test_model_seeds()
     with tempfile.TemporaryDirectory() as tmp:
         xgb_models(tmp)

@@ -2,8 +2,9 @@
 # Installs the Debian packages the build and the tests need, once.
 set -euo pipefail
 pkgs=(build-essential clang nginx-core nginx-dev libyajl-dev libluajit2-5.1-dev
-      libnginx-mod-http-lua wrk curl valgrind python3 perl
-      libtest-base-perl libtext-diff-perl liburi-perl)
+      libnginx-mod-http-lua wrk curl valgrind python3 python3-venv perl
+      libtest-base-perl libtext-diff-perl liburi-perl
+      debhelper dpkg-dev lintian)   # make deb
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \

@@ -1,31 +1,30 @@
 #!/usr/bin/env python3
 """Writes the bundled demo models served by conf.example (`make demo`).
 
-models/fraud.json  the shared XGBoost binary:logistic reference model
-                   (../shared/models/xgb_binary.json, 20 features), copied.
+models/fraud.json  the XGBoost binary:logistic reference model
+                   (tests/reference/models/xgb_binary.json, 20 features),
+                   copied.
 models/iris.txt    a small LightGBM multiclass model trained here on the iris
                    data set that ships with scikit-learn (4 features named
                    sepal_length, sepal_width, petal_length, petal_width).
 models/iris.expected.csv  LightGBM's own probabilities for the 150 iris rows,
                    for checking the served answers.
 
-usage: scripts/make_demo_models.py [SHARED_DIR]
+usage: scripts/make_demo_models.py
 """
 import os
 import shutil
-import sys
 
 import lightgbm as lgb
 import numpy as np
 from sklearn.datasets import load_iris
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-shared = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(
-    "FOREST_SHARED", os.path.join(root, "..", "shared"))
 out = os.path.join(root, "models")
 os.makedirs(out, exist_ok=True)
 
-shutil.copyfile(os.path.join(shared, "models", "xgb_binary.json"),
+shutil.copyfile(os.path.join(root, "tests", "reference", "models",
+                             "xgb_binary.json"),
                 os.path.join(out, "fraud.json"))
 
 iris = load_iris()

@@ -4,9 +4,10 @@
 Each model <name> gets <name>.txt (the library's own text model),
 <name>.input.csv (float32 values as %.9g, empty = NaN), <name>.expected.csv
 (Booster.predict) and <name>.margin.csv (predict(raw_score=True)), following
-the conventions of ../shared/models/README.md.  The last rows of every input
-are threshold probes: cells set to exact split thresholds (as float32) and
-their float32 neighbours, to catch <= vs < and float64 threshold mistakes.
+the conventions of tests/reference/models/README.md.  The last rows of every
+input are threshold probes: cells set to exact split thresholds (as float32)
+and their float32 neighbours, to catch <= vs < and float64 threshold
+mistakes.
 
 Usage: python3 scripts/make_lightgbm_models.py [outdir]   (lightgbm 4.x)
 """

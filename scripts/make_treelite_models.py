@@ -3,12 +3,13 @@
 to Treelite checkpoints by scripts/convert_sklearn.py, with inputs and
 scikit-learn's own predictions for tests/unit/test_treelite.c.
 
-    python3 scripts/make_treelite_models.py [--shared ../shared] [--venv121 /tmp/venv-skl121]
+    python3 scripts/make_treelite_models.py [--venv121 build/venv-skl121]
 
-Needs the global scikit-learn + treelite.  With --venv121 (a venv holding
-scikit-learn==1.2.1 and treelite==4.0.0) it also converts
-../shared/models/skl_gbdt.pkl (written by scikit-learn 1.2.1) into
-tests/models/skl_gbdt.treelite, checked against ../shared/models/skl_gbdt.*.
+Needs the global scikit-learn + treelite.  With --venv121 (the venv of
+scripts/requirements-skl121.txt: scikit-learn==1.2.1, treelite==4.0.0) it
+also converts the reference set's scikit-learn 1.2.1 pickles
+(tests/reference/models/skl_*.pkl) into tests/models/skl_*.treelite, which
+tests/parity.py checks against tests/reference/models/skl_*.expected.csv.
 
 With --venv39 (treelite==3.9.1, treelite_runtime==3.9.1,
 scikit-learn==1.2.1) it writes tests/models/tl3_skl_gb_multi.*, a Treelite 3.9
@@ -185,14 +186,15 @@ MODELS = [
 ]
 
 
-def convert_shared(shared, venv):
-    """The shared pickles need scikit-learn 1.2.1 to unpickle, and a treelite
-    that still imports its trees (4.0.0; 4.8.1 wants sklearn >= 1.3 trees).
-    Only the small one is kept; tests/suite_convert_sklearn.sh converts the
-    others at test time."""
+def convert_reference(venv):
+    """The reference pickles need scikit-learn 1.2.1 to unpickle, and a
+    treelite that still imports its trees (4.0.0; 4.8.1 wants sklearn >= 1.3
+    trees).  tests/suite_convert_sklearn.sh converts them again and compares
+    the bytes."""
     python = os.path.join(venv, "bin", "python")
-    for name in ("skl_gbdt",):
-        pkl = os.path.join(shared, "models", name + ".pkl")
+    for name in ("skl_rf_clf", "skl_rf_multi", "skl_rf_reg", "skl_et",
+                 "skl_gbdt"):
+        pkl = os.path.join(ROOT, "tests", "reference", "models", name + ".pkl")
         subprocess.run([python, CONVERT, pkl,
                         os.path.join(OUT, name + ".treelite")], check=True)
 
@@ -230,7 +232,6 @@ def convert_v39(venv):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
     ap.add_argument("--venv121", default=None)
     ap.add_argument("--venv39", default=None,
                     help="venv with treelite==3.9.1 and scikit-learn==1.2.1")
@@ -242,7 +243,7 @@ def main():
         X = make_data(rng, 400, cat="cat" in name, nan="nan" in name)
         build(name, make(), X, rng, kind)
     if args.venv121:
-        convert_shared(args.shared, args.venv121)
+        convert_reference(args.venv121)
     if args.venv39:
         convert_v39(args.venv39)
 

@@ -9,9 +9,10 @@ xgboost==1.7.6 'numpy<2' scipy).
 Per model <name>: the model file(s) (.json, .ubj, and .model = legacy binary
 save_raw("deprecated") for 1.x), <name>.input.csv (header f0..; %.9g float32;
 empty = NaN), <name>.expected.csv (xgboost predict) and <name>.margin.csv
-(predict(output_margin=True)), the conventions of ../shared/models/README.md.
-The last rows of each input are threshold probes: cells set to split
-conditions of the model, to pin down x < t versus x <= t.
+(predict(output_margin=True)), the conventions of
+tests/reference/models/README.md.  The last rows of each input are threshold
+probes: cells set to split conditions of the model, to pin down x < t versus
+x <= t.
 """
 import json
 import os

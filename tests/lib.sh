@@ -1,15 +1,32 @@
-# Shared by the shell suites (sourced, not run).  The caller sets
-# passed=0 failed=0 first.
+# Shared by the shell suites (sourced, not run).  A suite that counts its
+# own checks sets passed=0 failed=0 skipped=0 first and ends with `summary`.
+# Every suite's last line is "N passed, N failed, N skipped"; a skip is only
+# for hardware the machine lacks, announced by a "SKIP reason: what" line.
 
-# tally OUTPUT RC: adds the last "N passed, N failed" line of OUTPUT to
-# passed/failed; no such line, or a failing RC with no failure counted,
-# counts as one failure.
+ok()  { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# summary: the closing line; status 1 when anything failed.
+summary() {
+    echo "$passed passed, $failed failed, $skipped skipped"
+    [ "$failed" -eq 0 ]
+}
+
+# summary_counts OUTPUT: "P F S" from the last summary line of OUTPUT (one
+# word and a colon may stand before it), or nothing.
+summary_counts() {
+    grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' <<<"$1" \
+        | tail -1 | sed -E 's/^([A-Za-z0-9_-]+: )?//; s/([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/'
+}
+
+# tally OUTPUT RC: adds OUTPUT's summary to passed/failed/skipped.  No
+# summary, nothing run (0 passed, 0 failed, 0 skipped), or a failing RC with
+# no failure counted, counts as one failure.
 tally() {
-    local line p f
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$1" | tail -1)
-    if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-    p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
-    passed=$((passed + p)); failed=$((failed + f))
+    local p f s
+    read -r p f s <<<"$(summary_counts "$1")"
+    if [ -z "$p" ] || [ $((p + f + s)) -eq 0 ]; then failed=$((failed + 1)); return; fi
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
     [ "$2" -eq 0 ] || [ "$f" -gt 0 ] || failed=$((failed + 1))
 }
 

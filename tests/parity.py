@@ -3,11 +3,11 @@
 
     parity.py BUILD_DIR
 
-Models are discovered by file name in the shared reference directory
-($FOREST_SHARED/models, default ../shared/models beside the repository) and in
+Models are discovered by file name in the reference set
+(tests/reference/models, scripts/import_reference_models.sh) and in
 tests/models/: a model is any file <stem>.<ext> next to <stem>.expected.csv
-(tests/models files may use the shared directory's references of the same
-stem, e.g. sklearn pickles converted to Treelite checkpoints).  For each one
+(tests/models files may use the reference set's outputs of the same stem,
+e.g. its scikit-learn pickles converted to Treelite checkpoints).  For each one
 `forest predict` runs on <stem>.input.csv (output transformed, with --margin,
 on <stem>.input.f32, with --threads 2, and with format detection) and every
 cell is compared: probabilities within 1e-5 absolute, anything else within
@@ -15,7 +15,8 @@ cell is compared: probabilities within 1e-5 absolute, anything else within
 files the loaders must refuse are listed in EXPECTED_REFUSED with a phrase the
 error message has to contain.
 
-Prints one line per model and "N passed, N failed" last; exit 1 on failure.
+Prints one line per model and "N passed, N failed, 0 skipped" last; exit 1
+on failure.
 """
 import fnmatch
 import math
@@ -26,10 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# files next to the references that are not models (pickles, the shared
-# directory's own sklearn JSON dump, inputs and outputs)
+# files next to the references that are not models (pickles, inputs and
+# outputs, documentation)
 NOT_MODEL_EXT = {"csv", "f32", "pkl", "joblib", "md", "py", "sh", "log"}
-SKLEARN_DUMP_MARK = b'"sklearn-trees-json-v1"'
+REF_DIR = os.path.join(REPO, "tests", "reference", "models")
+LOCAL_DIR = os.path.join(REPO, "tests", "models")
 
 # extension -> --format; other extensions are tried with detection only
 # e.g. "--device gpu": bench/gpu.sh runs the same parity on the GPU executor
@@ -53,20 +55,9 @@ PROB_TOL = 1e-5
 REL_TOL = 1e-4
 
 
-def shared_dir():
-    base = os.environ.get("FOREST_SHARED") or os.path.join(REPO, "..",
-                                                            "shared")
-    return os.path.normpath(os.path.join(base, "models"))
-
-
 def split_model_name(fname):
     stem, dot, ext = fname.rpartition(".")
     return (stem, ext) if dot else (fname, "")
-
-
-def is_sklearn_dump(path):
-    with open(path, "rb") as f:
-        return SKLEARN_DUMP_MARK in f.read(4096)
 
 
 def refused_phrase(fname):
@@ -76,19 +67,18 @@ def refused_phrase(fname):
     return None
 
 
-def discover(shared, local):
+def discover(ref, local):
     """[(path, reference_prefix or None, refused_phrase or None)], problems"""
     models, problems = [], []
     covered = set()
-    for d, fallback in ((shared, None), (local, shared)):
+    for d, fallback in ((ref, None), (local, ref)):
         if not os.path.isdir(d):
             continue
         for fname in sorted(os.listdir(d)):
             stem, ext = split_model_name(fname)
             path = os.path.join(d, fname)
-            if (ext in NOT_MODEL_EXT or fname.startswith((".", "README"))
-                    or not os.path.isfile(path)
-                    or (ext == "json" and is_sklearn_dump(path))):
+            if (ext in NOT_MODEL_EXT or fname.startswith(".")
+                    or not os.path.isfile(path)):
                 continue
             phrase = refused_phrase(fname)
             prefix = None
@@ -103,16 +93,16 @@ def discover(shared, local):
                                      + ".expected.csv or list it in "
                                      "EXPECTED_REFUSED)"))
                 continue
-            if prefix is not None and prefix.startswith(shared + os.sep):
+            if prefix is not None and prefix.startswith(ref + os.sep):
                 covered.add(os.path.basename(prefix))
             models.append((path, prefix, phrase))
-    # every shared reference set must be exercised by some loadable file
-    if os.path.isdir(shared):
-        for fname in sorted(os.listdir(shared)):
+    # every reference output must be exercised by some loadable file
+    if os.path.isdir(ref):
+        for fname in sorted(os.listdir(ref)):
             if fname.endswith(".expected.csv"):
                 stem = fname[:-len(".expected.csv")]
                 if stem not in covered:
-                    problems.append((os.path.join(shared, stem),
+                    problems.append((os.path.join(ref, stem),
                                      "no model file in a loadable format for "
                                      "these references (expected "
                                      "tests/models/" + stem + ".treelite)"))
@@ -264,14 +254,12 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: parity.py BUILD_DIR")
     forest = os.path.join(os.path.abspath(sys.argv[1]), "bin", "forest")
-    shared = shared_dir()
-    local = os.path.join(REPO, "tests", "models")
     passed = failed = 0
-    if not os.path.isdir(shared):
-        print("FAIL shared models not found at %s (set FOREST_SHARED)"
-              % shared)
-        failed += 1
-    models, problems = discover(shared, local)
+    for d in (REF_DIR, LOCAL_DIR):
+        if not os.path.isdir(d):
+            print("FAIL %s: not found" % d)
+            failed += 1
+    models, problems = discover(REF_DIR, LOCAL_DIR)
     for path, why in problems:
         print("FAIL %s: %s" % (os.path.relpath(path, REPO), why))
         failed += 1
@@ -287,7 +275,7 @@ def main():
                 passed += 1
                 print("ok   %s (%s)" % (name, ", ".join(v for v, _ in
                                                        results)))
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed, 0 skipped" % (passed, failed))
     sys.exit(1 if failed else 0)
 
 

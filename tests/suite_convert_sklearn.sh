@@ -2,29 +2,27 @@
 # scripts/convert_sklearn.py: pickles (and joblib files) of scikit-learn
 # ensembles become Treelite checkpoints that python treelite reads back and
 # that `forest predict` (this build) predicts like scikit-learn itself; bad
-# inputs fail with exit status 1 and a message naming the file.
-# $1 = absolute build dir.  Skips (0 passed, 0 failed) without python
-# treelite + scikit-learn.  With $SKL121_VENV (default /tmp/venv-skl121: a
-# venv holding scikit-learn==1.2.1 and treelite==4.0.0) it also converts the
-# shared scikit-learn 1.2.1 pickles and checks them against their references.
+# inputs fail with exit status 1 and a message naming the file.  The
+# reference set's scikit-learn 1.2.1 pickles, converted in the venv of
+# scripts/requirements-skl121.txt, must give the checkpoints of tests/models
+# byte for byte (tests/parity.py checks those against scikit-learn's outputs).
+# $1 = absolute build dir.  python3 is build/venv's (tests/run-all.sh);
+# $FOREST_VENV_SKL121 (default build/venv-skl121) the 1.2.1 one.
 set -uo pipefail
 BUILD=${1:?usage: suite_convert_sklearn.sh BUILD_DIR}
 FOREST=$BUILD/bin/forest
 cd "$(dirname "$0")/.."
+. tests/lib.sh
 CONVERT=scripts/convert_sklearn.py
-SHARED=${FOREST_SHARED:-../shared}/models
-VENV121=${SKL121_VENV:-/tmp/venv-skl121}
+REF=tests/reference/models
+VENV121=${FOREST_VENV_SKL121:-build/venv-skl121}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-pass=0 fail=0
-
-ok()  { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+passed=0 failed=0 skipped=0
 
 if ! python3 -c 'import treelite, sklearn, numpy' 2>/dev/null; then
-    echo "skip: python3 lacks treelite/scikit-learn/numpy"
-    echo "0 passed, 0 failed"
-    exit 0
+    bad "$(command -v python3) lacks treelite/scikit-learn/numpy (make venv)"
+    summary; exit
 fi
 
 # compare GOT.csv (forest predict output, no header) with WANT.csv (header)
@@ -141,27 +139,16 @@ refuse "not a pickle" "junk.pkl: cannot unpickle" "$TMP/junk.pkl"
 refuse "missing file" "nope.pkl: cannot unpickle: FileNotFoundError" \
     "$TMP/nope.pkl"
 
-# the shared pickles need the scikit-learn that wrote them (1.2.1)
-if [ -x "$VENV121/bin/python" ] && [ -f "$SHARED/skl_rf_multi.pkl" ] \
-    && "$VENV121/bin/python" -c 'import treelite, sklearn' 2>/dev/null; then
-    for name in skl_rf_clf skl_rf_multi skl_rf_reg skl_et skl_gbdt; do
-        out=$TMP/$name.treelite
-        if ! msg=$("$VENV121/bin/python" "$CONVERT" "$SHARED/$name.pkl" \
-                   "$out" 2>&1); then
-            bad "$name (scikit-learn 1.2.1): convert failed: $msg"
-        elif ! "$FOREST" predict "$out" "$SHARED/$name.input.csv" \
-                 > "$TMP/$name.got" 2>&1; then
-            bad "$name: forest predict: $(head -c 300 "$TMP/$name.got")"
-        elif msg=$(same "$TMP/$name.got" "$SHARED/$name.expected.csv" 2>&1); then
-            ok "$name (scikit-learn 1.2.1 pickle): matches its expected.csv"
-        else
-            bad "$name: $msg"
-        fi
-    done
-else
-    echo "skip: shared scikit-learn 1.2.1 pickles (no $VENV121 with" \
-        "scikit-learn 1.2.1 + treelite, or no $SHARED)"
-fi
+# the reference pickles need the scikit-learn that wrote them (1.2.1)
+for name in skl_rf_clf skl_rf_multi skl_rf_reg skl_et skl_gbdt; do
+    out=$TMP/$name.treelite
+    if ! msg=$("$VENV121/bin/python" "$CONVERT" "$REF/$name.pkl" "$out" 2>&1); then
+        bad "$name (scikit-learn 1.2.1): convert failed: $msg"
+    elif cmp -s "$out" "tests/models/$name.treelite"; then
+        ok "$name (scikit-learn 1.2.1 pickle): converts to tests/models/$name.treelite"
+    else
+        bad "$name (scikit-learn 1.2.1 pickle): converted checkpoint differs from tests/models/$name.treelite"
+    fi
+done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary

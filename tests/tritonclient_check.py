@@ -2,7 +2,7 @@
 Triton users do, and compares with the libraries' own predictions.
 
 usage: tritonclient_check.py HOST:PORT SHARED_MODELS_DIR
-Prints one line per check and "N passed, N failed" last.
+Prints one line per check and "N passed, N failed, 0 skipped" last.
 """
 import csv
 import sys
@@ -186,5 +186,5 @@ for name, fn in [("server metadata", server_metadata), ("model metadata", model_
                  ("unknown model", unknown_model), ("wrong features", wrong_features)]:
     run(name, fn)
 
-print(f"{passed} passed, {failed} failed")
+print(f"{passed} passed, {failed} failed, 0 skipped")
 sys.exit(1 if failed else 0)

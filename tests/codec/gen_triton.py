@@ -2,7 +2,7 @@
 check that tritonclient decodes the codec's answers.
 
   gen_triton.py gen DIR    writes <case>.body/.hlen/.expect
-  gen_triton.py check DIR  decodes <case>.response; prints "N passed, N failed"
+  gen_triton.py check DIR  decodes <case>.response; prints "N passed, N failed, 0 skipped"
 """
 import os
 import sys
@@ -79,7 +79,7 @@ def check(d):
         if not ok:
             print(f"{name}: tritonclient decoded {out!r}")
         passed, failed = passed + ok, failed + (not ok)
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed, 0 skipped")
     return failed == 0
 
 

@@ -10,7 +10,7 @@
 #   shutdown       graceful shutdown with batches pending and running: every
 #                  request answered, and answered right
 # FAULTS_SHORT=1 runs shorter loads (about 40 s in all, for CI).
-# $1: absolute build dir.  Last line: N passed, N failed.
+# $1: absolute build dir.  Last line: N passed, N failed, N skipped.
 set -uo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 REL_PORT=${REL_PORT:-19710}
@@ -23,7 +23,7 @@ else
     reload_secs=30 kill_secs=10 rounds=40
 fi
 
-fail_all() { echo "FAIL faults: $*"; echo "$REL_PASSED passed, $((REL_FAILED + 1)) failed"; exit 1; }
+fail_all() { echo "FAIL faults: $*"; echo "$REL_PASSED passed, $((REL_FAILED + 1)) failed, 0 skipped"; exit 1; }
 
 url="http://127.0.0.1:$REL_PORT"
 
@@ -150,5 +150,5 @@ bad=$(grep -E '\[(crit|alert|emerg)\]' "$REL_DIR/logs/error.log" \
 [ -z "$bad" ]
 check faults-log $? "error log: no crit/alert/emerg but the expected kill and corrupt-model lines${bad:+: $bad}"
 
-echo "$REL_PASSED passed, $REL_FAILED failed"
+echo "$REL_PASSED passed, $REL_FAILED failed, 0 skipped"
 [ "$REL_FAILED" -eq 0 ]

@@ -6,7 +6,7 @@
 # removed at exit unless REL_KEEP=1), NGINX_MASTER.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SHARED=$(cd "${FOREST_SHARED:-$ROOT/../shared}" && pwd)
+REF=$ROOT/tests/reference/models
 NGINX=${NGINX:-/usr/sbin/nginx}
 REL_DIR=$(mktemp -d /tmp/forest-rel.XXXXXX)
 . "$ROOT/tests/lib.sh"
@@ -35,7 +35,7 @@ trap rel_cleanup EXIT
 rel_conf() {
     local level=${1:-info} keys=${2:-}
     mkdir -p "$REL_DIR/conf" "$REL_DIR/logs" "$REL_DIR/models"
-    cp "$SHARED/models/xgb_binary.json" "$REL_DIR/models/fraud.json"
+    cp "$REF/xgb_binary.json" "$REL_DIR/models/fraud.json"
     cat > "$REL_DIR/conf/nginx.conf" <<EOF
 load_module $BUILD/ngx_http_forest_module.so;
 worker_processes 2;
@@ -100,7 +100,7 @@ rel_settle() {   # waits (10 s at most) for old workers to finish exiting
 rss_kb() { awk '/^VmRSS:/ { print $2 }' /proc/"$1"/status 2>/dev/null; }
 
 rel_prepare() {  # the requests and their checked answers (prepare.py)
-    python3 "$ROOT/tests/reliability/prepare.py" "$REL_DIR" "$REL_PORT" "$SHARED/models"
+    python3 "$ROOT/tests/reliability/prepare.py" "$REL_DIR" "$REL_PORT" "$REF"
 }
 
 # rel_wrk OUT SECONDS CONNS [MIX] [extra wrk args...]: runs wrk in the
@@ -129,7 +129,7 @@ wrk_field() {
     esac
 }
 
-# Result lines; run.sh sums them into "N passed, N failed".
+# Result lines; run.sh sums them into "N passed, N failed, 0 skipped".
 REL_PASSED=0
 REL_FAILED=0
 check() {        # check NAME CONDITION-RESULT(0/1 exit of the test) MESSAGE

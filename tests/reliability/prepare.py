@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Requests for the reliability runs, each with the answer it must get.
 
-Usage: prepare.py DIR PORT SHARED_MODELS_DIR
+Usage: prepare.py DIR PORT REFERENCE_MODELS_DIR
 
 Builds valid requests (KServe JSON, KServe binary, simple API) on rows of the
 xgb_binary reference model and invalid ones (bad JSON, NaN, wrong feature
@@ -20,8 +20,8 @@ import sys
 TOL = 1e-5
 
 
-def rows(shared, name, kind, start, n):
-    with open(f"{shared}/{name}.{kind}.csv") as f:
+def rows(ref, name, kind, start, n):
+    with open(f"{ref}/{name}.{kind}.csv") as f:
         r = csv.reader(f)
         next(r)
         data = [[float(v) if v else None for v in line] for line in r]
@@ -63,7 +63,7 @@ def lua_string(b):
 
 
 def main():
-    out_dir, port, shared = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    out_dir, port, ref = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     reqs = []
 
     def add(name, path, body, headers, status, check):
@@ -80,7 +80,7 @@ def main():
         reqs.append((name, path, body, headers, status, answer))
 
     def proba_of(start, n, key):
-        want = [x for p in rows(shared, "xgb_binary", "expected", start, n) for x in (1 - p[0], p[0])]
+        want = [x for p in rows(ref, "xgb_binary", "expected", start, n) for x in (1 - p[0], p[0])]
 
         def check(answer):
             doc = json.loads(answer)
@@ -91,12 +91,12 @@ def main():
     def error_like(text):
         return lambda answer: None if text in json.loads(answer).get("error", "") else f"error lacks {text!r}"
 
-    r = rows(shared, "xgb_binary", "input", 0, 4)
+    r = rows(ref, "xgb_binary", "input", 0, 4)
     add("kserve-json", "/v2/models/fraud/infer", kserve_json(r), {}, 200, proba_of(0, 4, "outputs"))
-    r = rows(shared, "xgb_binary", "input", 4, 4)
+    r = rows(ref, "xgb_binary", "input", 4, 4)
     body, hdr = kserve_binary(r)
     add("kserve-binary", "/v2/models/fraud/infer", body, hdr, 200, proba_of(4, 4, "outputs"))
-    r = rows(shared, "xgb_binary", "input", 8, 3)
+    r = rows(ref, "xgb_binary", "input", 8, 3)
     add("simple", "/predict/fraud", simple_json(r), {}, 200, proba_of(8, 3, "predictions"))
     n_valid = len(reqs)
 

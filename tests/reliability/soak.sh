@@ -6,7 +6,7 @@
 # must be its request's checked answer, and the error log (level info) must
 # hold only the expected lines: one "forest: 4xx" line per invalid request
 # and nginx's own start, stop and client-gone notes.
-# $1: absolute build dir.  Last line: N passed, N failed.
+# $1: absolute build dir.  Last line: N passed, N failed, N skipped.
 set -uo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 REL_PORT=${REL_PORT:-19730}
@@ -16,8 +16,8 @@ warmup=${SOAK_WARMUP:-60}
 limit_kb=5120
 
 rel_conf info "batch_delay=100us"
-rel_start || { echo "0 passed, 1 failed"; exit 1; }
-rel_prepare || { echo "0 passed, 1 failed"; exit 1; }
+rel_start || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+rel_prepare || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 workers=$(rel_workers)
 
 rel_wrk "$REL_DIR/soak.out" "$secs" 64 mixed
@@ -56,5 +56,5 @@ unexpected=$(grep -vE '\[notice\]|forest: 4[0-9][0-9] |client [0-9.]+ closed kee
 [ -z "$unexpected" ] && [ "$forest_lines" -ge "$e4" ] && [ "$forest_lines" -le $((e4 + 5 + 64)) ]
 check soak-log $? "error log: $forest_lines 'forest: 4xx' lines for $e4 invalid requests counted by wrk (+5 from the preparation), nothing unexpected${unexpected:+: $unexpected}"
 
-echo "$REL_PASSED passed, $REL_FAILED failed"
+echo "$REL_PASSED passed, $REL_FAILED failed, 0 skipped"
 [ "$REL_FAILED" -eq 0 ]

@@ -320,8 +320,10 @@ run_cfg(const forest_cfg *c)
 
     for (size_t s = 0; s < sizeof(simd_levels) / sizeof(simd_levels[0]); s++) {
         if (!simd_available(simd_levels[s])) {
-            printf("  %s: %s not on this CPU, skipped\n", c->name,
-                simd_levels[s]);
+            char why[64];
+
+            snprintf(why, sizeof(why), "no %s on this CPU", simd_levels[s]);
+            check_skip(why, c->name);
             continue;
         }
         setenv("FOREST_SIMD", simd_levels[s], 1);

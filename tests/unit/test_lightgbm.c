@@ -1,5 +1,5 @@
 /*
- * LightGBM text loader: every lgb_* model of ../shared/models and every
+ * LightGBM text loader: every lgb_* model of tests/reference/models and every
  * tests/models/lgb4_* model must reproduce LightGBM's own predictions
  * (expected.csv) and raw scores (margin.csv) through the reference
  * predictor; hostile variants of a model must fail with a message.
@@ -188,7 +188,7 @@ check_model(const char *dir, const char *file)
 static void
 check_dir(const char *dir, const char *prefix)
 {
-    struct dirent **list;
+    struct dirent **list = NULL;
     int             n = scandir(dir, &list, NULL, alphasort), found = 0;
 
     for (int i = 0; i < n; i++) {
@@ -463,17 +463,9 @@ check_corruptions(const char *path)
 int
 main(void)
 {
-    const char *shared = getenv("FOREST_SHARED");
-    char        dir[1024], err[FOREST_ERR_LEN];
-    DIR        *d;
+    char err[FOREST_ERR_LEN];
 
-    snprintf(dir, sizeof(dir), "%s/models", shared ? shared : "../shared");
-    if ((d = opendir(dir)) != NULL) {
-        closedir(d);
-        check_dir(dir, "lgb_");
-    } else {
-        printf("SKIP shared models: %s not found (set FOREST_SHARED)\n", dir);
-    }
+    check_dir("tests/reference/models", "lgb_");
     check_dir("tests/models", "lgb4_");
     check_tiny();
     check_hostile();

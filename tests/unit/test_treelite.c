@@ -4,8 +4,7 @@
  * tests on hand-built checkpoints (4.x and 3.9 layouts), and hostile input
  * (every truncation, corrupted bytes, absurd sizes) -> NULL + message.
  *
- * Shared models come from $FOREST_SHARED or ../shared (relative to the repo
- * root, the working directory of `make test`); skipped when absent.
+ * Paths are relative to the repo root, the working directory of `make test`.
  */
 #include "check.h"
 #include "forest_internal.h"
@@ -128,41 +127,23 @@ check_model(const char *model, const char *ref)
     forest_free(m);
 }
 
-static const char *
-shared_dir(void)
-{
-    const char *d = getenv("FOREST_SHARED");
-    char        probe[1024];
-
-    d = d ? d : "../shared";
-    snprintf(probe, sizeof(probe), "%s/models/tl_xgb_binary.treelite", d);
-    return file_exists(probe) ? d : NULL;
-}
-
 static void
 test_reference_models(void)
 {
-    const char *shared = shared_dir();
+    static const char *const names[] = { "tl_xgb_binary", "tl_lgb_binary" };
     char        model[1100], ref[1024];
     DIR        *dir;
     struct dirent *e;
     int         n = 0;
 
-    if (shared == NULL) {
-        printf("skip: shared models not found ($FOREST_SHARED or "
-            "../shared)\n");
-    } else {
-        static const char *const names[] = { "tl_xgb_binary", "tl_lgb_binary" };
-
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-            snprintf(ref, sizeof(ref), "%s/models/%s", shared, names[i]);
-            snprintf(model, sizeof(model), "%s.treelite", ref);
-            check_model(model, ref);
-        }
-        /* converted from the shared scikit-learn 1.2.1 pickle */
-        snprintf(ref, sizeof(ref), "%s/models/skl_gbdt", shared);
-        check_model("tests/models/skl_gbdt.treelite", ref);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(ref, sizeof(ref), "tests/reference/models/%s", names[i]);
+        snprintf(model, sizeof(model), "%s.treelite", ref);
+        check_model(model, ref);
     }
+    /* converted from the reference scikit-learn 1.2.1 pickle */
+    check_model("tests/models/skl_gbdt.treelite",
+        "tests/reference/models/skl_gbdt");
     dir = opendir("tests/models");
     CHECK(dir != NULL);
     while (dir != NULL && (e = readdir(dir)) != NULL) {
