@@ -6,14 +6,14 @@
 # skips are justified beside them), and what the manifests promise holds
 # (probes, graceful stop, the adapter's metric names are the module's).
 # The tools come from pinned wheels (scripts/requirements-k8s.txt) in a venv
-# of their own, $1/venv-k8s, made here when absent.  No cluster is needed.
-# $1 = absolute build dir.
+# of their own, build/venv-k8s (beside the other venvs, shared by every
+# BUILD dir), made here when absent.  No cluster is needed.
+# $1 (the build dir every suite is given) is not needed: nothing is built.
 set -uo pipefail
-BUILD=${1:?usage: suite_k8s.sh BUILD_DIR}
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 K8S=deploy/kubernetes
-VENV=$BUILD/venv-k8s
+VENV=build/venv-k8s
 REQ=scripts/requirements-k8s.txt
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
