@@ -20,9 +20,8 @@ __DATA__
 --- request
 GET /t
 --- error_code: 201
---- response_headers_like
-X-Port: \d+
 --- response_headers
+X-Port: $ServerPort
 Content-Type: text/plain
 !X-Absent
 --- response_body
@@ -32,7 +31,7 @@ hello
 
 
 
-=== TEST 2: POST body (surrounding white space trimmed), more_headers, response_body_like with chomp
+=== TEST 2: POST body (surrounding white space trimmed), more_headers, response_headers_like, response_body_like with chomp
 --- config
     location = /echo {
         return 200 "$request_method $content_length $http_x_test";
@@ -42,6 +41,8 @@ POST /echo
 0123456789
 --- more_headers
 X-Test: yes
+--- response_headers_like
+Content-Type: text/\w+
 --- response_body_like chomp
 ^POST 10 yes$
 
@@ -102,13 +103,53 @@ SOME TEXT
     location = /t { no_such_directive_here; }
 --- must_die
 --- error_log eval
-qr/unknown directive "no_such_directive_here" in \S+nginx\.conf:\d+/
+qr/\[emerg\] .*unknown directive "no_such_directive_here" in \S+nginx\.conf:\d+/
 
 
 
-=== TEST 7: skip_nginx
---- skip_nginx: 1: > 0.1.0
+=== TEST 7: skip_nginx with a condition that does not hold runs the block
+--- skip_nginx: 1: < 0.1.0
 --- config
     location = /t { return 200; }
 --- request
 GET /t
+
+
+
+=== TEST 9: error logs are checked after every request, against what it logged
+--- config
+    location = /a { return 200 a; }
+--- request eval
+["GET /missing", "GET /a", "GET /missing"]
+--- error_code eval
+[404, 200, 404]
+--- grep_error_log eval
+qr/open\(\) "[^"]+missing" failed/
+--- grep_error_log_out eval
+qr/\A(?:open\(\) "[^"]+missing" failed\n)?\z/
+
+
+
+=== TEST 10: a flat list of response_body_filters applies whole to every response
+--- config
+    location = /a { return 200 a; }
+    location = /b { return 200 b; }
+--- request eval
+["GET /a", "GET /b"]
+--- response_body_filters eval
+['uc', sub { "<$_[0]>" }]
+--- response_body eval
+["<A>", "<B>"]
+
+
+
+=== TEST 11: a list of lists of response_body_filters gives each request its own
+--- config
+    location = /a { return 200 a; }
+    location = /b { return 200 bb; }
+--- request eval
+["GET /a", "GET /b"]
+--- response_body_filters eval
+[['uc'], ['length', sub { "<$_[0]>" }]]
+--- response_body eval
+["A", "<2>"]

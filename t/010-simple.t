@@ -287,6 +287,6 @@ ForestT::json_like({ error => qr/./ })
 --- request eval
 [map { "POST /predict/fraudp\n{\"instances\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', $_, 2)) . "}" } 0, 2, 4, 0]
 --- response_body_filters eval
-[map { ForestT::json_like({ predictions => ForestT::predictions('xgb_binary', 'expected', 'proba', $_, 2) }) } 0, 2, 4, 0]
+ForestT::per_request(map { ForestT::json_like({ predictions => ForestT::predictions('xgb_binary', 'expected', 'proba', $_, 2) }) } 0, 2, 4, 0)
 --- response_body eval
 [('OK') x 4]

@@ -70,12 +70,12 @@ ForestT::json_like({ name => 'fraudp', versions => ForestT::contains(ForestT::js
 --- request eval
 ["GET /v2/models/fraud", "GET /v2/models/multi", "GET /v2/models/reg"]
 --- response_body_filters eval
-[ForestT::json_like({ name => 'fraud', inputs => [{ name => 'input__0', datatype => 'FP32', shape => [-1, 20] }],
+ForestT::per_request(ForestT::json_like({ name => 'fraud', inputs => [{ name => 'input__0', datatype => 'FP32', shape => [-1, 20] }],
      outputs => [{ name => 'output__0', datatype => 'FP32', shape => [-1, 1] }] }),
  ForestT::json_like({ name => 'multi', inputs => [{ name => 'input__0', datatype => 'FP32', shape => [-1, 10] }],
      outputs => [{ name => 'output__0', datatype => 'FP32', shape => [-1, 3] }] }),
  ForestT::json_like({ name => 'reg', inputs => [{ name => 'input__0', datatype => 'FP32', shape => [-1, 10] }],
-     outputs => [{ name => 'output__0', datatype => 'FP32', shape => [-1, 1] }] })]
+     outputs => [{ name => 'output__0', datatype => 'FP32', shape => [-1, 1] }] }))
 --- response_body eval
 [('OK') x 3]
 
@@ -85,7 +85,7 @@ ForestT::json_like({ name => 'fraudp', versions => ForestT::contains(ForestT::js
 --- request eval
 ["GET /v2/models/fraudp/versions/2", "GET /v2/models/fraudp/versions/1"]
 --- response_body_filters eval
-[(ForestT::json_like({ name => 'fraudp', inputs => [{ name => 'input__0', datatype => 'FP32', shape => [-1, 20] }] })) x 2]
+ForestT::json_like({ name => 'fraudp', inputs => [{ name => 'input__0', datatype => 'FP32', shape => [-1, 20] }] })
 --- response_body eval
 [('OK') x 2]
 
@@ -108,10 +108,10 @@ ForestT::json_like({ name => 'fraudp', versions => ForestT::contains(ForestT::js
 --- error_code eval
 [(404) x 7]
 --- response_body_filters eval
-[ForestT::json_like({ error => qr/nosuch/ }), ForestT::json_like({ error => qr/nosuch/ }),
+ForestT::per_request(ForestT::json_like({ error => qr/nosuch/ }), ForestT::json_like({ error => qr/nosuch/ }),
  ForestT::json_like({ error => qr/version/ }), ForestT::json_like({ error => qr/version/ }),
  ForestT::json_like({ error => qr/nosuch/ }), ForestT::json_like({ error => qr/version/ }),
- ForestT::json_like({ error => qr/./ })]
+ ForestT::json_like({ error => qr/./ }))
 --- response_body eval
 [('OK') x 7]
 
@@ -121,12 +121,12 @@ ForestT::json_like({ name => 'fraudp', versions => ForestT::contains(ForestT::js
 --- request eval
 ["GET /v2/models/fraud/config", "GET /v2/models/multi/config"]
 --- response_body_filters eval
-[ForestT::json_like({ name => 'fraud', max_batch_size => 256,
+ForestT::per_request(ForestT::json_like({ name => 'fraud', max_batch_size => 256,
     input => [{ name => 'input__0', data_type => 'TYPE_FP32', dims => [20] }],
     output => [{ name => 'output__0', data_type => 'TYPE_FP32', dims => [1] }] }),
  ForestT::json_like({ name => 'multi',
     input => [{ name => 'input__0', data_type => 'TYPE_FP32', dims => [10] }],
-    output => [{ name => 'output__0', data_type => 'TYPE_FP32', dims => [3] }] })]
+    output => [{ name => 'output__0', data_type => 'TYPE_FP32', dims => [3] }] }))
 --- response_body eval
 [('OK') x 2]
 
@@ -138,11 +138,11 @@ ForestT::json_like({ name => 'fraudp', versions => ForestT::contains(ForestT::js
  main::infer_json('reg', ForestT::input_rows('xgb_reg', 2, 3)),
  "GET /v2/models/reg/stats", "GET /v2/models/stats"]
 --- response_body_filters eval
-[sub { 'OK' }, sub { 'OK' },
+ForestT::per_request(sub { 'OK' }, sub { 'OK' },
  (ForestT::json_like({ model_stats => ForestT::contains({ name => 'reg', version => '1',
      inference_count => 5, execution_count => 2,
      inference_stats => { success => { count => 2, ns => ForestT::any_value() },
-                          fail => { count => 0 } } }) })) x 2]
+                          fail => { count => 0 } } }) })) x 2)
 --- response_body eval
 [('OK') x 4]
 
@@ -188,8 +188,8 @@ ForestT::json_like({ model_name => 'fraudp', model_version => ForestT::jstring('
 [main::infer_json('multi', ForestT::input_rows('lgb_multiclass', 0, 12)),
  main::infer_json('reg', ForestT::input_rows('xgb_reg', 0, 12))]
 --- response_body_filters eval
-[ForestT::json_like({ outputs => [ForestT::kserve_output('lgb_multiclass', 'expected', 'proba', 0, 12)] }),
- ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_reg', 'expected', 'value', 0, 12)] })]
+ForestT::per_request(ForestT::json_like({ outputs => [ForestT::kserve_output('lgb_multiclass', 'expected', 'proba', 0, 12)] }),
+ ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_reg', 'expected', 'value', 0, 12)] }))
 --- response_body eval
 [('OK') x 2]
 
@@ -228,7 +228,7 @@ ForestT::json_like({ error => qr/output__7/ })
 [main::infer_json('multi', ForestT::input_rows('lgb_multiclass', 0, 6), outputs => '[{"name":"output__0","parameters":{"classification":2}}]'),
  main::infer_json('fraudp', ForestT::input_rows('xgb_binary', 0, 6), outputs => '[{"name":"output__0","parameters":{"classification":1}}]')]
 --- response_body_filters eval
-[ForestT::classification_like('lgb_multiclass', 0, 6, 2), ForestT::classification_like('xgb_binary', 0, 6, 1)]
+ForestT::per_request(ForestT::classification_like('lgb_multiclass', 0, 6, 2), ForestT::classification_like('xgb_binary', 0, 6, 1))
 --- response_body eval
 [('OK') x 2]
 
@@ -291,8 +291,8 @@ my $ints = [[map { int } 1 .. 10], [map { -3 * $_ } 1 .. 10]];
  main::infer_json('reg', $ints, datatype => 'INT64'),
  main::infer_json('reg', $ints, datatype => 'INT32')]
 --- response_body_filters eval
-[ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_reg', 'expected', 'value', 0, 6)] }),
- ForestT::remember('ints'), ForestT::same_as('ints'), ForestT::same_as('ints')]
+ForestT::per_request(ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_reg', 'expected', 'value', 0, 6)] }),
+ ForestT::remember('ints'), ForestT::same_as('ints'), ForestT::same_as('ints'))
 --- response_body eval
 [('OK') x 4]
 
@@ -381,7 +381,7 @@ ForestT::json_like({ error => qr/binary_data_size|bytes/ })
 --- response_headers_like eval
 ["Allow: .*POST.*", "Allow: .*GET.*", "Allow: .*GET.*"]
 --- response_body_filters eval
-[(ForestT::json_like({ error => qr/./ })) x 3]
+ForestT::json_like({ error => qr/./ })
 --- response_body eval
 [('OK') x 3]
 
@@ -394,8 +394,8 @@ ForestT::json_like({ error => qr/binary_data_size|bytes/ })
 --- error_code eval
 [413, 200]
 --- response_body_filters eval
-[ForestT::json_like({ error => qr/\b5 rows.*\b4\b|more than 4 rows/ }),
- ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_binary', 'expected', 'proba', 0, 4)] })]
+ForestT::per_request(ForestT::json_like({ error => qr/\b5 rows.*\b4\b|more than 4 rows/ }),
+ ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_binary', 'expected', 'proba', 0, 4)] }))
 --- response_body eval
 [('OK') x 2]
 

@@ -1,8 +1,8 @@
 # Served predictions vs the originating libraries' own outputs, for every
 # model format: each block serves one model and sends all its reference rows
-# (../shared/models and tests/models: <model>.input.csv) in one request; every
-# output value must be within 1e-5 (relative above 1) of <model>.expected.csv
-# (or .margin.csv).
+# (tests/reference/models, tests/models: <model>.input.csv) in one request;
+# every output value must be within 1e-5 (relative above 1) of
+# <model>.expected.csv (or .margin.csv).
 #
 #   --- parity: MODEL FILE [API] [KIND] [key=value ...]
 #       API:  kserve (JSON, default), binary (binary tensors), simple

@@ -45,7 +45,7 @@ __DATA__
 --- error_code eval
 [(200) x 6, 400, 400, 200]
 --- response_body_filters eval
-[(sub { 'OK' }) x 8, ForestT::metrics_like(sub {
+ForestT::per_request((sub { 'OK' }) x 8, ForestT::metrics_like(sub {
     my $m = shift;
     my %want = (nv_inference_request_success => 6, nv_inference_request_failure => 2,
                 nv_inference_count => 21);
@@ -63,7 +63,7 @@ __DATA__
     my $fraud = ForestT::metric($m, 'nv_inference_request_success', 'fraud') // 'none';
     return "fraud has nv_inference_request_success $fraud, want 0" if $fraud ne '0';
     return undef;
-})]
+}))
 --- response_body eval
 [('OK') x 9]
 --- no_error_log
@@ -77,7 +77,7 @@ __DATA__
 --- response_headers_like eval
 ["Content-Type: .*", "Content-Type: .*", "Content-Type: text/plain.*"]
 --- response_body_filters eval
-[(sub { 'OK' }) x 2, ForestT::metrics_like(sub {
+ForestT::per_request((sub { 'OK' }) x 2, ForestT::metrics_like(sub {
     my ($m, $text) = @_;
     for my $name (qw(nv_inference_request_success nv_inference_request_failure nv_inference_count
                      nv_inference_exec_count nv_inference_request_duration_us
@@ -95,7 +95,7 @@ __DATA__
     return "no histogram _sum" if !$sum;
     return "histogram _sum $m->{$sum}, want 20 rows" if $m->{$sum} != 20;
     return undef;
-})]
+}))
 --- response_body eval
 [('OK') x 3]
 
@@ -105,8 +105,8 @@ __DATA__
 --- request eval
 [(map { main::infer('fraud', 'xgb_binary', $_, 1) } 0 .. 9), (map { "GET /metrics" } 1 .. 4)]
 --- response_body_filters eval
-[(sub { 'OK' }) x 10, (ForestT::metrics_like(sub {
+ForestT::per_request((sub { 'OK' }) x 10, (ForestT::metrics_like(sub {
     my $v = ForestT::metric(shift, 'nv_inference_request_success', 'fraud') // 'none';
-    $v eq '10' ? undef : "nv_inference_request_success $v, want 10" })) x 4]
+    $v eq '10' ? undef : "nv_inference_request_success $v, want 10" })) x 4)
 --- response_body eval
 [('OK') x 14]

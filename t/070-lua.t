@@ -136,9 +136,9 @@ ForestT::json_like({ id => 'req-"7"', model_name => 'fraud', model_version => '1
 --- response_headers_like eval
 ["Content-Type: application/json", "Inference-Header-Content-Length: \\d+"]
 --- response_body_filters eval
-[ForestT::classification_like('xgb_binary', 0, 6, 1),
+ForestT::per_request(ForestT::classification_like('xgb_binary', 0, 6, 1),
  ForestT::binary_like({ outputs => [{ name => 'output__0', shape => [3, 2]}] },
-     ForestT::kserve_output('xgb_binary', 'expected', 'proba', 0, 3)->{data})]
+     ForestT::kserve_output('xgb_binary', 'expected', 'proba', 0, 3)->{data}))
 --- response_body eval
 [('OK') x 2]
 
@@ -273,17 +273,26 @@ POST /shapes?case=empty
 
 
 === TEST 14: a runtime error in pre: 500, one error-log line with the file and line
+--- request
+POST /error
+{"x": 1}
+--- error_code: 500
+--- response_body_like eval
+qr/^\{"error":"pre hook: \S+\/t\/lua\/error\.lua:4: attempt to index local 'user' \(a nil value\)"\}$/
+--- grep_error_log eval
+qr/\[error\].*forest: 500 pre hook: \S+\/t\/lua\/error\.lua:4: attempt to index/
+--- grep_error_log_out eval
+qr/^[^\n]+\n$/
+
+
+
+=== TEST 14a: after a runtime error in pre the worker goes on serving
 --- request eval
 ["POST /error\n{\"x\": 1}", "POST /id\n{\"rows\": [[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20]]}"]
 --- error_code eval
 [500, 200]
 --- response_body_like eval
-[qr/^\{"error":"pre hook: \S+\/t\/lua\/error\.lua:4: attempt to index local 'user' \(a nil value\)"\}$/,
- qr/^\{"predictions":\[\[/]
---- grep_error_log eval
-qr/\[error\].*forest: 500 pre hook: \S+\/t\/lua\/error\.lua:4: attempt to index/
---- grep_error_log_out eval
-qr/^[^\n]+\n$/
+[qr/^\{"error":"pre hook: /, qr/^\{"predictions":\[\[/]
 
 
 
@@ -305,11 +314,20 @@ qr/\[error\].*forest: 500 post hook: \S+\/t\/lua\/error_post\.lua:4: /
 --- error_code eval
 [500, 500, 200]
 --- response_body_filters eval
-[sub { $_[0] =~ m{^\{"error":"pre hook: \S+/t/lua/loop\.lua:\d+: exceeded its budget of 1000000 instructions"\}$} ? 'OK' : $_[0] },
+ForestT::per_request(sub { $_[0] =~ m{^\{"error":"pre hook: \S+/t/lua/loop\.lua:\d+: exceeded its budget of 1000000 instructions"\}$} ? 'OK' : $_[0] },
  sub { $_[0] =~ /exceeded its budget/ ? 'OK' : $_[0] },
- ForestT::json_like({ predictions => ForestT::predictions('xgb_binary', 'expected', 'proba', 5, 1) })]
+ ForestT::json_like({ predictions => ForestT::predictions('xgb_binary', 'expected', 'proba', 5, 1) }))
 --- response_body eval
 ['OK', 'OK', 'OK']
+--- timeout: 10
+
+
+
+=== TEST 16a: every endless loop stopped is logged
+--- request eval
+["POST /loop\n{}", "POST /loop\n{}"]
+--- error_code eval
+[500, 500]
 --- timeout: 10
 --- error_log
 exceeded its budget of 1000000 instructions
@@ -323,9 +341,9 @@ exceeded its budget of 1000000 instructions
 --- error_code eval
 [500, 500, 200]
 --- response_body_filters eval
-[sub { $_[0] eq '{"error":"pre hook: ran out of memory (the Lua state may use 16777216 bytes)"}' ? 'OK' : $_[0] },
+ForestT::per_request(sub { $_[0] eq '{"error":"pre hook: ran out of memory (the Lua state may use 16777216 bytes)"}' ? 'OK' : $_[0] },
  sub { $_[0] =~ /ran out of memory/ ? 'OK' : $_[0] },
- ForestT::json_like({ predictions => ForestT::predictions('xgb_binary', 'expected', 'proba', 6, 1) })]
+ ForestT::json_like({ predictions => ForestT::predictions('xgb_binary', 'expected', 'proba', 6, 1) }))
 --- response_body eval
 ['OK', 'OK', 'OK']
 --- timeout: 10
@@ -457,10 +475,9 @@ $main::Config . '
 ["GET /hello",
  "POST /tx\n" . main::tx_json(ForestT::input_rows('xgb_cat', 0, 10), items => 1)]
 --- response_body_filters eval
-[sub { $_[0] =~ /^hello from \d+ jit true\n$/ ? 'OK' : $_[0] },
- ForestT::json_like({ predictions => ForestT::predictions('xgb_cat', 'expected', 'proba', 0, 10) })]
+ForestT::per_request(sub { $_[0] =~ /^hello from \d+ jit true\n$/ ? 'OK' : $_[0] },
+ ForestT::json_like({ predictions => ForestT::predictions('xgb_cat', 'expected', 'proba', 0, 10) }))
 --- response_body eval
 ['OK', 'OK']
---- skip_eval: 1: !-f '/usr/lib/nginx/modules/ngx_http_lua_module.so'
 --- no_error_log
 [error]

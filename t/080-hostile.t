@@ -124,9 +124,9 @@ __DATA__
 --- error_code eval
 [(400) x 6]
 --- response_body_filters eval
-[main::err(qr/^invalid JSON: .*premature EOF/), main::err(qr/^invalid JSON: lexical error/),
+ForestT::per_request(main::err(qr/^invalid JSON: .*premature EOF/), main::err(qr/^invalid JSON: lexical error/),
  main::err(qr/^the request body is empty$/), main::err(qr/^invalid JSON: .*trailing garbage/),
- main::err(qr/^invalid JSON: .*premature EOF/), main::err(qr/^invalid JSON/)]
+ main::err(qr/^invalid JSON: .*premature EOF/), main::err(qr/^invalid JSON/))
 --- response_body eval
 [('OK') x 6]
 
@@ -139,8 +139,8 @@ __DATA__
 --- error_code eval
 [(400) x 4]
 --- response_body_filters eval
-[main::err(qr/^invalid JSON: .*premature EOF/), main::err(qr/^invalid JSON/),
- main::err(qr/^the request body is empty$/), main::err(qr/^invalid JSON: .*premature EOF/)]
+ForestT::per_request(main::err(qr/^invalid JSON: .*premature EOF/), main::err(qr/^invalid JSON/),
+ main::err(qr/^the request body is empty$/), main::err(qr/^invalid JSON: .*premature EOF/))
 --- response_body eval
 [('OK') x 4]
 
@@ -154,11 +154,11 @@ __DATA__
 --- error_code eval
 [(400) x 5]
 --- response_body_filters eval
-[main::err(qr/^input__0 data is nested deeper than its shape \[rows, 20\]$/),
+ForestT::per_request(main::err(qr/^input__0 data is nested deeper than its shape \[rows, 20\]$/),
  main::err(qr/^JSON nested deeper than 16 levels$/),
  main::err(qr/^row 0, feature 0: an array is not a number/),
  main::err(qr/^row 0, feature 0: an array is not a number/),
- main::err(qr/^row 0: model named has no feature named "a"$/)]
+ main::err(qr/^row 0: model named has no feature named "a"$/))
 --- response_body eval
 [('OK') x 5]
 --- timeout: 20
@@ -177,7 +177,7 @@ __DATA__
 --- error_code eval
 [(400) x 8, 200, 200, 200]
 --- response_body_filters eval
-[main::err(qr/^input__0 is FP32 but its data holds inf, outside the type's range$/),
+ForestT::per_request(main::err(qr/^input__0 is FP32 but its data holds inf, outside the type's range$/),
  main::err(qr/^input__0 is FP32 but its data holds -inf, outside the type's range$/),
  main::err(qr/^input__0 is FP32 but its data holds 1e\+39, outside the type's range$/),
  main::err(qr/^input__0 is FP64 but its data holds inf, outside the type's range$/),
@@ -186,7 +186,7 @@ __DATA__
  main::err(qr/^row 0, feature 0: 1e400 is outside float32's range$/),
  main::err(qr/^row 0, feature "f3": -1e39 is outside float32's range$/),
  ForestT::remember('zeros'), ForestT::same_as('zeros'),
- ForestT::json_like({ outputs => [{ shape => [1, 2] }] })]
+ ForestT::json_like({ outputs => [{ shape => [1, 2] }] }))
 --- response_body eval
 [('OK') x 11]
 
@@ -200,8 +200,8 @@ __DATA__
 --- error_code eval
 [400, 400, 400, 400, 200]
 --- response_body_filters eval
-[(main::err(qr/^invalid JSON: .*\(NaN and Infinity are not JSON: send null for a missing value\)$/)) x 4,
- ForestT::json_like({ outputs => [{ shape => [1, 2] }] })]
+ForestT::per_request((main::err(qr/^invalid JSON: .*\(NaN and Infinity are not JSON: send null for a missing value\)$/)) x 4,
+ ForestT::json_like({ outputs => [{ shape => [1, 2] }] }))
 --- response_body eval
 [('OK') x 5]
 
@@ -218,13 +218,13 @@ __DATA__
 --- error_code eval
 [(400) x 8]
 --- response_body_filters eval
-[main::err(qr/^input__0 data value 0 is a string; values must be numbers/),
+ForestT::per_request(main::err(qr/^input__0 data value 0 is a string; values must be numbers/),
  main::err(qr/^each dimension of input__0 "shape" must be an integer from 0 to /),
  main::err(qr/^input__0 is FP32 but its data holds true or false$/),
  main::err(qr/^input__0 data value 0 is an object/),
  main::err(qr/^row 0, feature 0: a string is not a number/),
  main::err(qr/^row 0, feature "f2": a string is not a number/),
- main::err(qr/^"id" must be a string/), main::err(qr/^"id" must be a string \(without NUL\)$/)]
+ main::err(qr/^"id" must be a string/), main::err(qr/^"id" must be a string \(without NUL\)$/))
 --- response_body eval
 [('OK') x 8]
 
@@ -244,7 +244,7 @@ __DATA__
 --- error_code eval
 [(400) x 14]
 --- response_body_filters eval
-[main::err(qr/^input__0 shape \[2,20\] has 40 values, got 20$/),
+ForestT::per_request(main::err(qr/^input__0 shape \[2,20\] has 40 values, got 20$/),
  main::err(qr/^input__0 shape \[1,19\]: model fraud expects 20 features$/),
  main::err(qr/^input__0 shape \[1,1,20\] must have two dimensions: \[rows, 20\]$/),
  main::err(qr/^input__0 shape \[20\] must have two dimensions: \[rows, 20\]$/),
@@ -257,7 +257,7 @@ __DATA__
  main::err(qr/^model fraud has one input, input__0; the request has more$/),
  main::err(qr/^unknown output "output__7": model fraud has one output, output__0$/),
  main::err(qr/^row 0 has 3 features, model fraud expects 20$/),
- main::err(qr/^the request holds no rows$/)]
+ main::err(qr/^the request holds no rows$/))
 --- response_body eval
 [('OK') x 14]
 
@@ -402,9 +402,9 @@ $main::ExpectedRow0
 --- error_code eval
 [(400) x 5, 413]
 --- response_body_filters eval
-[(main::err(qr/^each dimension of input__0 "shape" must be an integer from 0 to 9007199254740992$/)) x 4,
+ForestT::per_request((main::err(qr/^each dimension of input__0 "shape" must be an integer from 0 to 9007199254740992$/)) x 4,
  main::err(qr/^input__0 shape \[1099511627776,1099511627776\]: model fraud expects 20 features$/),
- main::err(qr/^input__0 has 1000000000 rows; model fraud takes at most 65536 per request$/)]
+ main::err(qr/^input__0 has 1000000000 rows; model fraud takes at most 65536 per request$/))
 --- response_body eval
 [('OK') x 6]
 
@@ -518,8 +518,8 @@ my $row = "$main::Zeros,";
 --- error_code eval
 [413, 200]
 --- response_body_filters eval
-[main::err(qr/^the request has more than 1000 rows; model fraud takes at most 1000 per request$/),
- sub { my $p = eval { ForestT::decode_json(shift)->{predictions} }; ref $p && @$p == 1000 ? 'OK' : 'not 1000 predictions' }]
+ForestT::per_request(main::err(qr/^the request has more than 1000 rows; model fraud takes at most 1000 per request$/),
+ sub { my $p = eval { ForestT::decode_json(shift)->{predictions} }; ref $p && @$p == 1000 ? 'OK' : 'not 1000 predictions' })
 --- response_body eval
 [('OK') x 2]
 --- timeout: 30
@@ -544,9 +544,9 @@ main::err(qr/^input__0 has 1000000 rows; model fraud takes at most 65536 per req
 --- error_code eval
 [(404) x 7]
 --- response_body_filters eval
-[(main::err(qr/^unknown model "nosuch"$/)) x 3, main::err(qr/^unknown version "7" of model "fraud"$/),
+ForestT::per_request((main::err(qr/^unknown model "nosuch"$/)) x 3, main::err(qr/^unknown version "7" of model "fraud"$/),
  main::err(qr/^unknown version "99999999999999999999999" of model "fraud"$/),
- main::err(qr/^unknown model "nosuch"$/), main::err(qr/^unknown model ""$/)]
+ main::err(qr/^unknown model "nosuch"$/), main::err(qr/^unknown model ""$/))
 --- response_body eval
 [('OK') x 7]
 
@@ -562,10 +562,10 @@ main::err(qr/^input__0 has 1000000 rows; model fraud takes at most 65536 per req
 --- error_code eval
 [404, 404, 404, 200, 200, 200, 404, 404]
 --- response_body_filters eval
-[main::err(qr{^no endpoint "/v2/fraud/infer"$}), main::err(qr{^no endpoint "/v2/fraud/infer"$}),
+ForestT::per_request(main::err(qr{^no endpoint "/v2/fraud/infer"$}), main::err(qr{^no endpoint "/v2/fraud/infer"$}),
  main::err(qr/^unknown model "nosuch"$/), $main::ExpectedRow0, $main::ExpectedRow0,
  ForestT::json_like({ predictions => ForestT::predictions('xgb_binary', 'expected', 'proba', 0, 1) }),
- main::err(qr/^unknown model "a{100,}/), main::err(qr/^unknown model "a"b\\\}"$/)]
+ main::err(qr/^unknown model "a{100,}/), main::err(qr/^unknown model "a"b\\\}"$/))
 --- response_body eval
 [('OK') x 8]
 
@@ -586,17 +586,29 @@ main::err(qr/^input__0 has 1000000 rows; model fraud takes at most 65536 per req
 
 
 
-=== TEST 37: a model name cannot forge error log lines (%0a, %0d are escaped in the log)
+=== TEST 37: a model name cannot forge error log lines (%0a is escaped in the log)
 --- request eval
-["POST /predict/x%0a[warn]%20forged\n[[1]]", "GET /v2/models/x%0d%0a[warn]%20forged"]
---- error_code eval
-[404, 404]
+"POST /predict/x%0a[warn]%20forged\n[[1]]"
+--- error_code: 404
 --- response_body_filters eval
-[main::err(qr/^unknown model "x\n\[warn\] forged"$/), main::err(qr/^unknown model "x\r\n\[warn\] forged"$/)]
---- response_body eval
-[('OK') x 2]
+main::err(qr/^unknown model "x\n\[warn\] forged"$/)
+--- response_body: OK
 --- error_log eval
-[qr/unknown model "x\\x0a\[warn\] forged"/, qr/unknown model "x\\x0d\\x0a\[warn\] forged"/]
+qr/unknown model "x\\x0a\[warn\] forged"/
+--- no_error_log eval
+[@main::NoErrorLog, qr/^\[warn\] forged/]
+
+
+
+=== TEST 37a: a model name cannot forge error log lines (%0d%0a is escaped in the log)
+--- request eval
+"GET /v2/models/x%0d%0a[warn]%20forged"
+--- error_code: 404
+--- response_body_filters eval
+main::err(qr/^unknown model "x\r\n\[warn\] forged"$/)
+--- response_body: OK
+--- error_log eval
+qr/unknown model "x\\x0d\\x0a\[warn\] forged"/
 --- no_error_log eval
 [@main::NoErrorLog, qr/^\[warn\] forged/]
 
@@ -610,8 +622,8 @@ main::err(qr/^input__0 has 1000000 rows; model fraud takes at most 65536 per req
 --- response_headers eval
 ["Allow: POST", "Allow: POST", "Allow: GET, HEAD", "Allow: GET, HEAD"]
 --- response_body_filters eval
-[main::err(qr/^method GET not allowed here \(allowed: POST\)$/), main::err(qr/^method PUT not allowed here/),
- main::err(qr/^method DELETE not allowed here/), main::err(qr/^method POST not allowed here/)]
+ForestT::per_request(main::err(qr/^method GET not allowed here \(allowed: POST\)$/), main::err(qr/^method PUT not allowed here/),
+ main::err(qr/^method DELETE not allowed here/), main::err(qr/^method POST not allowed here/))
 --- response_body eval
 [('OK') x 4]
 

@@ -26,7 +26,9 @@ our $Root;
 BEGIN {
     $Root = abs_path(dirname(__FILE__) . '/../..');
     $ENV{TEST_NGINX_FOREST_ROOT} //= $Root;
-    $ENV{TEST_NGINX_SHARED} //= abs_path($ENV{FOREST_SHARED} // "$Root/../shared");
+    # the reference set, always the repository's own: t/*.t name its files
+    # $TEST_NGINX_SHARED/models/<file>
+    $ENV{TEST_NGINX_SHARED} = "$Root/tests/reference";
     if (!defined $ENV{TEST_NGINX_LOAD_MODULES}) {
         my $so = ($ENV{FOREST_BUILD} // "$Root/build") . '/ngx_http_forest_module.so';
         $ENV{TEST_NGINX_LOAD_MODULES} = $so if -f $so;
@@ -36,7 +38,7 @@ BEGIN {
 my $JSON = JSON::PP->new->canonical->allow_nonref;
 our $HoldLastByte;
 
-# ---- reference data from ../shared/models ---------------------------------
+# ---- reference data from tests/reference/models ---------------------------
 
 my %csv_cache;
 
@@ -57,8 +59,8 @@ sub read_csv {
     return $csv_cache{$key} = \@rows;
 }
 
-# Reference models live in ../shared/models and (the project's own) in
-# tests/models and models/ (the demo's).
+# Reference models live in tests/reference/models (the reference set) and
+# (the project's own) in tests/models and models/ (the demo's).
 sub model_dir {
     my $model = shift;
     for my $dir ("$ENV{TEST_NGINX_SHARED}/models", "$ENV{TEST_NGINX_FOREST_ROOT}/tests/models",
@@ -225,6 +227,11 @@ sub diff {
 }
 
 sub absent { bless {}, 'ForestT::Absent' }
+
+# `--- response_body_filters eval` for a block of several requests, one
+# filter per request in order.  Test::Nginx applies a flat list whole, in
+# turn, to every response; a list of lists gives each request its own.
+sub per_request { [map { [$_] } @_] }
 
 # Filter: body parses as JSON and matches $want (objects: the keys listed;
 # arrays: element by element; numbers within 1e-5 relative; qr// for text).

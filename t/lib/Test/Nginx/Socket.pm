@@ -2,9 +2,17 @@ package Test::Nginx::Socket;
 
 # A small Test::Nginx::Socket-compatible runner, used only where the real
 # Test::Nginx (openresty/test-nginx, not packaged in Debian) is absent:
-# tests/suite_t.sh adds `-I t/lib` only when `perl -MTest::Nginx::Socket`
-# fails.  It implements the subset of sections and functions our t/*.t use,
-# with the real module's semantics (see ../shared/tools/BUILD-NOTES.md s.2).
+# tests/suite_t.sh adds `-I t/lib` only when TEST_NGINX_LIB names none and
+# `perl -MTest::Nginx::Socket` fails.  It implements the subset of sections
+# and functions our t/*.t use, with the real module's semantics, so that a
+# t/*.t file passes under both; two of them matter most (tests/t_real.sh
+# runs t/ under the real one):
+# - response_body_filters: a flat list applies whole to every response of
+#   a block; a list of lists ([[f1], [f2]]) gives each request its own;
+# - error_log, no_error_log, grep_error_log: checked after every request of
+#   a block against the lines logged since the previous check, or against
+#   the whole log with TEST_NGINX_CHECK_ACCUM_ERR_LOG=1 or
+#   check_accum_error_log().
 #
 # Every sub carries a prototype: Spiffy's -Base filter would otherwise give
 # it an implicit `my $self = shift`.
@@ -27,6 +35,7 @@ our @EXPORT = qw(
     workers log_level timeout no_long_string no_root_location
     server_port server_root html_dir env_to_nginx config_preamble
     worker_connections master_process_enabled add_block_preprocessor
+    check_accum_error_log
     $ServerPort $ServRoot $ServerPortForClient $ServerAddr
 );
 
@@ -42,6 +51,7 @@ our $UseValgrind  = $ENV{TEST_NGINX_USE_VALGRIND};
 our $LdPreload    = $ENV{TEST_NGINX_LD_PRELOAD};
 our $Verbose      = $ENV{TEST_NGINX_VERBOSE};
 our $Randomize    = $ENV{TEST_NGINX_RANDOMIZE};
+our $CheckAccumErrLog = $ENV{TEST_NGINX_CHECK_ACCUM_ERR_LOG};
 our $NoRootLocation = 0;
 our $ConfigPreamble = '';
 our $ServerAddr   = '127.0.0.1';
@@ -128,6 +138,7 @@ sub server_root () { $ServRoot }
 sub html_dir () { $HtmlDir }
 sub config_preamble ($) { $ConfigPreamble = shift }
 sub add_block_preprocessor (&) { unshift @BlockPreprocessors, shift }
+sub check_accum_error_log () { $CheckAccumErrLog = 1 }
 
 sub env_to_nginx (@) {
     for my $v (@_) {
@@ -507,16 +518,34 @@ sub indexed ($$) {
     return ref $v eq 'ARRAY' ? $v->[$i] : $v;
 }
 
-sub apply_body_filters ($$) {
-    my ($filters, $body) = @_;
-    return $body if !defined $filters;
-    my @list = ref $filters eq 'ARRAY' ? @$filters
-             : ref $filters ? ($filters) : split ' ', $filters;
-    my %builtin = (uc => sub { uc shift }, lc => sub { lc shift },
-                   trim => sub { my $s = shift; $s =~ s/^\s+|\s+$//g; $s });
-    for my $f (@list) {
-        my $code = ref $f eq 'CODE' ? $f : $builtin{$f}
-            or bail_out("unknown response_body_filters entry: $f");
+# The filters for the response to request $i, as the real module picks them.
+sub response_filters ($$) {
+    my ($block, $i) = @_;
+    my $f = $block->response_body_filters;
+    return () if !defined $f;
+    return split ' ', $f if !ref $f;
+    return ($f) if ref $f ne 'ARRAY';
+    return @$f if ref $f->[0] ne 'ARRAY';
+    my $name = $block->name;
+    bail_out("$name - response_body_filters: a list of lists must hold lists only")
+        if grep { ref $_ ne 'ARRAY' } @$f;
+    bail_out("$name - response_body_filters: no list for request $i") if !$f->[$i];
+    return @{ $f->[$i] };
+}
+
+my %BuiltinFilter = (
+    uc => sub { uc shift }, lc => sub { lc shift },
+    ucfirst => sub { ucfirst shift }, lcfirst => sub { lcfirst shift },
+    length => sub { length shift },
+    md5_hex => sub { require Digest::MD5; Digest::MD5::md5_hex(shift) },
+    sha1_hex => sub { require Digest::SHA; Digest::SHA::sha1_hex(shift) },
+);
+
+sub apply_body_filters ($$$) {
+    my ($block, $i, $body) = @_;
+    for my $f (response_filters($block, $i)) {
+        my $code = ref $f eq 'CODE' ? $f : $BuiltinFilter{$f}
+            or bail_out($block->name, " - unknown response_body_filters entry: $f");
         $body = $code->($body);
     }
     return $body;
@@ -545,27 +574,30 @@ sub check_response ($$$) {
     }
     is_str($res->{code} // '', $code, "$name - status code ok");
 
+    # as in the real module, response_headers_like is not looked at in a
+    # block with response_headers
     if (defined(my $h = indexed($block->response_headers, $i))) {
         for my $line (grep { /\S/ } split /\n/, $h) {
             $line =~ s/^\s+|\s+$//g;
             if ($line =~ s/^!\s*//) {
-                ok(!defined $res->{headers}{lc $line}, "$name - header $line absent");
+                ok(!defined $res->{headers}{lc $line}, "$name - header $line not present");
             } else {
                 my ($k, $v) = split /\s*:\s*/, $line, 2;
-                is_str($res->{headers}{lc $k} // '', $v // '', "$name - header $k ok");
+                $v //= '';
+                $v =~ s/\$ServerPort\b/$ServerPort/g;
+                $v =~ s/\$ServerPortForClient\b/$ServerPortForClient/g;
+                is_str($res->{headers}{lc $k} // '', $v, "$name - header $k ok");
             }
         }
-    }
-    if (defined(my $h = indexed($block->response_headers_like, $i))) {
-        for my $line (grep { /\S/ } split /\n/, $h) {
+    } elsif (defined(my $like = indexed($block->response_headers_like, $i))) {
+        for my $line (grep { /\S/ } split /\n/, $like) {
             $line =~ s/^\s+|\s+$//g;
             my ($k, $v) = split /\s*:\s*/, $line, 2;
             like($res->{headers}{lc $k} // '', qr/^$v$/, "$name - header $k like ok");
         }
     }
 
-    my $body = apply_body_filters(indexed($block->response_body_filters, $i),
-                                  $res->{body} // '');
+    my $body = apply_body_filters($block, $i, $res->{body} // '');
     if (defined(my $want = indexed($block->response_body, $i))) {
         $want =~ s/\$ServerPort\b/$ServerPort/g if !ref $want;
         is_str($body, $want, "$name - response_body - response is expected");
@@ -583,12 +615,15 @@ sub check_response ($$$) {
 
 # ---- error log ----------------------------------------------------------
 
+# The error.log lines written since the previous call (all of them under
+# TEST_NGINX_CHECK_ACCUM_ERR_LOG), then with $with_stderr nginx's stderr.
 sub error_log_lines ($) {
     my $with_stderr = shift;
     sleep 0.045;     # log-phase lines are written after the connection closes
     my $log = slurp($ErrLogFile);
-    my $new = substr($log, $ErrLogPos < length $log ? $ErrLogPos : 0);
+    my $from = $CheckAccumErrLog || $ErrLogPos > length $log ? 0 : $ErrLogPos;
     $ErrLogPos = length $log;
+    my $new = substr($log, $from);
     $new .= slurp($StderrFile) if $with_stderr;
     return [split /^/, $new];
 }
@@ -606,39 +641,42 @@ sub line_matches ($$) {
     return ref $pat ? $line =~ $pat : index($line, $pat) >= 0;
 }
 
-sub check_error_log ($$) {
-    my ($block, $with_stderr) = @_;
+# Run after every request of a block (repeat $r of repeat_each): array
+# values of grep_error_log and grep_error_log_out are indexed by $r.
+sub check_error_log ($$$) {
+    my ($block, $r, $with_stderr) = @_;
     my $name = $block->name;
     my $lines = error_log_lines($with_stderr);
 
     for my $pat (@{ patterns($block->error_log) }) {
         my $hit = grep { line_matches($_, $pat) } @$lines;
-        ok($hit, "$name - pattern \"$pat\" matches a line in error.log");
+        ok($hit, "$name - pattern \"$pat\" matches a line in error.log (req $r)");
     }
     for my $pat (@{ patterns($block->no_error_log) }) {
         my ($hit) = grep { line_matches($_, $pat) } @$lines;
-        ok(!$hit, "$name - pattern \"$pat\" does not match a line in error.log")
+        ok(!$hit, "$name - pattern \"$pat\" does not match a line in error.log (req $r)")
             or diag("matched: $hit");
     }
-    if (defined(my $g = $block->grep_error_log)) {
-        my $pat = ref $g ? $g : do { chomp(my $s = $g); $s };
+    my ($pat, $want) = map { indexed($_, $r) } $block->grep_error_log, $block->grep_error_log_out;
+    bail_out("$name - --- grep_error_log and --- grep_error_log_out go together")
+        if defined $pat != defined $want;
+    if (defined $pat) {
+        # the first match in each line, as the real module does; a match
+        # that spans lines (a pattern ending in \n, say) does not count
         my $out = '';
         for my $line (@$lines) {
-            if (ref $pat) {
-                $out .= "$&\n" while $line =~ /$pat/g;
-            } elsif (index($line, $pat) >= 0) {
-                $out .= "$pat\n";
-            }
+            next if !(ref $pat ? $line =~ $pat : $line =~ /\Q$pat\E/);
+            $out .= "$&\n" if $& !~ /\n/;
         }
-        if (defined(my $want = $block->grep_error_log_out)) {
-            is_str($out, $want, "$name - grep_error_log_out");
-        }
+        $want = expand_env($want, $name, {}) if !ref $want;
+        is_str($out, $want, "$name - grep_error_log_out (req $r)");
     }
-    # like the real module: unexpected [alert]/[crit]/[emerg] lines warn
+    # like the real module: [alert], [crit] and [emerg] lines warn unless a
+    # pattern of the block (as text: qr/\[alert\]/ counts) names the level
     my $checked = join "\n", map { "$_" } @{ patterns($block->error_log) },
         @{ patterns($block->no_error_log) };
     for my $level (qw(alert crit emerg)) {
-        next if $checked =~ /\[$level\]/ || defined $block->must_die;
+        next if index($checked, "[$level") >= 0;
         for my $line (grep { /\[$level\]/ } @$lines) {
             warn "WARNING: $name - $line";
         }
@@ -730,8 +768,20 @@ sub start_block_nginx ($$) {
     return 1;
 }
 
-sub run_requests ($) {
-    my $block = shift;
+# After every response of a block, as the real module does: the block's
+# wait, then its error log checks against what was logged meanwhile.
+sub after_response ($$) {
+    my ($block, $r) = @_;
+    if (defined(my $w = parse_time($block->wait))) {
+        sleep $w;
+    }
+    check_error_log($block, $r, 0);
+}
+
+# Sends the block's requests (repeat $r of repeat_each) and checks the
+# responses; the error log after the last one is the caller's to check.
+sub run_requests ($$) {
+    my ($block, $r) = @_;
     my $name = $block->name;
     my $timeout = parse_time($block->timeout) || $Timeout;
 
@@ -756,6 +806,7 @@ sub run_requests ($) {
         my ($resp, $to) = send_raw($data, $timeout);
         fail("$name - timeout waiting for the responses") if $to;
         for my $j (0 .. $#reqs) {
+            after_response($block, $r) if $j > 0;
             my $res = parse_response(\$resp) || { code => '', headers => {}, body => '' };
             check_response($block, $res, $j);
         }
@@ -766,6 +817,7 @@ sub run_requests ($) {
     bail_out("$name - no --- request section") if !defined $request;
     my @reqs = ref $request eq 'ARRAY' ? @$request : ($request);
     for my $j (0 .. $#reqs) {
+        after_response($block, $r) if $j > 0;
         my ($resp, $to, $err) = send_raw(build_request($block, $reqs[$j]), $timeout);
         if ($err) {
             fail("$name - request sent: $err");
@@ -811,9 +863,9 @@ sub run_test ($) {
     $ErrLogPos = 0;
 
     if (defined $block->must_die) {
-        for (1 .. $RepeatEach) {
+        for my $r (0 .. $RepeatEach - 1) {
             start_block_nginx($block, $rand_ports);
-            check_error_log($block, 1);
+            check_error_log($block, $r, 1);
             $ErrLogPos = 0;
         }
         return;
@@ -826,12 +878,9 @@ sub run_test ($) {
         bail_out("$name - init failed: $@") if $@;
     }
 
-    for (1 .. $RepeatEach) {
-        run_requests($block);
-        if (defined(my $w = parse_time($block->wait))) {
-            sleep $w;
-        }
-        check_error_log($block, 0);
+    for my $r (0 .. $RepeatEach - 1) {
+        run_requests($block, $r);
+        after_response($block, $r);
     }
 }
 
