@@ -6,7 +6,7 @@
 # runtime error fails, and so does any leak whose allocation stack leaves
 # nginx and libc (nginx's own exit-time allocations are not ours).
 # $1: the build dir of `make test` (unused: this suite has its own build).
-# Last line: N passed, N failed.
+# Last line: N passed, N failed, N skipped.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -16,7 +16,7 @@ shift    # further arguments: t/ files to run instead of all
 if ! out=$(make -s BUILD="$san_build" SANITIZE=1 FOREST_CUDA=off module 2>&1); then
     echo "$out" | tail -20
     echo "building the sanitizer module in $san_build failed"
-    echo "0 passed, 1 failed"
+    echo "0 passed, 1 failed, 0 skipped"
     exit 1
 fi
 module="$root/$san_build/ngx_http_forest_module.so"
@@ -36,9 +36,9 @@ export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-10}
 out=$(bash tests/suite_t.sh "$root/$san_build" "$@" 2>&1)
 rc=$?
 echo "$out" | grep -v '^ok '
-line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
-passed=${line%% passed*}; failed=${line#*passed, }; failed=${failed%% failed*}
-passed=${passed:-0}; failed=${failed:-1}
+. "$root/tests/lib.sh"
+read -r passed failed skipped <<<"$(summary_counts "$out")"
+passed=${passed:-0}; failed=${failed:-1}; skipped=${skipped:-0}
 [ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
 
 # A leak is nginx's own when every frame above the allocator is in nginx or
@@ -65,5 +65,4 @@ for f in "$logs"/*; do
 done
 echo "sanitizer reports (errors, leaks through our code): $reports"
 failed=$((failed + reports))
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -7,7 +7,7 @@
 # The subset (VALGRIND_T_FILES) skips the suites that assert timings, which
 # valgrind's slowdown breaks; it takes about 2 minutes on 2 cores.
 # $1: absolute build dir holding ngx_http_forest_module.so.
-# Last line: N passed, N failed.
+# Last line: N passed, N failed, N skipped.
 set -uo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ cd "$root"
 
 if ! command -v valgrind >/dev/null; then
     echo "valgrind is not installed"
-    echo "0 passed, 1 failed"
+    echo "0 passed, 1 failed, 0 skipped"
     exit 1
 fi
 
@@ -26,7 +26,7 @@ if [ -n "$(sanitizer_runtimes "$BUILD/ngx_http_forest_module.so")" ]; then
     BUILD=$root/build/valgrind
     env -u MAKEFLAGS -u MAKELEVEL make -s BUILD="$BUILD" SANITIZE=0 FOREST_CUDA=off module \
         > "$root/build/valgrind-make.log" 2>&1 \
-        || { tail -20 "$root/build/valgrind-make.log"; echo "0 passed, 1 failed"; exit 1; }
+        || { tail -20 "$root/build/valgrind-make.log"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 fi
 
 export TEST_NGINX_USE_VALGRIND="--tool=memcheck --leak-check=full --show-possibly-lost=no --suppressions=$root/t/valgrind.suppress"
