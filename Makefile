@@ -28,7 +28,7 @@ LDLIBS_ALL  := -pthread -lm $(SAN_FLAGS) $(LDFLAGS)
 AVX2_FLAGS   := -mavx2 -mfma -mbmi -mbmi2
 AVX512_FLAGS := $(AVX2_FLAGS) -mavx512f -mavx512vl -mavx512bw -mavx512dq
 
-LIB_SRCS  := $(wildcard forest/*.c)
+LIB_SRCS  := $(wildcard forest/*.c forest/load/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_SRCS  := $(wildcard forest/cli/*.c)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -61,7 +61,7 @@ LIBCUDA_A := $(if $(USE_CUDA),$(BUILD)/libforest_cuda.a,)
 CUDA_LIBS := $(if $(USE_CUDA),$(LIBCUDA_A) -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++,)
 CUDA_DEFS := $(if $(USE_CUDA),-DFOREST_HAVE_CUDA=1,)
 
-.PHONY: gpu-bench all deps lib cli module test unit-test cli-test t-test demo fuzz fuzz-ci bench clean reliability soak
+.PHONY: gpu-bench all deps lib cli module test unit-test demo fuzz fuzz-ci bench clean reliability soak
 
 all: deps lib cli module
 

@@ -1,6 +1,7 @@
 /*
- * Model lifetime, format detection and dispatch to the per-format loaders,
- * and the structural validation every loaded model goes through.
+ * Model lifetime (forest_load reads the file and hands the bytes to the
+ * format table, load/formats.c; forest_free) and the structural validation
+ * every loaded model goes through.
  */
 #include "forest_internal.h"
 
@@ -9,15 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const format_names[FOREST_FORMAT_COUNT] = {
-    [FOREST_FORMAT_AUTO] = "auto",
-    [FOREST_FORMAT_XGBOOST_JSON] = "xgboost_json",
-    [FOREST_FORMAT_XGBOOST_UBJ] = "xgboost_ubj",
-    [FOREST_FORMAT_XGBOOST_BINARY] = "xgboost_binary",
-    [FOREST_FORMAT_LIGHTGBM] = "lightgbm",
-    [FOREST_FORMAT_TREELITE] = "treelite_checkpoint",
-};
 
 static const char *const post_names[FOREST_POST_COUNT] = {
     [FOREST_POST_IDENTITY] = "identity",
@@ -32,37 +24,9 @@ static const char *const post_names[FOREST_POST_COUNT] = {
 };
 
 const char *
-forest_format_name(forest_format f)
-{
-    return (f >= 0 && f < FOREST_FORMAT_COUNT) ? format_names[f] : "unknown";
-}
-
-const char *
 forest_postprocessor_name(forest_postprocessor p)
 {
     return (p >= 0 && p < FOREST_POST_COUNT) ? post_names[p] : "unknown";
-}
-
-int
-forest_format_parse(const char *name, forest_format *out)
-{
-    /* "xgboost" is Triton FIL's name for the legacy binary; here it lets the
-     * bytes pick among the three XGBoost encodings. */
-    if (strcmp(name, "xgboost") == 0) {
-        *out = FOREST_FORMAT_AUTO;
-        return 0;
-    }
-    if (strcmp(name, "treelite") == 0) {
-        *out = FOREST_FORMAT_TREELITE;
-        return 0;
-    }
-    for (int f = 0; f < FOREST_FORMAT_COUNT; f++) {
-        if (strcmp(name, format_names[f]) == 0) {
-            *out = (forest_format) f;
-            return 0;
-        }
-    }
-    return -1;
 }
 
 void
@@ -113,84 +77,6 @@ forest_threshold_lt(double t)
         f = nextafterf(f, INFINITY);
     }
     return f;
-}
-
-forest_format
-forest_detect_format(const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    size_t         i = 0;
-
-    if (len >= 4 && memcmp(p, "binf", 4) == 0) {
-        return FOREST_FORMAT_XGBOOST_BINARY;
-    }
-    if (len >= 12) {
-        int32_t v[3];
-
-        memcpy(v, p, sizeof(v));
-        if (v[0] >= 3 && v[0] <= 4 && v[1] >= 0 && v[1] < 100
-            && v[2] >= 0 && v[2] < 100)
-        {
-            return FOREST_FORMAT_TREELITE;
-        }
-    }
-    if (len >= 2 && p[0] == '{') {
-        /* UBJSON keys start with a length-type marker, JSON with '"' */
-        switch (p[1]) {
-        case 'i': case 'U': case 'I': case 'l': case 'L': case '$': case '#':
-            return FOREST_FORMAT_XGBOOST_UBJ;
-        default:
-            break;
-        }
-    }
-    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'
-                       || p[i] == '\n'))
-    {
-        i++;
-    }
-    if (i < len && p[i] == '{') {
-        return FOREST_FORMAT_XGBOOST_JSON;
-    }
-    if (len - i >= 5 && memcmp(p + i, "tree\n", 5) == 0) {
-        return FOREST_FORMAT_LIGHTGBM;
-    }
-    if (len - i >= 6 && memcmp(p + i, "tree\r\n", 6) == 0) {
-        return FOREST_FORMAT_LIGHTGBM;
-    }
-    return FOREST_FORMAT_AUTO;
-}
-
-forest_model *
-forest_load_buffer(const void *data, size_t len, forest_format format,
-    const char *name, char *err, size_t errlen)
-{
-    const uint8_t *p = data;
-
-    if (format == FOREST_FORMAT_AUTO) {
-        format = forest_detect_format(data, len);
-        if (format == FOREST_FORMAT_AUTO) {
-            forest_errf(err, errlen, name, "unrecognised model format (not "
-                "XGBoost JSON/UBJSON/binary, LightGBM text or a Treelite "
-                "checkpoint)");
-            return NULL;
-        }
-    }
-
-    switch (format) {
-    case FOREST_FORMAT_XGBOOST_JSON:
-        return forest_load_xgboost_json(p, len, name, err, errlen);
-    case FOREST_FORMAT_XGBOOST_UBJ:
-        return forest_load_xgboost_ubj(p, len, name, err, errlen);
-    case FOREST_FORMAT_XGBOOST_BINARY:
-        return forest_load_xgboost_binary(p, len, name, err, errlen);
-    case FOREST_FORMAT_LIGHTGBM:
-        return forest_load_lightgbm(p, len, name, err, errlen);
-    case FOREST_FORMAT_TREELITE:
-        return forest_load_treelite(p, len, name, err, errlen);
-    default:
-        forest_errf(err, errlen, name, "unknown format %d", (int) format);
-        return NULL;
-    }
 }
 
 forest_model *

@@ -17,6 +17,11 @@ extern "C" {
 
 #define FOREST_ERR_LEN 512
 
+/*
+ * AUTO and XGBOOST are only asked for: they pick one of the others (every
+ * one, or the XGBoost encodings) by the bytes.  A model's format is always
+ * one of the others.
+ */
 typedef enum {
     FOREST_FORMAT_AUTO = 0,
     FOREST_FORMAT_XGBOOST_JSON,
@@ -24,7 +29,7 @@ typedef enum {
     FOREST_FORMAT_XGBOOST_BINARY,     /* legacy "binf" / save_raw("deprecated") */
     FOREST_FORMAT_LIGHTGBM,
     FOREST_FORMAT_TREELITE,           /* Treelite 4.x (and 3.x) serialize() checkpoint */
-    FOREST_FORMAT_COUNT
+    FOREST_FORMAT_XGBOOST
 } forest_format;
 
 typedef enum {
@@ -128,13 +133,27 @@ forest_model *forest_load(const char *path, forest_format format,
 forest_model *forest_load_buffer(const void *data, size_t len,
     forest_format format, const char *name, char *err, size_t errlen);
 
-/* Format detection from the bytes (magic numbers, first tokens). */
+/* Format detection from the bytes (magic numbers, first tokens); AUTO when
+ * no format matches. */
 forest_format forest_detect_format(const void *data, size_t len);
 
 void forest_free(forest_model *m);
 
+/* One format a caller may ask for by name. */
+typedef struct {
+    const char *name;          /* as forest_format_name() gives it */
+    const char *alias;         /* another name for it, or NULL */
+    const char *description;
+} forest_format_info;
+
+/* The formats in the order to list them (i from 0), NULL past the last. */
+const forest_format_info *forest_format_at(size_t i);
+/* "auto, xgboost, ..., treelite_checkpoint (or treelite)" into buf, cut to
+ * fit; for "expected one of ..." messages. */
+void forest_format_list(char *buf, size_t len);
+
 const char *forest_format_name(forest_format f);
-/* "auto", "xgboost" (json/ubj/binary by content), "xgboost_json", ... */
+/* A name or alias of forest_format_at's list; -1 when none. */
 int forest_format_parse(const char *name, forest_format *out);
 const char *forest_postprocessor_name(forest_postprocessor p);
 

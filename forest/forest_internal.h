@@ -37,18 +37,6 @@ int forest_node_goes_left(const forest_model *m, const forest_node *nd,
  */
 int forest_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
 
-/* Each loader: bytes in, model out (or NULL with "name: reason" in err). */
-forest_model *forest_load_xgboost_json(const uint8_t *data, size_t len,
-    const char *name, char *err, size_t errlen);
-forest_model *forest_load_xgboost_ubj(const uint8_t *data, size_t len,
-    const char *name, char *err, size_t errlen);
-forest_model *forest_load_xgboost_binary(const uint8_t *data, size_t len,
-    const char *name, char *err, size_t errlen);
-forest_model *forest_load_lightgbm(const uint8_t *data, size_t len,
-    const char *name, char *err, size_t errlen);
-forest_model *forest_load_treelite(const uint8_t *data, size_t len,
-    const char *name, char *err, size_t errlen);
-
 /*
  * Called by every loader on its finished model: fills base_score and
  * average_divisor defaults when NULL, then forest_validate().  On failure

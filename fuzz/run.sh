@@ -41,7 +41,7 @@ compile_lib() {
 export -f compile_lib
 export CC CFLAGS AVX2 AVX512 out
 rm -f "$out"/obj/*.o
-if ! printf '%s\n' forest/*.c | xargs -P "$(nproc)" -I{} bash -c 'compile_lib {}'
+if ! printf '%s\n' forest/*.c forest/load/*.c | xargs -P "$(nproc)" -I{} bash -c 'compile_lib {}'
 then
     echo "library build failed"; exit 1
 fi

@@ -168,11 +168,12 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
 
     if (KEY_IS("format")) {
         if (forest_format_parse((const char *) v.data, &m->format) != 0) {
+            char names[256];
+
+            forest_format_list(names, sizeof(names));
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "forest_model \"%V\": unknown format \"%V\" "
-                               "(auto, xgboost, xgboost_json, xgboost_ubj, "
-                               "xgboost_binary, lightgbm, "
-                               "treelite_checkpoint)", &m->name, &v);
+                               "forest_model \"%V\": unknown format \"%V\", "
+                               "expected one of: %s", &m->name, &v, names);
             return NGX_CONF_ERROR;
         }
         return NGX_CONF_OK;

@@ -38,6 +38,11 @@ expect "option not for this command" 2 "unknown option '--margin'" \
     "$FOREST" info m --margin
 expect "bad format name" 2 "unknown model format 'bogus'" \
     "$FOREST" info m --format bogus
+expect "bad format name lists the names" 2 \
+    "expected one of: auto, xgboost, xgboost_json, xgboost_ubj, xgboost_binary, lightgbm, treelite_checkpoint \(or treelite\)$" \
+    "$FOREST" info m --format bogus
+expect "help lists the formats" 0 '^  treelite_checkpoint +Treelite checkpoint' \
+    "$FOREST" --help
 expect "option without value" 2 "'--threads' needs a value" \
     "$FOREST" predict m i --threads
 expect "non-numeric threads" 2 'needs a non-negative integer' \
@@ -66,6 +71,11 @@ for field in "format: [a-z_]+" "trees: $trees" "features: $features" \
 done
 expect "wrong explicit format" 1 "$model" \
     "$FOREST" info "$model" --format xgboost_binary
+expect "--format xgboost refuses LightGBM" 1 \
+    "^forest: $model: not an XGBoost model \(looks like lightgbm\)$" \
+    "$FOREST" info "$model" --format xgboost
+expect "--format xgboost reads XGBoost" 0 '^format: xgboost_ubj$' \
+    "$FOREST" info tests/reference/models/xgb_binary.ubj --format xgboost
 
 rows=$(($(wc -l < "$input") - 1))
 out=$("$FOREST" predict "$model" "$input" 2>&1)

@@ -33,6 +33,8 @@ static const cli_option options[] = {
 void
 cli_usage(FILE *f)
 {
+    const forest_format_info *fi;
+
     fputs("usage: forest info MODEL [--format F]\n"
           "       forest predict MODEL INPUT [--format F] [--margin] "
           "[--threads N] [--features N] [--device D]\n"
@@ -41,10 +43,13 @@ cli_usage(FILE *f)
           "       forest --version\n"
           "INPUT is CSV with a header line, or raw float32 when it ends in "
           ".f32 (needs --features);\n"
-          "F is auto (default), xgboost, xgboost_json, xgboost_ubj, "
-          "xgboost_binary, lightgbm, treelite;\n"
           "D is cpu (default), gpu, or gpu-host (the GPU executor's layout "
-          "and walk on the CPU, a check for machines without a GPU).\n", f);
+          "and walk on the CPU, a check for machines without a GPU);\n"
+          "F is one of:\n", f);
+    for (size_t i = 0; (fi = forest_format_at(i)) != NULL; i++) {
+        fprintf(f, "  %-20s %s%s%s\n", fi->name, fi->description,
+            fi->alias ? "; also called " : "", fi->alias ? fi->alias : "");
+    }
 }
 
 int
@@ -114,8 +119,13 @@ apply_option(const char *cmd, const cli_option *o, const char *v,
         return 0;
     }
     if (o->bit == CLI_OPT_FORMAT) {
+        char names[256];
+
         if (forest_format_parse(v, &a->format) != 0) {
-            return usage_error(cmd, "unknown model format '%s'", v);
+            forest_format_list(names, sizeof(names));
+            fprintf(stderr, "forest %s: unknown model format '%s', expected "
+                "one of: %s\n", cmd, v, names);
+            return -1;
         }
         return 0;
     }

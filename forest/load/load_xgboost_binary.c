@@ -18,6 +18,7 @@
  *   if contain_eval_metrics: vector<string>
  */
 #include "bytes.h"
+#include "loaders.h"
 #include "xgboost_model.h"
 
 #include <stdlib.h>
@@ -219,7 +220,7 @@ read_header(forest_reader *r, xgb_learner *l, double *base, int *attrs,
     const uint8_t *lp, *s;
     size_t         n;
 
-    if (r->len >= 4 && memcmp(r->p, "binf", 4) == 0) {
+    if (forest_detect_xgboost_binary(r->p, r->len)) {
         r->pos = 4;
     }
     if (need(r, LEARNER_PARAM_SIZE, "learner parameters") != 0) {
@@ -274,6 +275,13 @@ read_header(forest_reader *r, xgb_learner *l, double *base, int *attrs,
         return -1;
     }
     return 0;
+}
+
+/* Only files with the "binf" magic: the older ones start with a float. */
+int
+forest_detect_xgboost_binary(const uint8_t *data, size_t len)
+{
+    return len >= 4 && memcmp(data, "binf", 4) == 0;
 }
 
 forest_model *

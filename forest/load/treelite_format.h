@@ -1,6 +1,6 @@
 /*
  * Treelite checkpoint bytes -> views into them: the reading half of the
- * Treelite loader (forest/treelite_read.c), used by forest/load_treelite.c.
+ * Treelite loader (treelite_read.c), used by load_treelite.c.
  * Nothing is copied; every view points into the caller's buffer, and every
  * count has been checked against the bytes left.
  */

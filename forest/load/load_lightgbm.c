@@ -7,6 +7,7 @@
  * Node rules: tests/reference/models/SEMANTICS.md.
  */
 #include "lightgbm_tree.h"
+#include "loaders.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -294,6 +295,21 @@ set_averaging(lgb_loader *L)
         m->average_divisor[k] = (double) (m->n_trees / L->per_iteration);
     }
     return 0;
+}
+
+/* The first line that is not blank is "tree". */
+int
+forest_detect_lightgbm(const uint8_t *data, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r'
+                       || data[i] == '\n'))
+    {
+        i++;
+    }
+    return (len - i >= 5 && memcmp(data + i, "tree\n", 5) == 0)
+           || (len - i >= 6 && memcmp(data + i, "tree\r\n", 6) == 0);
 }
 
 forest_model *

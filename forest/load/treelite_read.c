@@ -1,5 +1,5 @@
 /*
- * Reading Treelite checkpoints (see forest/load_treelite.c for the layout):
+ * Reading Treelite checkpoints (see load_treelite.c for the layout):
  * bounded little-endian reads that never pass the end of the buffer, the
  * header of 4.x and 3.9 checkpoints, and one tree of either.
  */

@@ -26,6 +26,7 @@
  * their parents (forest_validate), which also drops unreachable nodes and
  * rejects shared children and cycles.
  */
+#include "loaders.h"
 #include "treelite_format.h"
 
 #include <math.h>
@@ -585,6 +586,22 @@ done:
         return NULL;
     }
     return m;
+}
+
+/* The header starts with the writer's version as three int32: major 3 or
+ * 4, then two small numbers, which no text format begins with. */
+int
+forest_detect_treelite(const uint8_t *data, size_t len)
+{
+    uint32_t major, minor, patch;
+
+    if (len < 12) {
+        return 0;
+    }
+    major = forest_le_u32(data);
+    minor = forest_le_u32(data + 4);
+    patch = forest_le_u32(data + 8);
+    return major >= 3 && major <= 4 && minor < 100 && patch < 100;
 }
 
 forest_model *
