@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Symbols that could collide.  nginx dlopen()s a module RTLD_GLOBAL, so what
+# the module exports shares one namespace with nginx and every other module:
+# the .so must export only what nginx's load_module looks up
+# (ngx_module/ngx_http_forest_module.map, linked in by `config`).  The
+# libraries' globals, linked into the module, the CLI and whatever else
+# links libforest.a, all start with forest_.  $1: absolute build dir.
+set -uo pipefail
+BUILD=${1:?usage: suite_symbols.sh BUILD_DIR}
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+passed=0 failed=0 skipped=0
+
+# The module's object and the three arrays of the generated
+# ngx_http_forest_module_modules.c that ngx_load_module dlsym()s.
+so_allowed=(ngx_http_forest_module ngx_modules ngx_module_names ngx_module_order)
+so_needed=(ngx_modules ngx_module_names)
+
+# Unprefixed loader globals (forest/load/), to be prefixed in a later pass;
+# remove a name here when it goes.  A listed name no longer defined fails,
+# so the list only shrinks.
+known_unprefixed=(
+    doc_arena_alloc doc_builder_finish doc_builder_push doc_builder_release
+    doc_fail doc_free doc_get doc_len doc_new doc_parse_json doc_parse_ubjson
+    doc_reader_init doc_root doc_set_root
+    lgb_build_tree lgb_one_int lgb_tree_line lgb_trees_free
+    text_count_tokens text_eq text_next_line text_next_token text_reader_init
+    text_split_kv text_starts_with text_to_double text_to_ll
+    xgb_builder_add_tree xgb_builder_finish xgb_builder_free xgb_builder_new
+    xgb_builder_set_features xgb_model_from_doc
+)
+# Made by g++ for C++ exception handling (weak, hidden), not a C name.
+compiler_made=(DW.ref.__gxx_personality_v0)
+
+in_list() {
+    local want=$1 x; shift
+    for x in "$@"; do [ "$x" = "$want" ] && return 0; done
+    return 1
+}
+
+# ---- the module's dynamic exports ----------------------------------------
+so=$BUILD/ngx_http_forest_module.so
+if [ ! -f "$so" ]; then
+    bad "no $so (make module)"
+else
+    exported=$(nm -D --defined-only "$so" | awk 'NF >= 3 { print $3 }' | sort -u)
+    extra=()
+    while read -r s; do
+        [ -n "$s" ] && ! in_list "$s" "${so_allowed[@]}" && extra+=("$s")
+    done <<<"$exported"
+    if [ ${#extra[@]} -eq 0 ]; then
+        ok "module exports only: $(paste -sd' ' <<<"$exported")"
+    else
+        bad "module exports ${#extra[@]} symbols beyond ${so_allowed[*]}: $(printf '%s ' "${extra[@]}" | cut -c1-600)"
+    fi
+    for s in "${so_needed[@]}"; do
+        if grep -qx "$s" <<<"$exported"; then
+            ok "module exports $s (nginx's load_module needs it)"
+        else
+            bad "module does not export $s: nginx cannot load it"
+        fi
+    done
+fi
+
+# ---- the libraries' globals ------------------------------------------------
+# "member symbol" for each defined global of archive $1, C++ names demangled
+# to their bare function name.
+globals() {
+    nm -A -g --defined-only -C "$1" \
+        | sed -nE 's/^[^:]+:([^:]+):[0-9a-f]* [A-Za-z] ([^(]*).*$/\1 \2/p'
+}
+
+libs=("$BUILD/libforest.a")
+# libforest_cuda.a exists only where nvcc built gpu/
+[ -f "$BUILD/libforest_cuda.a" ] && libs+=("$BUILD/libforest_cuda.a")
+seen_known=()
+for lib in "${libs[@]}"; do
+    name=$(basename "$lib")
+    if [ ! -f "$lib" ]; then
+        bad "no $lib (make lib)"
+        continue
+    fi
+    offenders=() n=0 known=0
+    while read -r member sym; do
+        [ -n "$sym" ] || continue
+        n=$((n + 1))
+        [[ "$sym" == forest_* ]] && continue
+        in_list "$sym" "${compiler_made[@]}" && continue
+        if in_list "$sym" "${known_unprefixed[@]}"; then
+            seen_known+=("$sym") known=$((known + 1))
+            continue
+        fi
+        offenders+=("$member:$sym")
+    done < <(globals "$lib")
+    if [ "$n" -eq 0 ]; then
+        bad "$name: nm listed no globals"
+    elif [ ${#offenders[@]} -eq 0 ]; then
+        ok "$name: $n globals, all forest_ but $known known loader names"
+    else
+        bad "$name: ${#offenders[@]} globals without the forest_ prefix (prefix them, or make them static): ${offenders[*]}"
+    fi
+done
+
+stale=()
+for s in "${known_unprefixed[@]}"; do
+    in_list "$s" "${seen_known[@]}" || stale+=("$s")
+done
+if [ ${#stale[@]} -eq 0 ]; then
+    ok "every known unprefixed loader name is still defined (${#known_unprefixed[@]})"
+else
+    bad "known_unprefixed lists names no library defines any more: drop ${stale[*]} from $0"
+fi
+
+summary
