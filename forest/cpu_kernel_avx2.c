@@ -222,7 +222,8 @@ sparse_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
 } while (0)
 
 void
-cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n, double *acc)
+forest_cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n,
+    double *acc)
 {
     __m256i rowoff[MAXV];
     int     nv = (int) ((n + VL - 1) / VL);
@@ -258,7 +259,7 @@ cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n, double *acc)
             BY_NV(sparse_tree_nv, nv, p, tr, rows, rowoff, acc);
             break;
         default:
-            cpu_tree_generic(p, tr, rows, n, acc);
+            forest_cpu_tree_generic(p, tr, rows, n, acc);
             break;
         }
     }

@@ -439,8 +439,8 @@ blk_trees_one_row(const cpu_plan *p, const cpu_tree *tr, const float *row,
 #define ROW_TREES (MAXV * VL)
 
 void
-cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows, size_t n,
-    double *acc)
+forest_cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows,
+    size_t n, double *acc)
 {
     for (size_t r = 0; r < n; r++) {
         const float *row = rows + r * p->n_features;
@@ -476,7 +476,7 @@ cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows, size_t n,
                 uint32_t last = left < CPU_ROW_TREES ? p->n_trees
                                 : t + CPU_ROW_TREES;
 
-                cpu_trees_one_row(p, t, last, row, r, acc);
+                forest_cpu_trees_one_row(p, t, last, row, r, acc);
                 t = last;
             } else {
                 t += (uint32_t) nt * VL;
@@ -489,7 +489,8 @@ cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows, size_t n,
 #define XT_MAX_FEATURES 128
 
 void
-cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n, double *acc)
+forest_cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n,
+    double *acc)
 {
     __m512i      rowoff[MAXV];
     int          nv = (int) ((n + VL - 1) / VL);
@@ -541,7 +542,7 @@ cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n, double *acc)
             BY_NV(sparse_tree_nv, nv, p, tr, rows, rowoff, xt, acc);
             break;
         default:
-            cpu_tree_generic(p, tr, rows, n, acc);
+            forest_cpu_tree_generic(p, tr, rows, n, acc);
             break;
         }
     }

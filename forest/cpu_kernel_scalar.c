@@ -74,8 +74,8 @@ sparse_tree(const cpu_plan *p, const cpu_tree *tr, const float *rows,
  * overlap, then their leaves added in tree order.  A sparse tree's leaf
  * points to itself, so stepping it further is harmless. */
 void
-cpu_trees_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
-    const float *row, size_t r, double *acc)
+forest_cpu_trees_one_row(const cpu_plan *p, uint32_t first,
+    uint32_t last, const float *row, size_t r, double *acc)
 {
     uint32_t idx[TREE_LANES], max_depth = 0, dense_depth = 0;
 
@@ -127,27 +127,30 @@ cpu_trees_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
             cpu_add_leaf(p, tr, r, idx[t - first], acc);
             break;
         default:
-            cpu_tree_generic(p, tr, row, 1, acc + r);
+            forest_cpu_tree_generic(p, tr, row, 1, acc + r);
             break;
         }
     }
 }
 
 void
-cpu_rows_by_tree(const cpu_plan *p, const float *rows, size_t n, double *acc)
+forest_cpu_rows_by_tree(const cpu_plan *p, const float *rows, size_t n,
+    double *acc)
 {
     for (size_t r = 0; r < n; r++) {
         for (uint32_t t = 0; t < p->n_trees; t += TREE_LANES) {
             uint32_t last = p->n_trees - t < TREE_LANES ? p->n_trees
                                                         : t + TREE_LANES;
 
-            cpu_trees_one_row(p, t, last, rows + r * p->n_features, r, acc);
+            forest_cpu_trees_one_row(p, t, last, rows + r * p->n_features, r,
+                                     acc);
         }
     }
 }
 
 void
-cpu_block_scalar(const cpu_plan *p, const float *rows, size_t n, double *acc)
+forest_cpu_block_scalar(const cpu_plan *p, const float *rows, size_t n,
+    double *acc)
 {
     for (uint32_t t = 0; t < p->n_trees; t++) {
         const cpu_tree *tr = &p->trees[t];
@@ -160,7 +163,7 @@ cpu_block_scalar(const cpu_plan *p, const float *rows, size_t n, double *acc)
             sparse_tree(p, tr, rows, n, acc);
             break;
         default:
-            cpu_tree_generic(p, tr, rows, n, acc);
+            forest_cpu_tree_generic(p, tr, rows, n, acc);
             break;
         }
     }

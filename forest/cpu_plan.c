@@ -264,8 +264,8 @@ narrow_leaves(cpu_plan *p)
 }
 
 int
-cpu_plan_build(cpu_plan *p, const forest_model *m, int blocked, char *err,
-    size_t errlen)
+forest_cpu_plan_build(cpu_plan *p, const forest_model *m, int blocked,
+    char *err, size_t errlen)
 {
     uint32_t   max_nodes = 1, *level, *pos, *stack, *order;
     uint32_t   blk_size[CPU_DENSE_MAX_DEPTH + 1];
@@ -347,13 +347,13 @@ cpu_plan_build(cpu_plan *p, const forest_model *m, int blocked, char *err,
 done:
     free(level);
     if (rc != 0) {
-        cpu_plan_free(p);
+        forest_cpu_plan_free(p);
     }
     return rc;
 }
 
 void
-cpu_plan_free(cpu_plan *p)
+forest_cpu_plan_free(cpu_plan *p)
 {
     free(p->trees);
     free(p->node);
@@ -366,8 +366,8 @@ cpu_plan_free(cpu_plan *p)
 }
 
 void
-cpu_tree_generic(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    size_t n, double *acc)
+forest_cpu_tree_generic(const cpu_plan *p, const cpu_tree *tr,
+    const float *rows, size_t n, double *acc)
 {
     const forest_model *m = p->m;
     const forest_node  *tree = m->nodes + m->tree_begin[tr->model_tree];

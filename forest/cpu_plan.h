@@ -20,10 +20,10 @@
  *           reference node rules straight from the model.
  *
  * Dense trees may also be copied into `blk` for the AVX-512 few-rows walk
- * (cpu_rows_by_tree_avx512; the portable walk is faster without): the tree
- * cut into subtrees of three levels, each subtree's seven nodes (feature
- * word and threshold side by side) in one 64-byte line, so a row's path
- * through a depth-8 tree touches three node lines instead of about nine.
+ * (forest_cpu_rows_by_tree_avx512; the portable walk is faster without):
+ * the tree cut into subtrees of three levels, each subtree's seven nodes
+ * (feature word and threshold side by side) in one 64-byte line, so a row's
+ * path through a depth-8 tree touches three node lines instead of about nine.
  * A last group of one or two levels takes 16 or 32 bytes per subtree.
  */
 #ifndef CPU_PLAN_H
@@ -99,9 +99,9 @@ typedef struct {
 
 /* Compiles m (already validated), with the blocked copy of its dense trees
  * when `blocked`.  0, or -1 with err. */
-int cpu_plan_build(cpu_plan *p, const forest_model *m, int blocked,
+int forest_cpu_plan_build(cpu_plan *p, const forest_model *m, int blocked,
     char *err, size_t errlen);
-void cpu_plan_free(cpu_plan *p);
+void forest_cpu_plan_free(cpu_plan *p);
 
 /*
  * A block kernel adds, for rows [0, n) of a block (n <= CPU_BLOCK, rows
@@ -111,28 +111,28 @@ void cpu_plan_free(cpu_plan *p);
 typedef void (*cpu_block_fn)(const cpu_plan *p, const float *rows, size_t n,
     double *acc);
 
-void cpu_block_scalar(const cpu_plan *p, const float *rows, size_t n,
-    double *acc);
-void cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n,
-    double *acc);
-void cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n,
-    double *acc);
+void forest_cpu_block_scalar(const cpu_plan *p, const float *rows,
+    size_t n, double *acc);
+void forest_cpu_block_avx2(const cpu_plan *p, const float *rows,
+    size_t n, double *acc);
+void forest_cpu_block_avx512(const cpu_plan *p, const float *rows,
+    size_t n, double *acc);
 
 /* Few rows: each row walks many trees at once instead (any CPU; AVX-512
  * one tree per lane).  Same contract as a block kernel. */
-void cpu_rows_by_tree(const cpu_plan *p, const float *rows, size_t n,
-    double *acc);
-void cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows, size_t n,
-    double *acc);
+void forest_cpu_rows_by_tree(const cpu_plan *p, const float *rows,
+    size_t n, double *acc);
+void forest_cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows,
+    size_t n, double *acc);
 
 /* Trees first..last-1 (at most CPU_ROW_TREES) for the row at r of a block,
  * walked in lock step so their loads overlap. */
 #define CPU_ROW_TREES 16
-void cpu_trees_one_row(const cpu_plan *p, uint32_t first, uint32_t last,
-    const float *row, size_t r, double *acc);
+void forest_cpu_trees_one_row(const cpu_plan *p, uint32_t first,
+    uint32_t last, const float *row, size_t r, double *acc);
 
 /* GENERIC trees, shared by every kernel. */
-void cpu_tree_generic(const cpu_plan *p, const cpu_tree *tr,
+void forest_cpu_tree_generic(const cpu_plan *p, const cpu_tree *tr,
     const float *rows, size_t n, double *acc);
 
 /* A tree's leaves add cpu_tree_width() values, to the output columns from

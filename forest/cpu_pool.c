@@ -99,7 +99,7 @@ worker_main(void *arg)
 }
 
 cpu_pool *
-cpu_pool_create(unsigned workers)
+forest_cpu_pool_create(unsigned workers)
 {
     cpu_pool *pool = calloc(1, sizeof(*pool));
 
@@ -111,12 +111,12 @@ cpu_pool_create(unsigned workers)
     pthread_cond_init(&pool->left, NULL);
     pool->threads = calloc(workers ? workers : 1, sizeof(pthread_t));
     if (pool->threads == NULL) {
-        cpu_pool_destroy(pool);
+        forest_cpu_pool_destroy(pool);
         return NULL;
     }
     for (unsigned i = 0; i < workers; i++) {
         if (pthread_create(&pool->threads[i], NULL, worker_main, pool) != 0) {
-            cpu_pool_destroy(pool);
+            forest_cpu_pool_destroy(pool);
             return NULL;
         }
         pool->n_threads++;
@@ -125,7 +125,7 @@ cpu_pool_create(unsigned workers)
 }
 
 void
-cpu_pool_destroy(cpu_pool *pool)
+forest_cpu_pool_destroy(cpu_pool *pool)
 {
     if (pool == NULL) {
         return;
@@ -145,7 +145,7 @@ cpu_pool_destroy(cpu_pool *pool)
 }
 
 int
-cpu_pool_run(cpu_pool *pool, cpu_task_fn task, void *ctx, size_t n)
+forest_cpu_pool_run(cpu_pool *pool, cpu_task_fn task, void *ctx, size_t n)
 {
     cpu_job job = { .task = task, .ctx = ctx, .n = n, .queued = 1 };
 

@@ -14,11 +14,11 @@ typedef struct cpu_pool cpu_pool;
 typedef int (*cpu_task_fn)(void *ctx, size_t i);
 
 /* workers: threads besides the callers (0 is allowed: callers do all). */
-cpu_pool *cpu_pool_create(unsigned workers);
-void cpu_pool_destroy(cpu_pool *pool);
+cpu_pool *forest_cpu_pool_create(unsigned workers);
+void forest_cpu_pool_destroy(cpu_pool *pool);
 
 /* Runs task for i in [0, n) across the caller and the workers; returns when
  * all are done: 0, or -1 when some task failed. */
-int cpu_pool_run(cpu_pool *pool, cpu_task_fn task, void *ctx, size_t n);
+int forest_cpu_pool_run(cpu_pool *pool, cpu_task_fn task, void *ctx, size_t n);
 
 #endif /* CPU_POOL_H */

@@ -111,7 +111,7 @@ cpu_predict(forest_executor *base, const float *rows, size_t n_rows,
     if (ex->pool != NULL && n_blocks > 1
         && n_rows * ex->plan.n_trees >= PARALLEL_MIN_WORK)
     {
-        rc = cpu_pool_run(ex->pool, run_block, &bt, n_blocks);
+        rc = forest_cpu_pool_run(ex->pool, run_block, &bt, n_blocks);
     } else {
         for (size_t b = 0; b < n_blocks && rc == 0; b++) {
             rc = run_block(&bt, b);
@@ -129,8 +129,8 @@ cpu_destroy(forest_executor *base)
 {
     cpu_executor *ex = (cpu_executor *) base;
 
-    cpu_pool_destroy(ex->pool);
-    cpu_plan_free(&ex->plan);
+    forest_cpu_pool_destroy(ex->pool);
+    forest_cpu_plan_free(&ex->plan);
     free(ex);
 }
 
@@ -159,17 +159,17 @@ pick_kernel(char *err, size_t errlen)
     const char *want = getenv("FOREST_SIMD");
 
     if (want == NULL || *want == '\0' || strcasecmp(want, "auto") == 0) {
-        return has_avx512() ? cpu_block_avx512
-               : has_avx2() ? cpu_block_avx2 : cpu_block_scalar;
+        return has_avx512() ? forest_cpu_block_avx512
+               : has_avx2() ? forest_cpu_block_avx2 : forest_cpu_block_scalar;
     }
     if (strcasecmp(want, "scalar") == 0) {
-        return cpu_block_scalar;
+        return forest_cpu_block_scalar;
     }
     if (strcasecmp(want, "avx2") == 0 && has_avx2()) {
-        return cpu_block_avx2;
+        return forest_cpu_block_avx2;
     }
     if (strcasecmp(want, "avx512") == 0 && has_avx512()) {
-        return cpu_block_avx512;
+        return forest_cpu_block_avx512;
     }
     forest_errf(err, errlen, "cpu executor", "FOREST_SIMD=%s: not one of "
         "auto, scalar, avx2, avx512 that this CPU supports", want);
@@ -197,21 +197,22 @@ forest_cpu_executor_create(const forest_model *m, unsigned threads, char *err,
     ex->base.ops = &cpu_ops;
     ex->base.model = m;
     ex->block = block;
-    ex->few_rows = block == cpu_block_avx512 ? cpu_rows_by_tree_avx512
-                                             : cpu_rows_by_tree;
-    if (cpu_plan_build(&ex->plan, m, ex->few_rows == cpu_rows_by_tree_avx512,
-                       err, errlen) != 0)
+    ex->few_rows = block == forest_cpu_block_avx512
+                   ? forest_cpu_rows_by_tree_avx512 : forest_cpu_rows_by_tree;
+    if (forest_cpu_plan_build(&ex->plan, m,
+                              ex->few_rows == forest_cpu_rows_by_tree_avx512,
+                              err, errlen) != 0)
     {
         free(ex);
         return NULL;
     }
     if (threads > 1) {
         /* the calling thread is one of the `threads` */
-        ex->pool = cpu_pool_create(threads - 1);
+        ex->pool = forest_cpu_pool_create(threads - 1);
         if (ex->pool == NULL) {
             forest_errf(err, errlen, "cpu executor", "cannot start %u worker "
                 "threads", threads - 1);
-            cpu_plan_free(&ex->plan);
+            forest_cpu_plan_free(&ex->plan);
             free(ex);
             return NULL;
         }

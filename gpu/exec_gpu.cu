@@ -2,8 +2,9 @@
  * The GPU executor behind forest_exec.h.  The model is uploaded once; a small
  * pool of slots (stream + pinned host buffers + device buffers) lets several
  * batches be in flight from several calling threads.  predict() blocks its
- * calling thread (an NGINX thread-pool thread, never the event loop) until
- * its stream is done.  Batches below transfer_threshold rows, where the PCIe
+ * calling thread (one of the module's batch threads, or of the NGINX thread
+ * pool forest_thread_pool names; never an event loop) until its stream is
+ * done.  Batches below transfer_threshold rows, where the PCIe
  * round trip costs more than the traversal, go to a CPU executor.
  */
 #include <pthread.h>
@@ -147,8 +148,9 @@ run_chunk(gpu_exec *ex, gpu_slot *s, const float *rows, size_t n, int margin,
     memcpy(s->h_in, rows, in_bytes);
     if (cuda_fail(cudaMemcpyAsync(s->d_in, s->h_in, in_bytes,
                       cudaMemcpyHostToDevice, s->stream), "copy in", err, errlen)
-        || cuda_fail(gpu_predict_launch(&ex->dev, s->d_in, n, margin, s->d_out,
-                         cols, s->stream), "kernel launch", err, errlen)
+        || cuda_fail(forest_gpu_predict_launch(&ex->dev, s->d_in, n, margin,
+                         s->d_out, cols, s->stream), "kernel launch", err,
+                     errlen)
         || cuda_fail(cudaMemcpyAsync(s->h_out, s->d_out, out_bytes,
                          cudaMemcpyDeviceToHost, s->stream), "copy out", err,
                      errlen)
@@ -202,7 +204,7 @@ gpu_destroy(forest_executor *base)
         slot_release_buffers(&ex->slots[i]);
         cudaStreamDestroy(ex->slots[i].stream);
     }
-    gpu_forest_free_device(&ex->dev);
+    forest_gpu_free_device(&ex->dev);
     forest_executor_destroy(ex->cpu);
     pthread_mutex_destroy(&ex->mu);
     pthread_cond_destroy(&ex->cv);
@@ -222,13 +224,13 @@ forest_gpu_executor_create(const forest_model *m,
     if (forest_gpu_probe(err, errlen) < 0) {
         return NULL;
     }
-    if (gpu_layout_build(m, &host, why, sizeof(why)) != 0) {
+    if (forest_gpu_layout_build(m, &host, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "model not supported on the GPU: %s", why);
         return NULL;
     }
     ex = (gpu_exec *) calloc(1, sizeof(*ex));
     if (ex == NULL) {
-        gpu_layout_free_host(&host);
+        forest_gpu_layout_free_host(&host);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -243,15 +245,15 @@ forest_gpu_executor_create(const forest_model *m,
     pthread_cond_init(&ex->cv, NULL);
 
     if (cuda_fail(cudaSetDevice(opt->device), "set device", err, errlen)
-        || gpu_forest_upload(&host, &ex->dev, err, errlen) != 0)
+        || forest_gpu_upload(&host, &ex->dev, err, errlen) != 0)
     {
-        gpu_layout_free_host(&host);
+        forest_gpu_layout_free_host(&host);
         pthread_mutex_destroy(&ex->mu);
         pthread_cond_destroy(&ex->cv);
         free(ex);
         return NULL;
     }
-    gpu_layout_free_host(&host);
+    forest_gpu_layout_free_host(&host);
     for (unsigned i = 0; i < ex->n_slots; i++) {
         if (cuda_fail(cudaStreamCreateWithFlags(&ex->slots[i].stream,
                           cudaStreamNonBlocking), "stream", err, errlen))

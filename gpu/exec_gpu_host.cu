@@ -47,7 +47,7 @@ gpu_host_destroy(forest_executor *base)
 {
     gpu_host_exec *ex = (gpu_host_exec *) base;
 
-    gpu_layout_free_host(&ex->host);
+    forest_gpu_layout_free_host(&ex->host);
     free(ex);
 }
 
@@ -66,7 +66,7 @@ forest_gpu_host_executor_create(const forest_model *m, char *err,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (gpu_layout_build(m, &ex->host, why, sizeof(why)) != 0) {
+    if (forest_gpu_layout_build(m, &ex->host, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "model not supported on the GPU: %s", why);
         free(ex);
         return NULL;

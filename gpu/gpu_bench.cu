@@ -52,7 +52,7 @@ time_batch(const gpu_forest *dev, const float *d_in, float *d_out,
 
         cudaEventRecord(start, 0);
         for (size_t i = 0; i < launches && rc == 0; i++) {
-            rc = bench_failed(gpu_predict_launch(dev,
+            rc = bench_failed(forest_gpu_predict_launch(dev,
                      d_in + i * batch * dev->n_features, batch, 0,
                      d_out + i * batch * cols, cols, 0), "launch", err,
                      errlen);
@@ -85,11 +85,11 @@ forest_gpu_kernel_bench(const forest_model *m, const float *rows,
     uint32_t   cols = forest_output_columns(m, 0);
     int        rc;
 
-    if (reps == 0 || gpu_layout_build(m, &host, err, errlen) != 0) {
+    if (reps == 0 || forest_gpu_layout_build(m, &host, err, errlen) != 0) {
         return -1;
     }
-    rc = gpu_forest_upload(&host, &dev, err, errlen);
-    gpu_layout_free_host(&host);
+    rc = forest_gpu_upload(&host, &dev, err, errlen);
+    forest_gpu_layout_free_host(&host);
     if (rc != 0) {
         return -1;
     }
@@ -114,6 +114,6 @@ forest_gpu_kernel_bench(const forest_model *m, const float *rows,
     }
     cudaFree(d_in);
     cudaFree(d_out);
-    gpu_forest_free_device(&dev);
+    forest_gpu_free_device(&dev);
     return rc ? -1 : 0;
 }

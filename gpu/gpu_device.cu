@@ -12,7 +12,7 @@
                    cudaMemcpyHostToDevice))
 
 void
-gpu_forest_free_device(gpu_forest *dev)
+forest_gpu_free_device(gpu_forest *dev)
 {
     cudaFree(dev->nodes);
     cudaFree(dev->roots);
@@ -25,7 +25,7 @@ gpu_forest_free_device(gpu_forest *dev)
 }
 
 int
-gpu_forest_upload(const gpu_forest *host, gpu_forest *dev, char *err,
+forest_gpu_upload(const gpu_forest *host, gpu_forest *dev, char *err,
     size_t errlen)
 {
     *dev = *host;
@@ -44,7 +44,7 @@ gpu_forest_upload(const gpu_forest *host, gpu_forest *dev, char *err,
     {
         snprintf(err, errlen, "CUDA model upload failed: %s",
             cudaGetErrorString(cudaGetLastError()));
-        gpu_forest_free_device(dev);
+        forest_gpu_free_device(dev);
         return -1;
     }
     return 0;

@@ -42,8 +42,9 @@ gpu_predict_kernel(gpu_forest f, const float *__restrict__ X, size_t n_rows,
 }
 
 cudaError_t
-gpu_predict_launch(const gpu_forest *dev, const float *X, size_t n_rows,
-    int margin, float *out, uint32_t out_cols, cudaStream_t stream)
+forest_gpu_predict_launch(const gpu_forest *dev, const float *X,
+    size_t n_rows, int margin, float *out, uint32_t out_cols,
+    cudaStream_t stream)
 {
     size_t blocks = (n_rows + GPU_BLOCK - 1) / GPU_BLOCK;
     size_t smem = (size_t) GPU_BLOCK * (dev->n_features | 1u) * sizeof(float);

@@ -8,13 +8,13 @@
 
 /* Copies every array of host to the device; dev gets the device pointers.
  * -1 with err on failure (nothing left allocated). */
-int  gpu_forest_upload(const gpu_forest *host, gpu_forest *dev, char *err,
+int  forest_gpu_upload(const gpu_forest *host, gpu_forest *dev, char *err,
     size_t errlen);
-void gpu_forest_free_device(gpu_forest *dev);
+void forest_gpu_free_device(gpu_forest *dev);
 
 /* dev: a gpu_forest whose arrays are device pointers.  X: n_rows x
  * n_features on the device; out: n_rows x out_cols on the device. */
-cudaError_t gpu_predict_launch(const gpu_forest *dev, const float *X,
+cudaError_t forest_gpu_predict_launch(const gpu_forest *dev, const float *X,
     size_t n_rows, int margin, float *out, uint32_t out_cols,
     cudaStream_t stream);
 

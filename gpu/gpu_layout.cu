@@ -9,7 +9,7 @@
 #include "gpu_layout.h"
 
 extern "C" void
-gpu_layout_free_host(gpu_forest *f)
+forest_gpu_layout_free_host(gpu_forest *f)
 {
     free(f->nodes);
     free(f->roots);
@@ -78,8 +78,8 @@ layout_tree(const forest_model *m, uint32_t t, gpu_node *dst, uint32_t base,
 }
 
 extern "C" int
-gpu_layout_build(const forest_model *m, gpu_forest *f, char *err,
-    size_t errlen)
+forest_gpu_layout_build(const forest_model *m, gpu_forest *f,
+    char *err, size_t errlen)
 {
     uint32_t *queue;
     uint32_t  max_tree = 0, pos = 0;
@@ -122,7 +122,7 @@ gpu_layout_build(const forest_model *m, gpu_forest *f, char *err,
         || !f->base_score || !f->divisor || !queue)
     {
         free(queue);
-        gpu_layout_free_host(f);
+        forest_gpu_layout_free_host(f);
         snprintf(err, errlen, "out of host memory building the GPU layout");
         return -1;
     }

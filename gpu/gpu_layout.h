@@ -50,9 +50,9 @@ extern "C" {
 
 /* Host copy of the layout (malloc'd arrays); -1 with err if the model cannot
  * run on the GPU (the caller falls back to the CPU). */
-int  gpu_layout_build(const forest_model *m, gpu_forest *out, char *err,
-    size_t errlen);
-void gpu_layout_free_host(gpu_forest *f);
+int  forest_gpu_layout_build(const forest_model *m, gpu_forest *out,
+    char *err, size_t errlen);
+void forest_gpu_layout_free_host(gpu_forest *f);
 
 #ifdef __cplusplus
 }

@@ -306,7 +306,7 @@ run_cfg(const forest_cfg *c)
         char     err[FOREST_ERR_LEN];
         int      seen = 0;
 
-        CHECK(cpu_plan_build(&plan, m, 1, err, sizeof(err)) == 0);
+        CHECK(forest_cpu_plan_build(&plan, m, 1, err, sizeof(err)) == 0);
         for (uint32_t t = 0; t < plan.n_trees; t++) {
             seen |= plan.trees[t].kind == (uint32_t) c->layout;
         }
@@ -315,7 +315,7 @@ run_cfg(const forest_cfg *c)
             fprintf(stderr, "%s: no tree laid out as kind %d\n", c->name,
                 c->layout);
         }
-        cpu_plan_free(&plan);
+        forest_cpu_plan_free(&plan);
     }
 
     for (size_t s = 0; s < sizeof(simd_levels) / sizeof(simd_levels[0]); s++) {
