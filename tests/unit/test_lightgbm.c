@@ -6,116 +6,12 @@
  */
 #include "check.h"
 #include "forest.h"
+#include "reference.h"
 
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    float  *v;
-    size_t  rows, cols;
-    int     is_prob;     /* header columns named prob* */
-} table;
-
-static char *
-read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long  n;
-
-    if (f == NULL) {
-        return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0
-        && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t) n + 1)))
-    {
-        *len = fread(buf, 1, (size_t) n, f);
-        buf[*len] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
-/* CSV with a header line; empty field = NaN; values parsed as float32. */
-static int
-read_csv(const char *path, table *t)
-{
-    size_t len, cap = 0, n = 0;
-    char  *text = read_all(path, &len), *line, *save = NULL;
-
-    memset(t, 0, sizeof(*t));
-    if (text == NULL) {
-        return -1;
-    }
-    line = strtok_r(text, "\n", &save);
-    t->is_prob = line && strncmp(line, "prob", 4) == 0;
-    t->cols = 1;
-    for (char *c = line; c && *c; c++) {
-        t->cols += *c == ',';
-    }
-    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
-        char *p = line;
-
-        for (size_t c = 0; c < t->cols; c++) {
-            char *end;
-
-            if (n == cap) {
-                cap = cap ? cap * 2 : 1024;
-                t->v = realloc(t->v, cap * sizeof(float));
-            }
-            t->v[n++] = (*p == ',' || *p == '\0') ? NAN : strtof(p, &end);
-            p = strchr(p, ',');
-            p = p ? p + 1 : line + strlen(line);
-        }
-        t->rows++;
-    }
-    free(text);
-    return 0;
-}
-
-static int
-close_enough(float got, float want, int abs_tol)
-{
-    double d = fabs((double) got - (double) want);
-
-    if (isnan(want) || isnan(got)) {
-        return isnan(want) && isnan(got);
-    }
-    return abs_tol ? d <= 1e-5 : d <= 1e-4 * fmax(1.0, fabs((double) want));
-}
-
-/* rows of `want` against the model's outputs; returns mismatching rows */
-static size_t
-compare(const forest_model *m, const table *in, const table *want,
-    int margin, const char *what)
-{
-    float  out[64];
-    size_t bad = 0;
-
-    for (size_t r = 0; r < in->rows; r++) {
-        forest_predict_row_reference(m, in->v + r * in->cols, margin, out);
-        /* LightGBM's raw_score skips the averaging of average_output
-         * (random forest) models; its predictions do average */
-        for (uint32_t k = 0; margin && k < m->n_outputs; k++) {
-            out[k] = (float) ((out[k] - m->base_score[k])
-                              * m->average_divisor[k] + m->base_score[k]);
-        }
-        for (size_t k = 0; k < want->cols; k++) {
-            float w = want->v[r * want->cols + k];
-
-            if (!close_enough(out[k], w, !margin && want->is_prob)) {
-                if (bad++ == 0) {
-                    fprintf(stderr, "  %s row %zu col %zu: got %.9g want "
-                        "%.9g\n", what, r, k, out[k], w);
-                }
-                break;
-            }
-        }
-    }
-    return bad;
-}
 
 /* loads from an exact-size copy so ASan catches any read past the end */
 static forest_model *
@@ -137,13 +33,13 @@ check_model(const char *dir, const char *file)
     char          path[1100], base[1000], err[FOREST_ERR_LEN] = "";
     char         *text;
     size_t        len, bad;
-    table         in, want, margin;
+    forest_matrix in, want, margin;
     forest_model *m;
 
     snprintf(base, sizeof(base), "%s/%.*s", dir, (int) (strlen(file) - 4),
         file);
     snprintf(path, sizeof(path), "%s.txt", base);
-    text = read_all(path, &len);
+    text = ref_read_file(path, &len);
     CHECK(text != NULL);
     if (text == NULL) {
         return;
@@ -159,29 +55,26 @@ check_model(const char *dir, const char *file)
     CHECK(m->format == FOREST_FORMAT_LIGHTGBM);
     CHECK(strncmp(m->source, "lightgbm v", 10) == 0);
     snprintf(path, sizeof(path), "%s.input.csv", base);
-    CHECK(read_csv(path, &in) == 0 && in.cols == m->n_features);
+    CHECK(ref_read_csv(path, &in) == 0 && in.n_cols == m->n_features);
     snprintf(path, sizeof(path), "%s.expected.csv", base);
-    CHECK(read_csv(path, &want) == 0 && want.rows == in.rows
-          && want.cols == forest_output_columns(m, 0));
-    if (in.cols == m->n_features && want.rows == in.rows
-        && want.cols == forest_output_columns(m, 0))
-    {
-        bad = compare(m, &in, &want, 0, file);
-        CHECK(bad == 0);
-        printf("  %-28s %4u trees %-10s %-24.24s %zu rows, %zu off\n", file,
-            m->n_trees, forest_postprocessor_name(m->post), m->objective,
-            in.rows, bad);
-    }
+    CHECK(ref_read_csv(path, &want) == 0);
+    bad = ref_compare(m, &in, &want, ref_is_probs(&want) ? REF_PROBS : 0,
+        path);
+    CHECK(bad == 0);
+    printf("  %-28s %4u trees %-10s %-24.24s %zu rows, %zu off\n", file,
+        m->n_trees, forest_postprocessor_name(m->post), m->objective,
+        in.n_rows, bad);
     snprintf(path, sizeof(path), "%s.margin.csv", base);
-    if (read_csv(path, &margin) == 0) {
-        CHECK(margin.rows == in.rows && margin.cols == m->n_outputs);
-        if (margin.rows == in.rows && margin.cols == m->n_outputs) {
-            CHECK(compare(m, &in, &margin, 1, file) == 0);
-        }
-        free(margin.v);
+    if (ref_exists(path)) {
+        CHECK(ref_read_csv(path, &margin) == 0);
+        /* LightGBM's raw_score skips the averaging of average_output
+         * (random forest) models; its predictions do average */
+        CHECK(ref_compare(m, &in, &margin, REF_MARGIN | REF_UNAVERAGED,
+                  path) == 0);
+        forest_matrix_free(&margin);
     }
-    free(in.v);
-    free(want.v);
+    forest_matrix_free(&in);
+    forest_matrix_free(&want);
     forest_free(m);
 }
 
@@ -397,7 +290,7 @@ check_truncations(const char *path)
 {
     char          err[FOREST_ERR_LEN];
     size_t        len, end, tried = 0, failed = 0;
-    char         *text = read_all(path, &len);
+    char         *text = ref_read_file(path, &len);
     forest_model *m;
 
     if (text == NULL) {
@@ -434,7 +327,7 @@ check_corruptions(const char *path)
     static const char junk[] = { '-', '9', 'e', ' ', '\n', '=', '.', 'x' };
     char          err[FOREST_ERR_LEN];
     size_t        len, loaded = 0, refused = 0;
-    char         *text = read_all(path, &len);
+    char         *text = ref_read_file(path, &len);
 
     if (text == NULL) {
         CHECK(text != NULL);

@@ -8,7 +8,7 @@
  */
 #include "check.h"
 #include "forest_internal.h"
-#include "input.h"
+#include "reference.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -17,65 +17,6 @@
 
 /* ---- real checkpoints vs. reference outputs ---------------------------- */
 
-static int
-load_csv(const char *path, forest_matrix *mat)
-{
-    char err[FOREST_ERR_LEN];
-
-    if (forest_input_load(path, 0, mat, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    return 0;
-}
-
-/* Compares every row; returns the number of mismatching cells. */
-static size_t
-compare(const forest_model *m, const forest_matrix *in,
-    const forest_matrix *want, int margin, int probs, const char *what)
-{
-    uint32_t cols = forest_output_columns(m, margin), skip = 0;
-    float   *out = malloc(cols * sizeof(float));
-    size_t   bad = 0;
-
-    if (want->n_cols == 1 && cols == 2) {
-        skip = 1;               /* reference holds P(class 1) only */
-    } else if (want->n_cols != cols) {
-        fprintf(stderr, "%s: %u reference columns, model gives %u\n", what,
-            want->n_cols, cols);
-        free(out);
-        return 1;
-    }
-    for (size_t r = 0; r < in->n_rows && out != NULL; r++) {
-        forest_predict_row_reference(m, in->values + r * in->n_cols, margin,
-            out);
-        for (uint32_t c = 0; c < want->n_cols; c++) {
-            double a = out[c + skip], b = want->values[r * want->n_cols + c];
-            double tol = probs ? 1e-5 : 1e-4 * fmax(1.0, fabs(b));
-
-            if (!(fabs(a - b) <= tol)) {
-                if (bad++ < 5) {
-                    fprintf(stderr, "%s row %zu col %u: got %.9g want %.9g\n",
-                        what, r, c, a, b);
-                }
-            }
-        }
-    }
-    free(out);
-    return bad;
-}
-
-static int
-file_exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-
-    if (f != NULL) {
-        fclose(f);
-    }
-    return f != NULL;
-}
-
 /* model: path of the .treelite; ref: path prefix of input/expected/margin */
 static void
 check_model(const char *model, const char *ref)
@@ -83,7 +24,6 @@ check_model(const char *model, const char *ref)
     char          err[FOREST_ERR_LEN] = "", path[1024];
     forest_model *m = forest_load(model, FOREST_FORMAT_AUTO, err, sizeof(err));
     forest_matrix in, want;
-    int           probs;
     size_t        n_cat = 0;
 
     CHECK(m != NULL);
@@ -93,28 +33,18 @@ check_model(const char *model, const char *ref)
     }
     CHECK(m->format == FOREST_FORMAT_TREELITE);
     snprintf(path, sizeof(path), "%s.input.csv", ref);
-    if (load_csv(path, &in) != 0) {
-        CHECK(0);
-        forest_free(m);
-        return;
-    }
+    CHECK(ref_read_csv(path, &in) == 0);
     CHECK(in.n_cols == m->n_features);
     snprintf(path, sizeof(path), "%s.expected.csv", ref);
-    if (load_csv(path, &want) == 0) {
-        probs = strncmp(want.names[0], "prob", 4) == 0;
-        CHECK(compare(m, &in, &want, 0, probs, model) == 0);
-        forest_matrix_free(&want);
-    } else {
-        CHECK(0);
-    }
+    CHECK(ref_read_csv(path, &want) == 0);
+    CHECK(ref_compare(m, &in, &want, ref_is_probs(&want) ? REF_PROBS : 0,
+              path) == 0);
+    forest_matrix_free(&want);
     snprintf(path, sizeof(path), "%s.margin.csv", ref);
-    if (file_exists(path)) {
-        if (load_csv(path, &want) == 0) {
-            CHECK(compare(m, &in, &want, 1, 0, path) == 0);
-            forest_matrix_free(&want);
-        } else {
-            CHECK(0);
-        }
+    if (ref_exists(path)) {
+        CHECK(ref_read_csv(path, &want) == 0);
+        CHECK(ref_compare(m, &in, &want, REF_MARGIN, path) == 0);
+        forest_matrix_free(&want);
     }
     for (size_t i = 0; i < m->n_nodes; i++) {
         n_cat += m->nodes[i].kind == FOREST_NODE_CATEGORICAL;
@@ -475,25 +405,9 @@ test_categories(buf (*build)(const spec *), const char *layout)
 static int
 read_file(const char *path, buf *b)
 {
-    FILE *f = fopen(path, "rb");
-    long  n;
-
-    memset(b, 0, sizeof(*b));
-    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0) {
-        if (f) {
-            fclose(f);
-        }
-        return -1;
-    }
-    rewind(f);
-    b->p = malloc((size_t) n);
-    b->n = b->cap = (size_t) n;
-    if (fread(b->p, 1, b->n, f) != b->n) {
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    return 0;
+    b->p = (uint8_t *) ref_read_file(path, &b->n);
+    b->cap = b->n;
+    return b->p != NULL ? 0 : -1;
 }
 
 /* Loads must fail with "t.treelite: ..." or produce a model that validates

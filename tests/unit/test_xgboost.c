@@ -6,137 +6,13 @@
  */
 #include "check.h"
 #include "forest.h"
+#include "reference.h"
 
 #include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    float   *v;
-    size_t   rows, cols;
-} table;
-
-static char *
-read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long  n;
-
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t) n + 1);
-    if (buf == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n) {
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t) n;
-    return buf;
-}
-
-/* header line, then %.9g fields as float32; empty field = NaN */
-static int
-read_csv(const char *path, table *t)
-{
-    size_t len, cap = 1024;
-    char  *text = read_file(path, &len), *p, *line_end;
-
-    memset(t, 0, sizeof(*t));
-    if (text == NULL) {
-        return -1;
-    }
-    p = strchr(text, '\n');
-    t->cols = 1;
-    for (char *q = text; q < p; q++) {
-        t->cols += *q == ',';
-    }
-    t->v = malloc(cap * sizeof(float));
-    for (p++; *p; p = line_end + 1) {
-        line_end = strchr(p, '\n');
-        if (line_end == NULL) {
-            line_end = p + strlen(p);
-        }
-        if (line_end == p) {
-            if (*line_end == '\0') {
-                break;
-            }
-            continue;
-        }
-        for (size_t c = 0; c < t->cols; c++) {
-            char *end;
-
-            if (t->rows * t->cols + c >= cap) {
-                cap *= 2;
-                t->v = realloc(t->v, cap * sizeof(float));
-            }
-            if (*p == ',' || *p == '\n' || *p == '\0' || *p == '\r') {
-                t->v[t->rows * t->cols + c] = NAN;
-                end = p;
-            } else {
-                t->v[t->rows * t->cols + c] = strtof(p, &end);
-            }
-            p = (*end == ',') ? end + 1 : end;
-        }
-        t->rows++;
-        if (*line_end == '\0') {
-            break;
-        }
-    }
-    free(text);
-    return 0;
-}
-
-static int
-close_enough(double a, double b, int prob)
-{
-    if (isnan(a) || isnan(b)) {
-        return isnan(a) && isnan(b);
-    }
-    if (prob) {
-        return fabs(a - b) <= 1e-5;
-    }
-    return fabs(a - b) <= 1e-4 * fmax(1.0, fabs(b));
-}
-
-/* rows of out vs ref; returns number of mismatching cells */
-static size_t
-compare(const char *what, const char *model, const forest_model *m,
-    const table *in, const table *ref, int margin, int prob)
-{
-    uint32_t cols = forest_output_columns(m, margin);
-    float    out[64];
-    size_t   bad = 0;
-
-    if (ref->cols != cols || ref->rows != in->rows || cols > 64) {
-        fprintf(stderr, "%s %s: shape %zux%zu, model gives %zux%u\n", model,
-            what, ref->rows, ref->cols, in->rows, cols);
-        return 1;
-    }
-    for (size_t r = 0; r < in->rows; r++) {
-        forest_predict_row_reference(m, in->v + r * in->cols, margin, out);
-        for (uint32_t k = 0; k < cols; k++) {
-            double want = ref->v[r * cols + k];
-
-            if (!close_enough(out[k], want, prob)) {
-                if (bad < 3) {
-                    fprintf(stderr, "%s %s row %zu col %u: got %.9g want "
-                        "%.9g\n", model, what, r, k, out[k], want);
-                }
-                bad++;
-            }
-        }
-    }
-    return bad;
-}
 
 static int
 ends_with(const char *s, const char *suffix)
@@ -150,10 +26,11 @@ static void
 check_model(const char *dir, const char *file)
 {
     char          path[1100], base[1024], err[FOREST_ERR_LEN];
-    table         in, exp, mar;
+    forest_matrix in, exp, mar;
     forest_model *m;
     const char   *dot = strrchr(file, '.');
-    int           prob;
+    unsigned      probs;
+    size_t        bad;
 
     snprintf(path, sizeof(path), "%s/%s", dir, file);
     snprintf(base, sizeof(base), "%.500s/%.*s", dir, (int) (dot - file), file);
@@ -164,26 +41,25 @@ check_model(const char *dir, const char *file)
         return;
     }
     snprintf(path, sizeof(path), "%s.input.csv", base);
-    CHECK(read_csv(path, &in) == 0);
+    CHECK(ref_read_csv(path, &in) == 0);
     snprintf(path, sizeof(path), "%s.expected.csv", base);
-    CHECK(read_csv(path, &exp) == 0);
-    CHECK(in.cols == m->n_features);
-    prob = m->post == FOREST_POST_SIGMOID || m->post == FOREST_POST_SOFTMAX;
-    if (in.v != NULL && exp.v != NULL && in.cols == m->n_features) {
-        size_t bad = compare("expected", file, m, &in, &exp, 0, prob);
-
-        CHECK(bad == 0);
-        snprintf(path, sizeof(path), "%s.margin.csv", base);
-        if (read_csv(path, &mar) == 0) {
-            CHECK(compare("margin", file, m, &in, &mar, 1, 0) == 0);
-            free(mar.v);
-        }
-        printf("%-28s %-16s %-20s %5u trees %3u out %zu rows%s\n", file,
-            m->source, m->objective, m->n_trees, m->n_outputs, in.rows,
-            bad ? "  MISMATCH" : "");
+    CHECK(ref_read_csv(path, &exp) == 0);
+    CHECK(in.n_cols == m->n_features);
+    probs = m->post == FOREST_POST_SIGMOID || m->post == FOREST_POST_SOFTMAX
+            ? REF_PROBS : 0;
+    bad = ref_compare(m, &in, &exp, probs, path);
+    CHECK(bad == 0);
+    snprintf(path, sizeof(path), "%s.margin.csv", base);
+    if (ref_exists(path)) {
+        CHECK(ref_read_csv(path, &mar) == 0);
+        CHECK(ref_compare(m, &in, &mar, REF_MARGIN, path) == 0);
+        forest_matrix_free(&mar);
     }
-    free(in.v);
-    free(exp.v);
+    printf("%-28s %-16s %-20s %5u trees %3u out %zu rows%s\n", file,
+        m->source, m->objective, m->n_trees, m->n_outputs, in.n_rows,
+        bad ? "  MISMATCH" : "");
+    forest_matrix_free(&in);
+    forest_matrix_free(&exp);
     forest_free(m);
 }
 
@@ -384,7 +260,7 @@ static void
 test_binary_without_magic(const char *path)
 {
     size_t        len;
-    char         *data = read_file(path, &len), err[FOREST_ERR_LEN];
+    char         *data = ref_read_file(path, &len), err[FOREST_ERR_LEN];
     forest_model *a, *b;
     float         row[8], oa[4], ob[4];
     size_t        same = 0;
@@ -421,7 +297,7 @@ static void
 test_damaged(const char *path, forest_format f, size_t stride)
 {
     size_t        len, n_trunc = 0, n_ok = 0, fails = 0;
-    char         *data = read_file(path, &len), err[FOREST_ERR_LEN];
+    char         *data = ref_read_file(path, &len), err[FOREST_ERR_LEN];
     uint8_t      *copy;
     uint32_t      seed = 12345;
     float         row[64];
