@@ -18,9 +18,10 @@
  *     could turn it back on or remove the hook).  Measured by
  *     bench/lua/lua_modes.c: with the compiler on, an endless loop in a hook
  *     never returns, even with jit.off() on the hook (a loop in a function of
- *     another chunk is still compiled); as served it ends in a 500.  A
- *     realistic pre hook costs the same either way (about 7 us a request,
- *     JSON decoding included); only numeric loops run 2-3x faster compiled.
+ *     another chunk is still compiled); as served it ends in a 500.  On a
+ *     realistic pre hook the interpreter costs little more than compiled
+ *     code; tight numeric loops lose more (README.md, "Lua hooks", has the
+ *     numbers of bench/lua_bench.sh and bench/lua/lua_modes.c).
  *
  *   What this does NOT bound: the time of one call to a C function (a
  *   library function such as string.find on a pathological pattern, or a C

@@ -28,7 +28,6 @@ use File::Temp qw(tempdir);
         my ($directive, $file_re, $reason_re) = @{ $cases{$case} };
         ForestT::spew("$dir/nginx.conf", "${load}events {}\nhttp {\n    $directive\n}\n");
         my $line = $nload + 3;
-        local $ENV{LD_PRELOAD} = $ENV{TEST_NGINX_LD_PRELOAD} if $ENV{TEST_NGINX_LD_PRELOAD};
         # a sanitizer build loads only with its runtime preloaded
         local $ENV{LD_PRELOAD} = $ENV{TEST_NGINX_LD_PRELOAD} if $ENV{TEST_NGINX_LD_PRELOAD};
         my $out = `$bin -t -p $dir/ -c $dir/nginx.conf 2>&1`;
@@ -154,7 +153,7 @@ qr{\[emerg\].*max_batch_size.* in \S+nginx\.conf:\d+}
 
 
 
-=== TEST 9a: forest_batch_threads: a bad count, a bad max_queue, and with forest_thread_pool
+=== TEST 10: forest_batch_threads: a bad thread count
 --- http_config
     forest_model m $TEST_NGINX_SHARED/models/xgb_binary.json;
     forest_batch_threads 0;
@@ -166,7 +165,7 @@ qr{\[emerg\].*invalid thread count "0": 1 to 1024 in \S+nginx\.conf:\d+}
 
 
 
-=== TEST 9b: forest_batch_threads max_queue must be a positive count
+=== TEST 11: forest_batch_threads max_queue must be a positive count
 --- http_config
     forest_model m $TEST_NGINX_SHARED/models/xgb_binary.json;
     forest_batch_threads 2 max_queue=none;
@@ -178,7 +177,7 @@ qr{\[emerg\].*invalid max_queue "max_queue=none".* in \S+nginx\.conf:\d+}
 
 
 
-=== TEST 9c: forest_batch_threads and forest_thread_pool exclude each other
+=== TEST 12: forest_batch_threads and forest_thread_pool exclude each other
 --- main_config
     thread_pool fpool threads=2;
 --- http_config
@@ -193,7 +192,7 @@ qr{\[emerg\].*"forest_batch_threads" directive cannot be used with the other of 
 
 
 
-=== TEST 10: the same model name twice
+=== TEST 13: the same model name twice
 --- http_config
     forest_model m $TEST_NGINX_SHARED/models/xgb_binary.json;
     forest_model m $TEST_NGINX_SHARED/models/xgb_reg.json;
@@ -205,7 +204,7 @@ qr{\[emerg\].*duplicate.*"m".* in \S+nginx\.conf:\d+}
 
 
 
-=== TEST 11: forest_predict names a model that is not configured
+=== TEST 14: forest_predict names a model that is not configured
 --- http_config
     forest_model fraud $TEST_NGINX_SHARED/models/xgb_binary.json;
 --- config
@@ -216,7 +215,7 @@ qr{\[emerg\].*nosuch.* in \S+nginx\.conf:\d+}
 
 
 
-=== TEST 12: device=gpu without a usable GPU fails clearly
+=== TEST 15: device=gpu without a usable GPU fails clearly
 --- skip_eval: 2: -e "/dev/nvidia0"
 --- http_config
     forest_model fraud $TEST_NGINX_SHARED/models/xgb_binary.json device=gpu;
@@ -228,7 +227,7 @@ qr{\[emerg\].*forest_model "fraud".*device=gpu.*(?:GPU|CUDA)}
 
 
 
-=== TEST 13: device=auto falls back to the CPU and serves
+=== TEST 16: device=auto falls back to the CPU and serves
 --- http_config
     forest_model fraud $TEST_NGINX_SHARED/models/xgb_binary.json device=auto predict_proba=on;
 --- config
@@ -245,7 +244,7 @@ device=auto runs on the cpu
 
 
 
-=== TEST 14: every model format loads (json, ubj, legacy binary, lightgbm, treelite)
+=== TEST 17: every model format loads (json, ubj, legacy binary, lightgbm, treelite)
 --- http_config
     forest_model xj $TEST_NGINX_SHARED/models/xgb_binary.json;
     forest_model xu $TEST_NGINX_SHARED/models/xgb_binary.ubj;

@@ -2,8 +2,9 @@
  * Every float32 bit pattern from FROM up to TO (step STEP) through
  * fcodec_float_text and through printf's %.6g..%.9g + strtof: prints how
  * many differ.  Not part of `make test` (the whole fast range takes minutes);
- * test_codec.c checks every 997th pattern.  The exhaustive run over the fast
- * range, 1e-9 <= v < 1e6 (positive; negatives only add the sign):
+ * test_codec.c checks every 997th pattern of the fast range.  The exhaustive
+ * run, every positive pattern from 2^-30 to 2^20: all of the fast range,
+ * 1e-9 <= v < 1e6, and past both ends (negatives only add the sign):
  *
  *   cc -O2 -Ingx_module tests/codec/float_text_sweep.c \
  *      ngx_module/forest_codec_float.c -lm -o /tmp/sweep
