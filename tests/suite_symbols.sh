@@ -16,19 +16,6 @@ passed=0 failed=0 skipped=0
 so_allowed=(ngx_http_forest_module ngx_modules ngx_module_names ngx_module_order)
 so_needed=(ngx_modules ngx_module_names)
 
-# Unprefixed loader globals (forest/load/), to be prefixed in a later pass;
-# remove a name here when it goes.  A listed name no longer defined fails,
-# so the list only shrinks.
-known_unprefixed=(
-    doc_arena_alloc doc_builder_finish doc_builder_push doc_builder_release
-    doc_fail doc_free doc_get doc_len doc_new doc_parse_json doc_parse_ubjson
-    doc_reader_init doc_root doc_set_root
-    lgb_build_tree lgb_one_int lgb_tree_line lgb_trees_free
-    text_count_tokens text_eq text_next_line text_next_token text_reader_init
-    text_split_kv text_starts_with text_to_double text_to_ll
-    xgb_builder_add_tree xgb_builder_finish xgb_builder_free xgb_builder_new
-    xgb_builder_set_features xgb_model_from_doc
-)
 # Made by g++ for C++ exception handling (weak, hidden), not a C name.
 compiler_made=(DW.ref.__gxx_personality_v0)
 
@@ -73,42 +60,27 @@ globals() {
 libs=("$BUILD/libforest.a")
 # libforest_cuda.a exists only where nvcc built gpu/
 [ -f "$BUILD/libforest_cuda.a" ] && libs+=("$BUILD/libforest_cuda.a")
-seen_known=()
 for lib in "${libs[@]}"; do
     name=$(basename "$lib")
     if [ ! -f "$lib" ]; then
         bad "no $lib (make lib)"
         continue
     fi
-    offenders=() n=0 known=0
+    offenders=() n=0
     while read -r member sym; do
         [ -n "$sym" ] || continue
         n=$((n + 1))
         [[ "$sym" == forest_* ]] && continue
         in_list "$sym" "${compiler_made[@]}" && continue
-        if in_list "$sym" "${known_unprefixed[@]}"; then
-            seen_known+=("$sym") known=$((known + 1))
-            continue
-        fi
         offenders+=("$member:$sym")
     done < <(globals "$lib")
     if [ "$n" -eq 0 ]; then
         bad "$name: nm listed no globals"
     elif [ ${#offenders[@]} -eq 0 ]; then
-        ok "$name: $n globals, all forest_ but $known known loader names"
+        ok "$name: $n globals, all forest_"
     else
         bad "$name: ${#offenders[@]} globals without the forest_ prefix (prefix them, or make them static): ${offenders[*]}"
     fi
 done
-
-stale=()
-for s in "${known_unprefixed[@]}"; do
-    in_list "$s" "${seen_known[@]}" || stale+=("$s")
-done
-if [ ${#stale[@]} -eq 0 ]; then
-    ok "every known unprefixed loader name is still defined (${#known_unprefixed[@]})"
-else
-    bad "known_unprefixed lists names no library defines any more: drop ${stale[*]} from $0"
-fi
 
 summary

@@ -25,13 +25,13 @@ struct doc {
 };
 
 doc *
-doc_new(void)
+forest_doc_new(void)
 {
     return calloc(1, sizeof(doc));
 }
 
 void
-doc_free(doc *d)
+forest_doc_free(doc *d)
 {
     arena_block *b, *next;
 
@@ -46,7 +46,7 @@ doc_free(doc *d)
 }
 
 void *
-doc_arena_alloc(doc *d, size_t size)
+forest_doc_arena_alloc(doc *d, size_t size)
 {
     arena_block *b = d->blocks;
     size_t       cap;
@@ -83,19 +83,19 @@ doc_arena_alloc(doc *d, size_t size)
 }
 
 void
-doc_set_root(doc *d, doc_value v)
+forest_doc_set_root(doc *d, doc_value v)
 {
     d->root = v;
 }
 
 const doc_value *
-doc_root(const doc *d)
+forest_doc_root(const doc *d)
 {
     return &d->root;
 }
 
 const doc_value *
-doc_get(const doc_value *v, const char *key)
+forest_doc_get(const doc_value *v, const char *key)
 {
     if (v == NULL || v->type != DOC_OBJECT) {
         return NULL;
@@ -109,7 +109,7 @@ doc_get(const doc_value *v, const char *key)
 }
 
 size_t
-doc_len(const doc_value *v)
+forest_doc_len(const doc_value *v)
 {
     if (v == NULL || (v->type != DOC_ARRAY && v->type != DOC_NUMBERS)) {
         return 0;
@@ -118,7 +118,7 @@ doc_len(const doc_value *v)
 }
 
 void
-doc_reader_init(doc_reader *r, const char *encoding, const uint8_t *data,
+forest_doc_reader_init(doc_reader *r, const char *encoding, const uint8_t *data,
     size_t len, const char *name, char *err, size_t errlen)
 {
     memset(r, 0, sizeof(*r));
@@ -131,7 +131,7 @@ doc_reader_init(doc_reader *r, const char *encoding, const uint8_t *data,
 }
 
 int
-doc_fail(doc_reader *r, const char *why)
+forest_doc_fail(doc_reader *r, const char *why)
 {
     if (!r->failed) {
         forest_errf(r->err, r->errlen, r->name, "%s: %s (at byte %zu)",
@@ -161,7 +161,7 @@ to_generic(doc_builder *b)
 }
 
 int
-doc_builder_push(doc_builder *b, const char *key, const doc_value *v)
+forest_doc_builder_push(doc_builder *b, const char *key, const doc_value *v)
 {
     if (key == NULL && !b->generic
         && (v->type == DOC_NUMBER || v->type == DOC_BOOL))
@@ -196,15 +196,18 @@ doc_builder_push(doc_builder *b, const char *key, const doc_value *v)
 }
 
 int
-doc_builder_finish(doc *d, doc_builder *b, int is_object, doc_value *out)
+forest_doc_builder_finish(doc *d, doc_builder *b, int is_object, doc_value *out)
 {
     memset(out, 0, sizeof(*out));
     if (is_object) {
         out->type = DOC_OBJECT;
         out->n = b->n;
         if (b->n > 0) {
-            doc_value   *items = doc_arena_alloc(d, b->n * sizeof(doc_value));
-            const char **keys = doc_arena_alloc(d, b->n * sizeof(char *));
+            doc_value   *items;
+            const char **keys;
+
+            items = forest_doc_arena_alloc(d, b->n * sizeof(doc_value));
+            keys = forest_doc_arena_alloc(d, b->n * sizeof(char *));
 
             if (items == NULL || keys == NULL) {
                 return -1;
@@ -217,7 +220,7 @@ doc_builder_finish(doc *d, doc_builder *b, int is_object, doc_value *out)
         return 0;
     }
     if (!b->generic) {
-        double *nums = doc_arena_alloc(d, b->n_nums * sizeof(double));
+        double *nums = forest_doc_arena_alloc(d, b->n_nums * sizeof(double));
 
         if (nums == NULL) {
             return -1;
@@ -234,7 +237,7 @@ doc_builder_finish(doc *d, doc_builder *b, int is_object, doc_value *out)
     }
     out->type = DOC_ARRAY;
     out->n = b->n;
-    out->u.items = doc_arena_alloc(d, b->n * sizeof(doc_value));
+    out->u.items = forest_doc_arena_alloc(d, b->n * sizeof(doc_value));
     if (out->u.items == NULL) {
         return -1;
     }
@@ -243,7 +246,7 @@ doc_builder_finish(doc *d, doc_builder *b, int is_object, doc_value *out)
 }
 
 void
-doc_builder_release(doc_builder *b)
+forest_doc_builder_release(doc_builder *b)
 {
     free(b->nums);
     free(b->items);

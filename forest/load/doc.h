@@ -5,7 +5,8 @@
  * Arrays whose elements are all numbers (or booleans) are kept as one flat
  * array of doubles: XGBoost models are mostly long numeric arrays, and a
  * value node per element would cost several times the file size.
- * Every node lives in the document's arena; doc_free() releases all of it.
+ * Every node lives in the document's arena; forest_doc_free() releases all
+ * of it.
  */
 #ifndef FOREST_DOC_H
 #define FOREST_DOC_H
@@ -46,19 +47,19 @@ typedef struct doc doc;
  * Parse JSON text / UBJSON bytes.  On failure returns NULL and writes
  * "NAME: reason (at byte N)" into err.
  */
-doc *doc_parse_json(const uint8_t *data, size_t len, const char *name,
+doc *forest_doc_parse_json(const uint8_t *data, size_t len, const char *name,
     char *err, size_t errlen);
-doc *doc_parse_ubjson(const uint8_t *data, size_t len, const char *name,
+doc *forest_doc_parse_ubjson(const uint8_t *data, size_t len, const char *name,
     char *err, size_t errlen);
-void doc_free(doc *d);
+void forest_doc_free(doc *d);
 
-const doc_value *doc_root(const doc *d);
+const doc_value *forest_doc_root(const doc *d);
 
 /* Member of an object, or NULL (also when v is not an object). */
-const doc_value *doc_get(const doc_value *v, const char *key);
+const doc_value *forest_doc_get(const doc_value *v, const char *key);
 
 /* Array length for DOC_ARRAY and DOC_NUMBERS, else 0.  An empty array is
  * DOC_NUMBERS with n = 0. */
-size_t doc_len(const doc_value *v);
+size_t forest_doc_len(const doc_value *v);
 
 #endif /* FOREST_DOC_H */

@@ -30,23 +30,24 @@ typedef struct {
     int            failed;
 } doc_reader;
 
-void doc_reader_init(doc_reader *r, const char *encoding,
+void forest_doc_reader_init(doc_reader *r, const char *encoding,
     const uint8_t *data, size_t len, const char *name, char *err,
     size_t errlen);
 
 /* Writes "NAME: ENCODING: why (at byte POS)", unless an error is already
  * written (the innermost failure is the cause).  Returns -1. */
-int  doc_fail(doc_reader *r, const char *why);
+int  forest_doc_fail(doc_reader *r, const char *why);
 
-doc  *doc_new(void);
-void  doc_set_root(doc *d, doc_value v);
+doc  *forest_doc_new(void);
+void  forest_doc_set_root(doc *d, doc_value v);
 /* 16-byte aligned; NULL when out of memory */
-void *doc_arena_alloc(doc *d, size_t size);
+void *forest_doc_arena_alloc(doc *d, size_t size);
 
 /* key: NULL for array elements.  0, or -1 when out of memory. */
-int  doc_builder_push(doc_builder *b, const char *key, const doc_value *v);
-int  doc_builder_finish(doc *d, doc_builder *b, int is_object,
+int  forest_doc_builder_push(doc_builder *b, const char *key,
+    const doc_value *v);
+int  forest_doc_builder_finish(doc *d, doc_builder *b, int is_object,
     doc_value *out);
-void doc_builder_release(doc_builder *b);
+void forest_doc_builder_release(doc_builder *b);
 
 #endif /* FOREST_DOC_BUILD_H */

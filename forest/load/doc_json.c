@@ -29,7 +29,7 @@ hex4(doc_reader *j, uint32_t *out)
     uint32_t v = 0;
 
     if (j->len - j->pos < 4) {
-        return doc_fail(j, "truncated \\u escape");
+        return forest_doc_fail(j, "truncated \\u escape");
     }
     for (int i = 0; i < 4; i++) {
         uint8_t c = j->p[j->pos++];
@@ -42,7 +42,7 @@ hex4(doc_reader *j, uint32_t *out)
         } else if (c >= 'A' && c <= 'F') {
             v |= c - 'A' + 10;
         } else {
-            return doc_fail(j, "bad \\u escape");
+            return forest_doc_fail(j, "bad \\u escape");
         }
     }
     *out = v;
@@ -87,11 +87,11 @@ parse_string(doc_reader *j, const char **out, size_t *out_len)
     }
     if (end >= j->len) {
         j->pos = j->len;
-        return doc_fail(j, "unterminated string");
+        return forest_doc_fail(j, "unterminated string");
     }
-    s = doc_arena_alloc(j->d, end - start + 1);
+    s = forest_doc_arena_alloc(j->d, end - start + 1);
     if (s == NULL) {
-        return doc_fail(j, "out of memory");
+        return forest_doc_fail(j, "out of memory");
     }
     while (j->pos < end) {
         uint8_t  c = j->p[j->pos++];
@@ -99,7 +99,7 @@ parse_string(doc_reader *j, const char **out, size_t *out_len)
 
         if (c < 0x20) {
             j->pos--;
-            return doc_fail(j, "control character in string");
+            return forest_doc_fail(j, "control character in string");
         }
         if (c != '\\') {
             s[n++] = (char) c;
@@ -127,7 +127,7 @@ parse_string(doc_reader *j, const char **out, size_t *out_len)
                     return -1;
                 }
                 if (lo < 0xDC00 || lo > 0xDFFF) {
-                    return doc_fail(j, "bad surrogate pair");
+                    return forest_doc_fail(j, "bad surrogate pair");
                 }
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
@@ -135,10 +135,10 @@ parse_string(doc_reader *j, const char **out, size_t *out_len)
             break;
         default:
             j->pos--;
-            return doc_fail(j, "bad escape in string");
+            return forest_doc_fail(j, "bad escape in string");
         }
         if (j->pos > end) {
-            return doc_fail(j, "bad escape at end of string");
+            return forest_doc_fail(j, "bad escape at end of string");
         }
     }
     s[n] = '\0';
@@ -187,14 +187,15 @@ parse_number(doc_reader *j, double *out)
     n = j->pos - start;
     if (n == 0 || n >= sizeof(buf)) {
         j->pos = start;
-        return doc_fail(j, n ? "number too long" : "unexpected character");
+        return forest_doc_fail(j, n ? "number too long"
+                                    : "unexpected character");
     }
     memcpy(buf, j->p + start, n);
     buf[n] = '\0';
     *out = strtod(buf, &end);
     if (end != buf + n) {
         j->pos = start;
-        return doc_fail(j, "malformed number");
+        return forest_doc_fail(j, "malformed number");
     }
     return 0;
 }
@@ -213,7 +214,7 @@ parse_container(doc_reader *j, doc_value *v, int depth, int is_object)
     skip_ws(j);
     if (j->pos < j->len && j->p[j->pos] == close) {
         j->pos++;
-        rc = doc_builder_finish(j->d, &b, is_object, v);
+        rc = forest_doc_builder_finish(j->d, &b, is_object, v);
         goto done;
     }
     for ( ;; ) {
@@ -224,7 +225,7 @@ parse_container(doc_reader *j, doc_value *v, int depth, int is_object)
         skip_ws(j);
         if (is_object) {
             if (j->pos >= j->len || j->p[j->pos] != '"') {
-                doc_fail(j, "expected a key string");
+                forest_doc_fail(j, "expected a key string");
                 goto done;
             }
             if (parse_string(j, &key, &klen) != 0) {
@@ -232,7 +233,7 @@ parse_container(doc_reader *j, doc_value *v, int depth, int is_object)
             }
             skip_ws(j);
             if (j->pos >= j->len || j->p[j->pos] != ':') {
-                doc_fail(j, "expected ':'");
+                forest_doc_fail(j, "expected ':'");
                 goto done;
             }
             j->pos++;
@@ -240,8 +241,8 @@ parse_container(doc_reader *j, doc_value *v, int depth, int is_object)
         if (parse_value(j, &item, depth + 1) != 0) {
             goto done;
         }
-        if (doc_builder_push(&b, key, &item) != 0) {
-            doc_fail(j, "out of memory");
+        if (forest_doc_builder_push(&b, key, &item) != 0) {
+            forest_doc_fail(j, "out of memory");
             goto done;
         }
         skip_ws(j);
@@ -253,15 +254,16 @@ parse_container(doc_reader *j, doc_value *v, int depth, int is_object)
             j->pos++;
             break;
         }
-        doc_fail(j, is_object ? "expected ',' or '}'" : "expected ',' or ']'");
+        forest_doc_fail(j, is_object ? "expected ',' or '}'"
+                                     : "expected ',' or ']'");
         goto done;
     }
-    rc = doc_builder_finish(j->d, &b, is_object, v);
+    rc = forest_doc_builder_finish(j->d, &b, is_object, v);
 done:
     if (rc != 0) {
-        doc_fail(j, "out of memory");
+        forest_doc_fail(j, "out of memory");
     }
-    doc_builder_release(&b);
+    forest_doc_builder_release(&b);
     return rc;
 }
 
@@ -270,11 +272,11 @@ parse_value(doc_reader *j, doc_value *v, int depth)
 {
     memset(v, 0, sizeof(*v));
     if (depth > DOC_MAX_DEPTH) {
-        return doc_fail(j, "nesting too deep");
+        return forest_doc_fail(j, "nesting too deep");
     }
     skip_ws(j);
     if (j->pos >= j->len) {
-        return doc_fail(j, "unexpected end of input");
+        return forest_doc_fail(j, "unexpected end of input");
     }
     switch (j->p[j->pos]) {
     case '{':
@@ -291,13 +293,13 @@ parse_value(doc_reader *j, doc_value *v, int depth)
         if (v->u.num != 0.0 || match(j, "false")) {
             return 0;
         }
-        return doc_fail(j, "unexpected token");
+        return forest_doc_fail(j, "unexpected token");
     case 'n':
         if (match(j, "null")) {
             v->type = DOC_NULL;
             return 0;
         }
-        return doc_fail(j, "unexpected token");
+        return forest_doc_fail(j, "unexpected token");
     default:
         v->type = DOC_NUMBER;
         return parse_number(j, &v->u.num);
@@ -305,29 +307,29 @@ parse_value(doc_reader *j, doc_value *v, int depth)
 }
 
 doc *
-doc_parse_json(const uint8_t *data, size_t len, const char *name, char *err,
-    size_t errlen)
+forest_doc_parse_json(const uint8_t *data, size_t len, const char *name,
+    char *err, size_t errlen)
 {
     doc_reader j;
     doc_value  root;
 
-    doc_reader_init(&j, "JSON", data, len, name, err, errlen);
-    j.d = doc_new();
+    forest_doc_reader_init(&j, "JSON", data, len, name, err, errlen);
+    j.d = forest_doc_new();
     if (j.d == NULL) {
         forest_errf(err, errlen, name, "out of memory");
         return NULL;
     }
     if (parse_value(&j, &root, 0) != 0) {
-        doc_free(j.d);
+        forest_doc_free(j.d);
         return NULL;
     }
     skip_ws(&j);
     /* forest_load() appends a NUL; tolerate it and nothing else */
     if (j.pos < len && !(j.pos + 1 == len && data[j.pos] == '\0')) {
-        doc_fail(&j, "trailing data after the document");
-        doc_free(j.d);
+        forest_doc_fail(&j, "trailing data after the document");
+        forest_doc_free(j.d);
         return NULL;
     }
-    doc_set_root(j.d, root);
+    forest_doc_set_root(j.d, root);
     return j.d;
 }

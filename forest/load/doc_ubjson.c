@@ -15,7 +15,7 @@ need(doc_reader *u, size_t n)
 {
     if (u->len - u->pos < n) {
         u->pos = u->len;
-        return doc_fail(u, "unexpected end of input");
+        return forest_doc_fail(u, "unexpected end of input");
     }
     return 0;
 }
@@ -86,7 +86,7 @@ read_length(doc_reader *u, size_t *out)
     t = u->p[u->pos];
     n = number_size(t);
     if (n == 0 || t == 'd' || t == 'D') {
-        return doc_fail(u, "expected an integer length");
+        return forest_doc_fail(u, "expected an integer length");
     }
     u->pos++;
     if (need(u, (size_t) n) != 0) {
@@ -94,7 +94,7 @@ read_length(doc_reader *u, size_t *out)
     }
     v = number_at(u->p + u->pos, t);
     if (v < 0) {
-        return doc_fail(u, "negative length");
+        return forest_doc_fail(u, "negative length");
     }
     u->pos += (size_t) n;
     *out = (size_t) v;
@@ -110,9 +110,9 @@ read_string(doc_reader *u, const char **out, size_t *out_len)
     if (read_length(u, &n) != 0 || need(u, n) != 0) {
         return -1;
     }
-    s = doc_arena_alloc(u->d, n + 1);
+    s = forest_doc_arena_alloc(u->d, n + 1);
     if (s == NULL) {
-        return doc_fail(u, "out of memory");
+        return forest_doc_fail(u, "out of memory");
     }
     memcpy(s, u->p + u->pos, n);
     s[n] = '\0';
@@ -132,11 +132,11 @@ parse_number_array(doc_reader *u, uint8_t t, size_t count, doc_value *v)
     double *nums;
 
     if (count > (u->len - u->pos) / size) {
-        return doc_fail(u, "array count larger than the data left");
+        return forest_doc_fail(u, "array count larger than the data left");
     }
-    nums = doc_arena_alloc(u->d, count * sizeof(double));
+    nums = forest_doc_arena_alloc(u->d, count * sizeof(double));
     if (nums == NULL) {
-        return doc_fail(u, "out of memory");
+        return forest_doc_fail(u, "out of memory");
     }
     for (size_t i = 0; i < count; i++) {
         nums[i] = number_at(u->p + u->pos, t);
@@ -164,12 +164,12 @@ parse_container(doc_reader *u, doc_value *v, int depth, int is_object)
         }
         elem_type = u->p[u->pos++];
         if (u->pos >= u->len || u->p[u->pos] != '#') {
-            return doc_fail(u, "typed container without a count");
+            return forest_doc_fail(u, "typed container without a count");
         }
         if (elem_type == 'Z' || elem_type == 'N' || elem_type == 'T'
             || elem_type == 'F')
         {
-            return doc_fail(u, "unsupported container element type");
+            return forest_doc_fail(u, "unsupported container element type");
         }
     }
     if (u->pos < u->len && u->p[u->pos] == '#') {
@@ -180,7 +180,8 @@ parse_container(doc_reader *u, doc_value *v, int depth, int is_object)
         counted = 1;
         /* every element (and key) takes at least one byte */
         if (count > u->len - u->pos) {
-            return doc_fail(u, "container count larger than the data left");
+            return forest_doc_fail(u,
+                "container count larger than the data left");
         }
         if (!is_object && number_size(elem_type) != 0) {
             return parse_number_array(u, elem_type, count, v);
@@ -212,17 +213,17 @@ parse_container(doc_reader *u, doc_value *v, int depth, int is_object)
                 goto done;
             }
         }
-        if (doc_builder_push(&b, key, &item) != 0) {
-            doc_fail(u, "out of memory");
+        if (forest_doc_builder_push(&b, key, &item) != 0) {
+            forest_doc_fail(u, "out of memory");
             goto done;
         }
     }
-    rc = doc_builder_finish(u->d, &b, is_object, v);
+    rc = forest_doc_builder_finish(u->d, &b, is_object, v);
     if (rc != 0) {
-        doc_fail(u, "out of memory");
+        forest_doc_fail(u, "out of memory");
     }
 done:
-    doc_builder_release(&b);
+    forest_doc_builder_release(&b);
     return rc;
 }
 
@@ -234,7 +235,7 @@ parse_typed(doc_reader *u, uint8_t t, doc_value *v, int depth)
 
     memset(v, 0, sizeof(*v));
     if (depth > DOC_MAX_DEPTH) {
-        return doc_fail(u, "nesting too deep");
+        return forest_doc_fail(u, "nesting too deep");
     }
     /* no-ops may stand anywhere a value may */
     while (t == 'N') {
@@ -257,10 +258,10 @@ parse_typed(doc_reader *u, uint8_t t, doc_value *v, int depth)
             return -1;
         }
         {
-            char *s = doc_arena_alloc(u->d, 2);
+            char *s = forest_doc_arena_alloc(u->d, 2);
 
             if (s == NULL) {
-                return doc_fail(u, "out of memory");
+                return forest_doc_fail(u, "out of memory");
             }
             s[0] = (char) u->p[u->pos++];
             s[1] = '\0';
@@ -285,7 +286,7 @@ parse_typed(doc_reader *u, uint8_t t, doc_value *v, int depth)
             v->type = DOC_NUMBER;
             v->u.num = strtod(s, &end);
             if (len == 0 || end != s + len) {
-                return doc_fail(u, "malformed high-precision number");
+                return forest_doc_fail(u, "malformed high-precision number");
             }
         }
         return 0;
@@ -297,7 +298,7 @@ parse_typed(doc_reader *u, uint8_t t, doc_value *v, int depth)
         n = number_size(t);
         if (n == 0) {
             u->pos--;
-            return doc_fail(u, "unknown type marker");
+            return forest_doc_fail(u, "unknown type marker");
         }
         if (need(u, (size_t) n) != 0) {
             return -1;
@@ -310,27 +311,27 @@ parse_typed(doc_reader *u, uint8_t t, doc_value *v, int depth)
 }
 
 doc *
-doc_parse_ubjson(const uint8_t *data, size_t len, const char *name,
+forest_doc_parse_ubjson(const uint8_t *data, size_t len, const char *name,
     char *err, size_t errlen)
 {
     doc_reader u;
     doc_value  root;
 
-    doc_reader_init(&u, "UBJSON", data, len, name, err, errlen);
+    forest_doc_reader_init(&u, "UBJSON", data, len, name, err, errlen);
     if (len == 0) {
         forest_errf(err, errlen, name, "UBJSON: empty input");
         return NULL;
     }
-    u.d = doc_new();
+    u.d = forest_doc_new();
     if (u.d == NULL) {
         forest_errf(err, errlen, name, "out of memory");
         return NULL;
     }
     u.pos = 1;
     if (parse_typed(&u, data[0], &root, 0) != 0) {
-        doc_free(u.d);
+        forest_doc_free(u.d);
         return NULL;
     }
-    doc_set_root(u.d, root);
+    forest_doc_set_root(u.d, root);
     return u.d;
 }

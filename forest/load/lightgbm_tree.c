@@ -33,9 +33,9 @@ has_values(lgb_trees *T, uint32_t t, const char *key, text_span v, size_t n)
     if (v.p == NULL) {
         return LGB_FAIL(T, "tree %u: %s missing", t, key);
     }
-    if (text_count_tokens(v) != n) {
+    if (forest_text_count_tokens(v) != n) {
         return LGB_FAIL(T, "tree %u: %s has %zu values, expected %zu", t, key,
-            text_count_tokens(v), n);
+            forest_text_count_tokens(v), n);
     }
     return 0;
 }
@@ -52,8 +52,8 @@ ints(lgb_trees *T, uint32_t t, const char *key, text_span v, size_t n,
     if (has_values(T, t, key, v, n) != 0) {
         return -1;
     }
-    while (text_next_token(&v, &tok)) {
-        if (text_to_ll(tok, &x) != 0 || x < lo || x > hi) {
+    while (forest_text_next_token(&v, &tok)) {
+        if (forest_text_to_ll(tok, &x) != 0 || x < lo || x > hi) {
             return LGB_FAIL(T, "tree %u: %s[%zu] = '%.*s' is not an integer "
                 "in [%lld, %lld]", t, key, i,
                 (int) (tok.len > 40 ? 40 : tok.len), tok.p, lo, hi);
@@ -77,8 +77,8 @@ doubles(lgb_trees *T, uint32_t t, const char *key, text_span v, size_t n,
     if (has_values(T, t, key, v, n) != 0) {
         return -1;
     }
-    while (text_next_token(&v, &tok)) {
-        if (text_to_double(tok, &out[i]) != 0) {
+    while (forest_text_next_token(&v, &tok)) {
+        if (forest_text_to_double(tok, &out[i]) != 0) {
             return LGB_FAIL(T, "tree %u: %s[%zu] = '%.*s' is not a number", t,
                 key, i, (int) (tok.len > 40 ? 40 : tok.len), tok.p);
         }
@@ -88,10 +88,10 @@ doubles(lgb_trees *T, uint32_t t, const char *key, text_span v, size_t n,
 }
 
 int
-lgb_one_int(lgb_trees *T, const char *what, text_span v, long long lo,
+forest_lgb_one_int(lgb_trees *T, const char *what, text_span v, long long lo,
     long long hi, long long *out)
 {
-    if (text_to_ll(v, out) != 0 || *out < lo || *out > hi) {
+    if (forest_text_to_ll(v, out) != 0 || *out < lo || *out > hi) {
         return LGB_FAIL(T, "%s = '%.*s' is not an integer in [%lld, %lld]",
             what, (int) (v.len > 40 ? 40 : v.len), v.p, lo, hi);
     }
@@ -212,7 +212,7 @@ read_categories(lgb_trees *T, uint32_t t, const lgb_tree_text *tx,
 {
     forest_model *m = T->m;
     size_t        words = tx->cat_threshold.p
-                          ? text_count_tokens(tx->cat_threshold) : 0;
+                          ? forest_text_count_tokens(tx->cat_threshold) : 0;
 
     if (ints(T, t, "cat_boundaries", tx->cat_boundaries, num_cat + 1, 0,
             (long long) words, T->cat_bounds, 1) != 0)
@@ -297,7 +297,7 @@ read_arrays(lgb_trees *T, uint32_t t, const lgb_tree_text *tx, uint32_t nl)
 }
 
 int
-lgb_build_tree(lgb_trees *T, uint32_t t, const lgb_tree_text *tx)
+forest_lgb_build_tree(lgb_trees *T, uint32_t t, const lgb_tree_text *tx)
 {
     forest_model *m = T->m;
     long long     nl, num_cat = 0, linear = 0;
@@ -306,13 +306,14 @@ lgb_build_tree(lgb_trees *T, uint32_t t, const lgb_tree_text *tx)
     if (tx->num_leaves.p == NULL) {
         return LGB_FAIL(T, "tree %u: num_leaves missing", t);
     }
-    if (lgb_one_int(T, "num_leaves", tx->num_leaves, 1, FOREST_MAX_NODES / 2,
-            &nl) != 0
+    if (forest_lgb_one_int(T, "num_leaves", tx->num_leaves, 1,
+            FOREST_MAX_NODES / 2, &nl) != 0
         || (tx->is_linear.p
-            && lgb_one_int(T, "is_linear", tx->is_linear, 0, 1, &linear) != 0)
+            && forest_lgb_one_int(T, "is_linear", tx->is_linear, 0, 1,
+                                  &linear) != 0)
         || (tx->num_cat.p
-            && lgb_one_int(T, "num_cat", tx->num_cat, 0, nl - 1, &num_cat)
-               != 0))
+            && forest_lgb_one_int(T, "num_cat", tx->num_cat, 0, nl - 1,
+                                  &num_cat) != 0))
     {
         return -1;
     }
@@ -323,7 +324,7 @@ lgb_build_tree(lgb_trees *T, uint32_t t, const lgb_tree_text *tx)
     total = 2 * (size_t) nl - 1;
     /* the token count bounds every allocation by the file's own size */
     if (tx->leaf_value.p == NULL
-        || text_count_tokens(tx->leaf_value) != (size_t) nl)
+        || forest_text_count_tokens(tx->leaf_value) != (size_t) nl)
     {
         return LGB_FAIL(T, "tree %u: leaf_value missing or not %lld values",
             t, nl);
@@ -356,7 +357,7 @@ lgb_build_tree(lgb_trees *T, uint32_t t, const lgb_tree_text *tx)
 }
 
 void
-lgb_tree_line(lgb_tree_text *tx, text_span key, text_span value)
+forest_lgb_tree_line(lgb_tree_text *tx, text_span key, text_span value)
 {
     static const struct { const char *key; size_t off; } fields[] = {
 #define F(k) { #k, offsetof(lgb_tree_text, k) }
@@ -367,7 +368,7 @@ lgb_tree_line(lgb_tree_text *tx, text_span key, text_span value)
     };
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (text_eq(key, fields[i].key)) {
+        if (forest_text_eq(key, fields[i].key)) {
             *(text_span *) ((char *) tx + fields[i].off) = value;
             return;
         }
@@ -375,7 +376,7 @@ lgb_tree_line(lgb_tree_text *tx, text_span key, text_span value)
 }
 
 void
-lgb_trees_free(lgb_trees *T)
+forest_lgb_trees_free(lgb_trees *T)
 {
     free(T->feature);
     free(T->dtype);

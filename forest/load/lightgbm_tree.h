@@ -34,15 +34,15 @@ typedef struct {
     (forest_errf((T)->err, (T)->errlen, (T)->name, __VA_ARGS__), -1)
 
 /* Records `key=value` of a tree block when it is one the builder reads. */
-void lgb_tree_line(lgb_tree_text *tx, text_span key, text_span value);
+void forest_lgb_tree_line(lgb_tree_text *tx, text_span key, text_span value);
 
 /* Appends tree t (nodes, leaf values, category bitsets) to T->m. */
-int lgb_build_tree(lgb_trees *T, uint32_t t, const lgb_tree_text *tx);
+int forest_lgb_build_tree(lgb_trees *T, uint32_t t, const lgb_tree_text *tx);
 
 /* One integer in [lo, hi]; what names the field in the error. */
-int lgb_one_int(lgb_trees *T, const char *what, text_span v, long long lo,
-    long long hi, long long *out);
+int forest_lgb_one_int(lgb_trees *T, const char *what, text_span v,
+    long long lo, long long hi, long long *out);
 
-void lgb_trees_free(lgb_trees *T);
+void forest_lgb_trees_free(lgb_trees *T);
 
 #endif /* FOREST_LIGHTGBM_TREE_H */

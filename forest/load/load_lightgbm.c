@@ -32,34 +32,34 @@ read_trees(lgb_loader *L, text_reader *r, text_span *line, int *have_line)
     long long     id;
     text_span     key, value;
 
-    while (*have_line && text_starts_with(*line, "Tree=")) {
+    while (*have_line && forest_text_starts_with(*line, "Tree=")) {
         lgb_tree_text tx;
 
         value.p = line->p + 5;
         value.len = line->len - 5;
-        if (text_to_ll(value, &id) != 0 || id != (long long) t) {
+        if (forest_text_to_ll(value, &id) != 0 || id != (long long) t) {
             return FAIL(L, "line %zu: expected Tree=%u", r->line_no, t);
         }
         if (t >= FOREST_MAX_TREES) {
             return FAIL(L, "more than %u trees", FOREST_MAX_TREES);
         }
         memset(&tx, 0, sizeof(tx));
-        while ((*have_line = text_next_line(r, line))
-               && !text_starts_with(*line, "Tree=")
-               && !text_eq(*line, "end of trees"))
+        while ((*have_line = forest_text_next_line(r, line))
+               && !forest_text_starts_with(*line, "Tree=")
+               && !forest_text_eq(*line, "end of trees"))
         {
-            if (text_split_kv(*line, &key, &value)) {
-                lgb_tree_line(&tx, key, value);
-            } else if (text_count_tokens(*line) != 0) {
+            if (forest_text_split_kv(*line, &key, &value)) {
+                forest_lgb_tree_line(&tx, key, value);
+            } else if (forest_text_count_tokens(*line) != 0) {
                 return FAIL(L, "line %zu: not a key=value line", r->line_no);
             }
         }
-        if (lgb_build_tree(&L->b, t, &tx) != 0) {
+        if (forest_lgb_build_tree(&L->b, t, &tx) != 0) {
             return -1;
         }
         t++;
     }
-    if (!*have_line || !text_eq(*line, "end of trees")) {
+    if (!*have_line || !forest_text_eq(*line, "end of trees")) {
         return FAIL(L, "truncated: no \"end of trees\" after %u trees", t);
     }
     if (t == 0 || t % L->per_iteration != 0) {
@@ -111,26 +111,26 @@ set_objective(lgb_loader *L, text_span value)
     snprintf(m->objective, sizeof(m->objective), "%.*s",
         (int) (value.len < sizeof(m->objective) ? value.len
                : sizeof(m->objective) - 1), value.p);
-    if (!text_next_token(&value, &name)) {
+    if (!forest_text_next_token(&value, &name)) {
         return FAIL(L, "empty objective");
     }
-    for (i = 0; i < n && !text_eq(name, objectives[i].name); i++) {
+    for (i = 0; i < n && !forest_text_eq(name, objectives[i].name); i++) {
     }
     if (i == n) {
         return FAIL(L, "unsupported objective '%.*s'",
             (int) (name.len > 40 ? 40 : name.len), name.p);
     }
-    while (text_next_token(&value, &tok)) {
-        if (text_starts_with(tok, "sigmoid:")) {
+    while (forest_text_next_token(&value, &tok)) {
+        if (forest_text_starts_with(tok, "sigmoid:")) {
             arg.p = tok.p + 8;
             arg.len = tok.len - 8;
-            if (text_to_double(arg, &alpha) != 0 || !(alpha > 0.0)
+            if (forest_text_to_double(arg, &alpha) != 0 || !(alpha > 0.0)
                 || isinf(alpha))
             {
                 return FAIL(L, "objective: bad sigmoid '%.*s'",
                     (int) (arg.len > 40 ? 40 : arg.len), arg.p);
             }
-        } else if (text_eq(tok, "sqrt")) {
+        } else if (forest_text_eq(tok, "sqrt")) {
             sqrt_out = 1;
         }
     }
@@ -164,17 +164,20 @@ set_features(lgb_loader *L, text_span names, text_span infos)
     text_span     tok;
     uint32_t      f;
 
-    if (names.p && text_count_tokens(names) != m->n_features) {
+    if (names.p && forest_text_count_tokens(names) != m->n_features) {
         return FAIL(L, "feature_names has %zu names for %u features",
-            text_count_tokens(names), m->n_features);
+            forest_text_count_tokens(names), m->n_features);
     }
-    if (infos.p && text_count_tokens(infos) != m->n_features) {
+    if (infos.p && forest_text_count_tokens(infos) != m->n_features) {
         return FAIL(L, "feature_infos has %zu entries for %u features",
-            text_count_tokens(infos), m->n_features);
+            forest_text_count_tokens(infos), m->n_features);
     }
     if (names.p) {
         m->feature_names = calloc(m->n_features, sizeof(char *));
-        for (f = 0; m->feature_names && text_next_token(&names, &tok); f++) {
+        for (f = 0;
+             m->feature_names && forest_text_next_token(&names, &tok);
+             f++)
+        {
             m->feature_names[f] = strndup(tok.p, tok.len);
             if (m->feature_names[f] == NULL) {
                 return FAIL(L, "out of memory");
@@ -190,9 +193,9 @@ set_features(lgb_loader *L, text_span names, text_span infos)
             return FAIL(L, "out of memory");
         }
         /* numeric: "[min:max]"; unused: "none"; categorical: "c1:c2:..." */
-        for (f = 0; text_next_token(&infos, &tok); f++) {
+        for (f = 0; forest_text_next_token(&infos, &tok); f++) {
             m->feature_is_categorical[f] = tok.p[0] != '['
-                                           && !text_eq(tok, "none");
+                                           && !forest_text_eq(tok, "none");
         }
     }
     return 0;
@@ -207,55 +210,55 @@ read_header(lgb_loader *L, text_reader *r, text_span *line, int *have_line)
     long long     x;
     int           have_features = 0;
 
-    if (!text_next_line(r, line) || !text_eq(*line, "tree")) {
+    if (!forest_text_next_line(r, line) || !forest_text_eq(*line, "tree")) {
         return FAIL(L, "not a LightGBM text model (first line is not "
             "\"tree\")");
     }
     L->per_iteration = L->num_class = 1;
-    while ((*have_line = text_next_line(r, line))
-           && !text_starts_with(*line, "Tree=")
-           && !text_eq(*line, "end of trees"))
+    while ((*have_line = forest_text_next_line(r, line))
+           && !forest_text_starts_with(*line, "Tree=")
+           && !forest_text_eq(*line, "end of trees"))
     {
-        if (text_eq(*line, "average_output")) {
+        if (forest_text_eq(*line, "average_output")) {
             L->average_output = 1;
         }
-        if (!text_split_kv(*line, &key, &v)) {
+        if (!forest_text_split_kv(*line, &key, &v)) {
             continue;
         }
-        if (text_eq(key, "version")) {
+        if (forest_text_eq(key, "version")) {
             version = v;
-        } else if (text_eq(key, "num_class")) {
-            if (lgb_one_int(&L->b, "num_class", v, 1, FOREST_MAX_OUTPUTS, &x)
-                != 0)
+        } else if (forest_text_eq(key, "num_class")) {
+            if (forest_lgb_one_int(&L->b, "num_class", v, 1,
+                                   FOREST_MAX_OUTPUTS, &x) != 0)
             {
                 return -1;
             }
             L->num_class = (uint32_t) x;
-        } else if (text_eq(key, "num_tree_per_iteration")) {
-            if (lgb_one_int(&L->b, "num_tree_per_iteration", v, 1,
+        } else if (forest_text_eq(key, "num_tree_per_iteration")) {
+            if (forest_lgb_one_int(&L->b, "num_tree_per_iteration", v, 1,
                     FOREST_MAX_OUTPUTS, &x) != 0)
             {
                 return -1;
             }
             L->per_iteration = (uint32_t) x;
-        } else if (text_eq(key, "max_feature_idx")) {
-            if (lgb_one_int(&L->b, "max_feature_idx", v, 0,
+        } else if (forest_text_eq(key, "max_feature_idx")) {
+            if (forest_lgb_one_int(&L->b, "max_feature_idx", v, 0,
                     FOREST_MAX_FEATURES - 1, &x) != 0)
             {
                 return -1;
             }
             m->n_features = (uint32_t) x + 1;
             have_features = 1;
-        } else if (text_eq(key, "objective")) {
+        } else if (forest_text_eq(key, "objective")) {
             objective = v;
-        } else if (text_eq(key, "feature_names")) {
+        } else if (forest_text_eq(key, "feature_names")) {
             names = v;
-        } else if (text_eq(key, "feature_infos")) {
+        } else if (forest_text_eq(key, "feature_infos")) {
             infos = v;
         }
     }
-    if (!text_eq(version, "v2") && !text_eq(version, "v3")
-        && !text_eq(version, "v4"))
+    if (!forest_text_eq(version, "v2") && !forest_text_eq(version, "v3")
+        && !forest_text_eq(version, "v4"))
     {
         return FAIL(L, "unsupported model version '%.*s' (v2..v4 are "
             "supported)", (int) (version.len > 20 ? 20 : version.len),
@@ -331,12 +334,12 @@ forest_load_lightgbm(const uint8_t *data, size_t len, const char *name,
         return NULL;
     }
     L.b.m->format = FOREST_FORMAT_LIGHTGBM;
-    text_reader_init(&r, data, len);
+    forest_text_reader_init(&r, data, len);
     rc = read_header(&L, &r, &line, &have_line) == 0
          && read_trees(&L, &r, &line, &have_line) == 0
          && set_averaging(&L) == 0
          && forest_model_finish(L.b.m, name, err, errlen) == 0;
-    lgb_trees_free(&L.b);
+    forest_lgb_trees_free(&L.b);
     if (!rc) {
         forest_free(L.b.m);
         return NULL;

@@ -302,7 +302,7 @@ forest_load_xgboost_binary(const uint8_t *data, size_t len, const char *name,
     if (read_header(&r, &l, &base, &attrs, &metrics, &dart) != 0) {
         return NULL;
     }
-    b = xgb_builder_new(&l, name, err, errlen);
+    b = forest_xgb_builder_new(&l, name, err, errlen);
     trees = calloc(l.n_trees, sizeof(xgb_tree));
     arrays = calloc(l.n_trees, sizeof(node_arrays));
     if (b == NULL || trees == NULL || arrays == NULL) {
@@ -343,14 +343,16 @@ forest_load_xgboost_binary(const uint8_t *data, size_t len, const char *name,
         int32_t group = (int32_t) forest_le_u32(data + info_pos + at);
         double  w = dart ? (double) forest_le_f32(data + weight_pos + at) : 1.0;
 
-        if (xgb_builder_add_tree(b, &trees[i], group, w, err, errlen) != 0) {
+        if (forest_xgb_builder_add_tree(b, &trees[i], group, w, err, errlen)
+            != 0)
+        {
             goto done;
         }
     }
-    m = xgb_builder_finish(b, FOREST_FORMAT_XGBOOST_BINARY, err, errlen);
+    m = forest_xgb_builder_finish(b, FOREST_FORMAT_XGBOOST_BINARY, err, errlen);
     b = NULL;
 done:
-    xgb_builder_free(b);
+    forest_xgb_builder_free(b);
     if (arrays != NULL) {
         for (uint32_t i = 0; i < l.n_trees; i++) {
             arrays_free(&arrays[i]);

@@ -34,11 +34,12 @@ forest_load_xgboost_json(const uint8_t *data, size_t len, const char *name,
     doc          *d;
     forest_model *m;
 
-    d = doc_parse_json(data, len, name, err, errlen);
+    d = forest_doc_parse_json(data, len, name, err, errlen);
     if (d == NULL) {
         return NULL;
     }
-    m = xgb_model_from_doc(d, FOREST_FORMAT_XGBOOST_JSON, name, err, errlen);
-    doc_free(d);
+    m = forest_xgb_model_from_doc(d, FOREST_FORMAT_XGBOOST_JSON, name, err,
+                                  errlen);
+    forest_doc_free(d);
     return m;
 }

@@ -21,11 +21,12 @@ forest_load_xgboost_ubj(const uint8_t *data, size_t len, const char *name,
     doc          *d;
     forest_model *m;
 
-    d = doc_parse_ubjson(data, len, name, err, errlen);
+    d = forest_doc_parse_ubjson(data, len, name, err, errlen);
     if (d == NULL) {
         return NULL;
     }
-    m = xgb_model_from_doc(d, FOREST_FORMAT_XGBOOST_UBJ, name, err, errlen);
-    doc_free(d);
+    m = forest_xgb_model_from_doc(d, FOREST_FORMAT_XGBOOST_UBJ, name, err,
+                                  errlen);
+    forest_doc_free(d);
     return m;
 }

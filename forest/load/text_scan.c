@@ -13,7 +13,7 @@
 #define TEXT_NUMBER_MAX 64
 
 void
-text_reader_init(text_reader *r, const uint8_t *data, size_t len)
+forest_text_reader_init(text_reader *r, const uint8_t *data, size_t len)
 {
     r->data = (const char *) data;
     r->len = len;
@@ -22,7 +22,7 @@ text_reader_init(text_reader *r, const uint8_t *data, size_t len)
 }
 
 int
-text_next_line(text_reader *r, text_span *line)
+forest_text_next_line(text_reader *r, text_span *line)
 {
     const char *start, *nl;
     size_t      n;
@@ -44,7 +44,7 @@ text_next_line(text_reader *r, text_span *line)
 }
 
 int
-text_eq(text_span s, const char *lit)
+forest_text_eq(text_span s, const char *lit)
 {
     size_t n = strlen(lit);
 
@@ -52,7 +52,7 @@ text_eq(text_span s, const char *lit)
 }
 
 int
-text_starts_with(text_span s, const char *lit)
+forest_text_starts_with(text_span s, const char *lit)
 {
     size_t n = strlen(lit);
 
@@ -60,7 +60,7 @@ text_starts_with(text_span s, const char *lit)
 }
 
 int
-text_split_kv(text_span line, text_span *key, text_span *value)
+forest_text_split_kv(text_span line, text_span *key, text_span *value)
 {
     const char *eq = memchr(line.p, '=', line.len);
 
@@ -81,7 +81,7 @@ is_blank(char c)
 }
 
 int
-text_next_token(text_span *rest, text_span *tok)
+forest_text_next_token(text_span *rest, text_span *tok)
 {
     size_t i = 0, start;
 
@@ -105,12 +105,12 @@ text_next_token(text_span *rest, text_span *tok)
 }
 
 size_t
-text_count_tokens(text_span s)
+forest_text_count_tokens(text_span s)
 {
     text_span tok;
     size_t    n = 0;
 
-    while (text_next_token(&s, &tok)) {
+    while (forest_text_next_token(&s, &tok)) {
         n++;
     }
     return n;
@@ -128,7 +128,7 @@ copy_number(text_span tok, char *buf)
 }
 
 int
-text_to_double(text_span tok, double *out)
+forest_text_to_double(text_span tok, double *out)
 {
     char  buf[TEXT_NUMBER_MAX], *end;
 
@@ -146,7 +146,7 @@ text_to_double(text_span tok, double *out)
 }
 
 int
-text_to_ll(text_span tok, long long *out)
+forest_text_to_ll(text_span tok, long long *out)
 {
     char  buf[TEXT_NUMBER_MAX], *end;
 

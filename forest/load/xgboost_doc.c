@@ -95,7 +95,7 @@ static int
 param_uint(const ctx *c, const doc_value *obj, const char *key,
     uint32_t dflt, uint32_t *out)
 {
-    const doc_value *v = doc_get(obj, key);
+    const doc_value *v = forest_doc_get(obj, key);
     double           x;
 
     if (v == NULL) {
@@ -192,7 +192,7 @@ static const double *
 numbers(const ctx *c, const doc_value *tree, const char *key, size_t want,
     int optional)
 {
-    const doc_value *v = doc_get(tree, key);
+    const doc_value *v = forest_doc_get(tree, key);
 
     if (v == NULL && optional) {
         return NULL;
@@ -229,7 +229,7 @@ static int
 load_categories(const ctx *c, const doc_value *tree, uint32_t n,
     tree_scratch *s, xgb_tree *t)
 {
-    const doc_value *cats = doc_get(tree, "categories");
+    const doc_value *cats = forest_doc_get(tree, "categories");
     const double    *nodes, *seg, *sizes, *vals;
     size_t           n_nodes, n_cats;
     int64_t          node, b, k;
@@ -241,8 +241,8 @@ load_categories(const ctx *c, const doc_value *tree, uint32_t n,
     if (cats == NULL) {
         return 0;
     }
-    n_cats = doc_len(cats);
-    n_nodes = doc_len(doc_get(tree, "categories_nodes"));
+    n_cats = forest_doc_len(cats);
+    n_nodes = forest_doc_len(forest_doc_get(tree, "categories_nodes"));
     vals = numbers(c, tree, "categories", SIZE_MAX, 0);
     nodes = numbers(c, tree, "categories_nodes", SIZE_MAX, 0);
     seg = numbers(c, tree, "categories_segments", n_nodes, 0);
@@ -289,7 +289,7 @@ static int
 load_vector_leaves(const ctx *c, const doc_value *tree, uint32_t n,
     uint32_t width, tree_scratch *s, xgb_tree *t)
 {
-    const doc_value *lw = doc_get(tree, "leaf_weights");
+    const doc_value *lw = forest_doc_get(tree, "leaf_weights");
     const double    *vec;
     size_t           len;
 
@@ -297,7 +297,7 @@ load_vector_leaves(const ctx *c, const doc_value *tree, uint32_t n,
      * base_weights holds width values for every node */
     if (lw != NULL) {
         vec = numbers(c, tree, "leaf_weights", SIZE_MAX, 0);
-        len = doc_len(lw);
+        len = forest_doc_len(lw);
     } else {
         if ((size_t) n > SIZE_MAX / width) {
             return -1;
@@ -333,7 +333,7 @@ load_vector_leaves(const ctx *c, const doc_value *tree, uint32_t n,
 static int
 load_tree(const ctx *c, const doc_value *tree, tree_scratch *s, xgb_tree *t)
 {
-    const doc_value *tp = doc_get(tree, "tree_param");
+    const doc_value *tp = forest_doc_get(tree, "tree_param");
     const double    *left, *right, *feat, *cond, *dl, *st;
     uint32_t         n, width;
     int64_t          x;
@@ -419,7 +419,7 @@ string_list(const ctx *c, const doc_value *v, const char *key, uint32_t n,
     const char ***out)
 {
     *out = NULL;
-    if (v == NULL || doc_len(v) == 0) {
+    if (v == NULL || forest_doc_len(v) == 0) {
         return 0;
     }
     if (v->type != DOC_ARRAY || v->n != n) {
@@ -449,9 +449,10 @@ static int
 read_learner(const ctx *c, const doc_value *root, const doc_value *learner,
     xgb_learner *l, double **base)
 {
-    const doc_value *mp = doc_get(learner, "learner_model_param");
-    const doc_value *obj = doc_get(doc_get(learner, "objective"), "name");
-    const doc_value *ver = doc_get(root, "version");
+    const doc_value *mp = forest_doc_get(learner, "learner_model_param");
+    const doc_value *obj = forest_doc_get(forest_doc_get(learner, "objective"),
+                                          "name");
+    const doc_value *ver = forest_doc_get(root, "version");
 
     memset(l, 0, sizeof(*l));
     if (mp == NULL || mp->type != DOC_OBJECT) {
@@ -479,7 +480,7 @@ read_learner(const ctx *c, const doc_value *root, const doc_value *learner,
     if (param_uint(c, mp, "num_feature", 0, &l->n_features) != 0
         || param_uint(c, mp, "num_class", 0, &l->num_class) != 0
         || param_uint(c, mp, "num_target", 1, &l->num_target) != 0
-        || parse_base_score(c, doc_get(mp, "base_score"), base,
+        || parse_base_score(c, forest_doc_get(mp, "base_score"), base,
                             &l->n_base_score) != 0)
     {
         return -1;
@@ -493,7 +494,7 @@ read_learner(const ctx *c, const doc_value *root, const doc_value *learner,
 static const doc_value *
 booster_model(const ctx *c, const doc_value *gb, const double **weights)
 {
-    const doc_value *name = doc_get(gb, "name");
+    const doc_value *name = forest_doc_get(gb, "name");
     const doc_value *model = NULL, *w;
 
     *weights = NULL;
@@ -503,19 +504,20 @@ booster_model(const ctx *c, const doc_value *gb, const double **weights)
         return NULL;
     }
     if (strcmp(name->u.str, "gbtree") == 0) {
-        model = doc_get(gb, "model");
+        model = forest_doc_get(gb, "model");
     } else if (strcmp(name->u.str, "dart") == 0) {
-        model = doc_get(doc_get(gb, "gbtree"), "model");
-        w = doc_get(gb, "weight_drop");
+        model = forest_doc_get(forest_doc_get(gb, "gbtree"), "model");
+        w = forest_doc_get(gb, "weight_drop");
         if (w == NULL || w->type != DOC_NUMBERS) {
             forest_errf(c->err, c->errlen, c->name, "dart: weight_drop "
                 "missing");
             return NULL;
         }
         *weights = w->n ? w->u.nums : NULL;
-        if (doc_len(doc_get(model, "trees")) != w->n) {
+        if (forest_doc_len(forest_doc_get(model, "trees")) != w->n) {
             forest_errf(c->err, c->errlen, c->name, "dart: %zu tree weights "
-                "for %zu trees", w->n, doc_len(doc_get(model, "trees")));
+                "for %zu trees", w->n,
+                forest_doc_len(forest_doc_get(model, "trees")));
             return NULL;
         }
     } else {
@@ -532,10 +534,10 @@ booster_model(const ctx *c, const doc_value *gb, const double **weights)
 }
 
 forest_model *
-xgb_model_from_doc(const doc *d, forest_format format, const char *name,
+forest_xgb_model_from_doc(const doc *d, forest_format format, const char *name,
     char *err, size_t errlen)
 {
-    const doc_value *root = doc_root(d), *learner, *model, *trees, *info;
+    const doc_value *root = forest_doc_root(d), *learner, *model, *trees, *info;
     const double    *weights, *groups = NULL;
     const char     **names = NULL, **types = NULL;
     double          *base = NULL;
@@ -546,20 +548,22 @@ xgb_model_from_doc(const doc *d, forest_format format, const char *name,
     forest_model    *m = NULL;
 
     memset(&s, 0, sizeof(s));
-    learner = doc_get(root, "learner");
+    learner = forest_doc_get(root, "learner");
     if (learner == NULL || learner->type != DOC_OBJECT) {
         forest_errf(err, errlen, name, "not an XGBoost model (no \"learner\" "
             "object)");
         return NULL;
     }
-    model = booster_model(&c, doc_get(learner, "gradient_booster"),
+    model = booster_model(&c, forest_doc_get(learner, "gradient_booster"),
         &weights);
     if (model == NULL || read_learner(&c, root, learner, &l, &base) != 0) {
         goto done;
     }
-    trees = doc_get(model, "trees");
-    info = doc_get(model, "tree_info");
-    if (trees == NULL || doc_len(trees) == 0 || trees->type != DOC_ARRAY) {
+    trees = forest_doc_get(model, "trees");
+    info = forest_doc_get(model, "tree_info");
+    if (trees == NULL || forest_doc_len(trees) == 0
+        || trees->type != DOC_ARRAY)
+    {
         forest_errf(err, errlen, name, "model has no trees");
         goto done;
     }
@@ -574,16 +578,16 @@ xgb_model_from_doc(const doc *d, forest_format format, const char *name,
         goto done;
     }
     groups = info->u.nums;
-    if (string_list(&c, doc_get(learner, "feature_names"), "feature_names",
-                    l.n_features, &names) != 0
-        || string_list(&c, doc_get(learner, "feature_types"), "feature_types",
-                       l.n_features, &types) != 0)
+    if (string_list(&c, forest_doc_get(learner, "feature_names"),
+                    "feature_names", l.n_features, &names) != 0
+        || string_list(&c, forest_doc_get(learner, "feature_types"),
+                       "feature_types", l.n_features, &types) != 0)
     {
         goto done;
     }
-    b = xgb_builder_new(&l, name, err, errlen);
+    b = forest_xgb_builder_new(&l, name, err, errlen);
     if (b == NULL
-        || xgb_builder_set_features(b, names, types, err, errlen) != 0)
+        || forest_xgb_builder_set_features(b, names, types, err, errlen) != 0)
     {
         goto done;
     }
@@ -594,16 +598,16 @@ xgb_model_from_doc(const doc *d, forest_format format, const char *name,
         c.tree_no = i;
         if (load_tree(&c, &trees->u.items[i], &s, &t) != 0
             || to_int(&c, "tree_info", groups[i], -1, INT32_MAX, &g) != 0
-            || xgb_builder_add_tree(b, &t, g, weights ? weights[i] : 1.0,
+            || forest_xgb_builder_add_tree(b, &t, g, weights ? weights[i] : 1.0,
                                     err, errlen) != 0)
         {
             goto done;
         }
     }
-    m = xgb_builder_finish(b, format, err, errlen);
+    m = forest_xgb_builder_finish(b, format, err, errlen);
     b = NULL;
 done:
-    xgb_builder_free(b);
+    forest_xgb_builder_free(b);
     scratch_free(&s);
     free(names);
     free(types);

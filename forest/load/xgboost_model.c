@@ -68,7 +68,7 @@ struct xgb_builder {
 };
 
 void
-xgb_builder_free(xgb_builder *b)
+forest_xgb_builder_free(xgb_builder *b)
 {
     if (b == NULL) {
         return;
@@ -108,7 +108,7 @@ base_to_margin(const xgb_builder *b, double p, double *out, char *err,
 }
 
 xgb_builder *
-xgb_builder_new(const xgb_learner *l, const char *name, char *err,
+forest_xgb_builder_new(const xgb_learner *l, const char *name, char *err,
     size_t errlen)
 {
     xgb_builder  *b;
@@ -200,7 +200,7 @@ xgb_builder_new(const xgb_learner *l, const char *name, char *err,
     b->expect_trees = l->n_trees;
     return b;
 fail:
-    xgb_builder_free(b);
+    forest_xgb_builder_free(b);
     return NULL;
 }
 
@@ -352,7 +352,7 @@ add_leaf(xgb_builder *b, const xgb_tree *t, uint32_t i, double weight,
 }
 
 int
-xgb_builder_add_tree(xgb_builder *b, const xgb_tree *t, int64_t group,
+forest_xgb_builder_add_tree(xgb_builder *b, const xgb_tree *t, int64_t group,
     double weight, char *err, size_t errlen)
 {
     forest_model *m = b->m;
@@ -434,7 +434,7 @@ xgb_builder_add_tree(xgb_builder *b, const xgb_tree *t, int64_t group,
 }
 
 int
-xgb_builder_set_features(xgb_builder *b, const char *const *names,
+forest_xgb_builder_set_features(xgb_builder *b, const char *const *names,
     const char *const *types, char *err, size_t errlen)
 {
     forest_model *m = b->m;
@@ -469,7 +469,7 @@ oom:
 }
 
 forest_model *
-xgb_builder_finish(xgb_builder *b, forest_format format, char *err,
+forest_xgb_builder_finish(xgb_builder *b, forest_format format, char *err,
     size_t errlen)
 {
     forest_model *m = b->m;
@@ -477,15 +477,15 @@ xgb_builder_finish(xgb_builder *b, forest_format format, char *err,
     if (m->n_trees != b->expect_trees) {
         forest_errf(err, errlen, b->name, "%u trees declared, %u found",
             b->expect_trees, m->n_trees);
-        xgb_builder_free(b);
+        forest_xgb_builder_free(b);
         return NULL;
     }
     m->format = format;
     if (forest_model_finish(m, b->name, err, errlen) != 0) {
-        xgb_builder_free(b);
+        forest_xgb_builder_free(b);
         return NULL;
     }
     b->m = NULL;
-    xgb_builder_free(b);
+    forest_xgb_builder_free(b);
     return m;
 }

@@ -46,26 +46,26 @@ typedef struct {
 typedef struct xgb_builder xgb_builder;
 
 /* Checks the objective and sizes; NULL + "name: reason" on refusal. */
-xgb_builder *xgb_builder_new(const xgb_learner *l, const char *name,
+xgb_builder *forest_xgb_builder_new(const xgb_learner *l, const char *name,
     char *err, size_t errlen);
 
 /* Tree t of l->n_trees, in file order.  group: output column, or -1 for a
  * vector-leaf tree; weight multiplies its leaves (dart), 1 otherwise. */
-int xgb_builder_add_tree(xgb_builder *b, const xgb_tree *t, int64_t group,
-    double weight, char *err, size_t errlen);
+int forest_xgb_builder_add_tree(xgb_builder *b, const xgb_tree *t,
+    int64_t group, double weight, char *err, size_t errlen);
 
 /* feature_names: n_features strings or NULL; types "c" = categorical. */
-int xgb_builder_set_features(xgb_builder *b, const char *const *names,
+int forest_xgb_builder_set_features(xgb_builder *b, const char *const *names,
     const char *const *types, char *err, size_t errlen);
 
 /* Consumes b (also on failure). */
-forest_model *xgb_builder_finish(xgb_builder *b, forest_format format,
+forest_model *forest_xgb_builder_finish(xgb_builder *b, forest_format format,
     char *err, size_t errlen);
-void xgb_builder_free(xgb_builder *b);
+void forest_xgb_builder_free(xgb_builder *b);
 
 /* The JSON / UBJSON model document (both encode the same schema). */
 struct doc;
-forest_model *xgb_model_from_doc(const struct doc *d, forest_format format,
-    const char *name, char *err, size_t errlen);
+forest_model *forest_xgb_model_from_doc(const struct doc *d,
+    forest_format format, const char *name, char *err, size_t errlen);
 
 #endif /* FOREST_XGBOOST_MODEL_H */
