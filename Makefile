@@ -30,7 +30,7 @@ AVX512_FLAGS := $(AVX2_FLAGS) -mavx512f -mavx512vl -mavx512bw -mavx512dq
 
 LIB_SRCS  := $(wildcard forest/*.c forest/load/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-CLI_SRCS  := $(wildcard forest/cli/*.c)
+CLI_SRCS  := $(wildcard cli/*.c)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -43,8 +43,8 @@ MODULE    := $(BUILD)/ngx_http_forest_module.so
 # VERSION is the one version string: `config` gives it to the module (/v2),
 # this to `forest --version`, debian/rules checks debian/changelog against it.
 FOREST_VERSION := $(shell cat VERSION)
-$(BUILD)/obj/forest/cli/main.o: VERSION
-$(BUILD)/obj/forest/cli/main.o: CFLAGS_ALL += -DFOREST_VERSION='"$(FOREST_VERSION)"'
+$(BUILD)/obj/cli/main.o: VERSION
+$(BUILD)/obj/cli/main.o: CFLAGS_ALL += -DFOREST_VERSION='"$(FOREST_VERSION)"'
 
 # ---- CUDA (gpu/) -------------------------------------------------------
 NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })

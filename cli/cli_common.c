@@ -4,7 +4,7 @@
 #include "cli.h"
 #include "forest_internal.h"
 #ifdef FOREST_HAVE_CUDA
-#include "../../gpu/forest_gpu.h"
+#include "../gpu/forest_gpu.h"
 #endif
 
 #include <errno.h>
