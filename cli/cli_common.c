@@ -2,7 +2,6 @@
  * Argument parsing and model/input loading shared by the subcommands.
  */
 #include "cli.h"
-#include "forest_internal.h"
 #ifdef FOREST_HAVE_CUDA
 #include "../gpu/forest_gpu.h"
 #endif

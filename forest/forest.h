@@ -17,6 +17,9 @@ extern "C" {
 
 #define FOREST_ERR_LEN 512
 
+/* Features per row that any model or input may have. */
+#define FOREST_MAX_FEATURES (1u << 24)
+
 /*
  * AUTO and XGBOOST are only asked for: they pick one of the others (every
  * one, or the XGBoost encodings) by the bytes.  A model's format is always

@@ -48,7 +48,6 @@ int forest_model_finish(forest_model *m, const char *name, char *err,
 /* Upper bounds that keep hostile files from asking for absurd allocations. */
 #define FOREST_MAX_TREES     (1u << 22)
 #define FOREST_MAX_NODES     (1u << 28)
-#define FOREST_MAX_FEATURES  (1u << 24)
 #define FOREST_MAX_OUTPUTS   (1u << 16)
 #define FOREST_MAX_DEPTH     4096
 
