@@ -45,13 +45,20 @@ affinity_count(void)
     return online > 0 ? (unsigned) online : 1;
 }
 
-/* Reads the first line of a small file into buf; returns 0 or -1. */
+/* The first line of the small file DIR/NAME into buf; 0 or -1. */
 static int
-read_line(const char *path, char *buf, size_t len)
+read_line(const char *dir, const char *name, char *buf, size_t len)
 {
-    FILE *f = fopen(path, "re");
+    char  path[PATH_MAX];
+    FILE *f;
     int   ok;
 
+    if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, name)
+        >= sizeof(path))
+    {
+        return -1;
+    }
+    f = fopen(path, "re");
     if (f == NULL) {
         return -1;
     }
@@ -77,12 +84,10 @@ whole_cpus(long long quota, long long period)
 static unsigned
 limit_v2(const char *dir)
 {
-    char      path[PATH_MAX], line[64];
+    char      line[64];
     long long quota, period;
 
-    if ((size_t) snprintf(path, sizeof(path), "%s/cpu.max", dir)
-            >= sizeof(path)
-        || read_line(path, line, sizeof(line)) != 0
+    if (read_line(dir, "cpu.max", line, sizeof(line)) != 0
         || sscanf(line, "%lld %lld", &quota, &period) != 2)
     {
         return 0;
@@ -94,16 +99,12 @@ limit_v2(const char *dir)
 static unsigned
 limit_v1(const char *dir)
 {
-    char      path[PATH_MAX], line[64];
+    char      line[64];
     long long quota, period;
 
-    if ((size_t) snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", dir)
-            >= sizeof(path)
-        || read_line(path, line, sizeof(line)) != 0
+    if (read_line(dir, "cpu.cfs_quota_us", line, sizeof(line)) != 0
         || sscanf(line, "%lld", &quota) != 1
-        || (size_t) snprintf(path, sizeof(path), "%s/cpu.cfs_period_us", dir)
-            >= sizeof(path)
-        || read_line(path, line, sizeof(line)) != 0
+        || read_line(dir, "cpu.cfs_period_us", line, sizeof(line)) != 0
         || sscanf(line, "%lld", &period) != 1)
     {
         return 0;
