@@ -111,4 +111,8 @@ int fcodec_encode(fcodec_api api, const fcodec_request *req,
 /* {"error": "..."} with the message JSON-escaped; NULL on no memory. */
 uint8_t *fcodec_error_body(const char *message, fcodec_alloc *a, size_t *len);
 
+/* s as a JSON string: quoted, escaped, invalid UTF-8 as U+FFFD, and
+ * NUL-terminated; NULL on no memory. */
+char *fcodec_json_string(const char *s, fcodec_alloc *a);
+
 #endif /* FOREST_CODEC_H */

@@ -101,3 +101,75 @@ fcodec_dtype_find(const char *name, size_t len)
     }
     return NULL;
 }
+
+/* Digit i of a number's digits before and after the point, the point
+ * (which follows digit n_int - 1) left out. */
+static char
+mant_digit(const char *mant, size_t n_int, size_t i)
+{
+    return i < n_int ? mant[i] : mant[i + 1];
+}
+
+/*
+ * s is a valid JSON number: -?digits(.digits)?([eE][+-]?digits)?.  Its
+ * value is the digits with the point left out (D) times 10^e; with D's
+ * leading and trailing zeros dropped it has m + e digits before the point.
+ */
+int
+fcodec_number_cmp(const char *s, size_t len, const char *bound)
+{
+    const char *end = s + len, *mant;
+    size_t      n_int = 0, n_frac = 0, n, first, last, m, nb, k;
+    long        e, exp = 0, sign = 1;
+    char        d;
+
+    if (s < end && *s == '-') {
+        s++;
+    }
+    mant = s;
+    while (s < end && *s >= '0' && *s <= '9') {
+        s++, n_int++;
+    }
+    if (s < end && *s == '.') {
+        for (s++; s < end && *s >= '0' && *s <= '9'; s++) {
+            n_frac++;
+        }
+    }
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (s < end && (*s == '+' || *s == '-')) {
+            sign = *s++ == '-' ? -1 : 1;
+        }
+        for ( /* void */ ; s < end && *s >= '0' && *s <= '9'; s++) {
+            if (exp < 100000) {            /* far past any token's digits */
+                exp = exp * 10 + (*s - '0');
+            }
+        }
+    }
+
+    n = n_int + n_frac;
+    for (first = 0; first < n && mant_digit(mant, n_int, first) == '0';
+         first++)
+    {
+    }
+    if (first == n) {
+        return *bound == '0' ? 0 : -1;     /* the value is 0 */
+    }
+    for (last = n - 1; mant_digit(mant, n_int, last) == '0'; last--) {
+    }
+    m = last - first + 1;
+    e = sign * exp - (long) n_frac + (long) (n - 1 - last);
+
+    nb = strlen(bound);
+    if ((long) m + e != (long) nb) {
+        return (long) m + e > (long) nb ? 1 : -1;
+    }
+    for (k = 0; k < nb; k++) {
+        d = k < m ? mant_digit(mant, n_int, first + k) : '0';
+        if (d != bound[k]) {
+            return d > bound[k] ? 1 : -1;
+        }
+    }
+
+    return e < 0 ? 1 : 0;                  /* nonzero digits after the point */
+}

@@ -236,3 +236,14 @@ fcodec_error_body(const char *message, fcodec_alloc *a, size_t *len)
     *len = o.len;
     return o.buf;
 }
+
+char *
+fcodec_json_string(const char *s, fcodec_alloc *a)
+{
+    fcodec_out o;
+
+    fcodec_out_init(&o, a, 3 + 6 * strlen(s));
+    fcodec_out_json_string(&o, s);
+    fcodec_out_raw(&o, "", 1);
+    return o.ok ? (char *) o.buf : NULL;
+}

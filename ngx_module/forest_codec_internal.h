@@ -14,10 +14,13 @@
 #include "forest_codec.h"
 
 #define FCODEC_NO_LEN      ((size_t) -1)
-/* Deep enough for every valid request of either API, shallow enough that a
- * body of nested brackets cannot run up memory or time. */
+/* Levels of the context stack: more than either API reads (KServe's request,
+ * inputs, input, data and row are five); an ignored member is skipped
+ * without it. */
 #define FCODEC_MAX_DEPTH   16
 #define FCODEC_MAX_DIMS    4
+/* Longest name or token quoted in a message. */
+#define FCODEC_NAME_MAX_SHOWN  64
 
 /* What a yajl event carries, so each API routes every value through one
  * function whatever its JSON type. */
@@ -46,6 +49,10 @@ typedef struct {
 
 const fcodec_dtype *fcodec_dtype_find(const char *name, size_t len);
 
+/* The magnitude of the value of JSON number token s against the integer
+ * whose decimal digits are bound, exactly: <0, 0 or >0. */
+int fcodec_number_cmp(const char *s, size_t len, const char *bound);
+
 typedef struct {
     uint32_t       *slots;             /* feature index + 1, 0 = empty */
     uint32_t        mask;
@@ -63,6 +70,11 @@ typedef struct {
     int             saw_bool, saw_num;
     int             saw_fraction;
     double          fraction, vmin, vmax;
+    /* a double cannot tell values from 2^63 on from the 64-bit types'
+     * bounds: the first value past INT64's range and the first past
+     * UINT64's, as sent ("" when none) */
+    char            past_i64[FCODEC_NAME_MAX_SHOWN + 1];
+    char            past_u64[FCODEC_NAME_MAX_SHOWN + 1];
 
     int             req_binary_output;
     int             out_have_name, out_binary;   /* out_binary: -1 unset */
@@ -98,6 +110,7 @@ struct fcodec_parser {
     int                 depth;
     uint8_t             ctx[FCODEC_MAX_DEPTH + 1];
     int                 key;           /* member the next value belongs to */
+    size_t              skip;          /* open levels of an ignored value */
 
     float              *vals;          /* the rows, row-major */
     size_t              n_vals, cap_vals, max_vals;
@@ -123,17 +136,16 @@ int fcodec_push(fcodec_parser *p, int ctx);
 int fcodec_top(const fcodec_parser *p);
 void fcodec_pop(fcodec_parser *p);
 void fcodec_set_top(fcodec_parser *p, int ctx);
-/* Ignores v: a map or array is walked over in context skip_ctx (whose
- * values the API skips too).  1, or 0 on error. */
-int fcodec_skip(fcodec_parser *p, const fcodec_value *v, int skip_ctx);
+/* Ignores v: the API sees nothing of a map or array until it ends, and
+ * its nesting has no limit (yajl's own stack, a byte a level, is bounded
+ * by the body).  Returns 1. */
+int fcodec_skip(fcodec_parser *p, const fcodec_value *v);
 
 /* "a number", "an object", ... for messages. */
 const char *fcodec_type_name(const fcodec_value *v);
 
-/* Longest name or token quoted in a message, and the characters of one
- * of len bytes (not NUL-terminated) to quote: "%.*s". */
-#define FCODEC_NAME_MAX_SHOWN  64
-
+/* The characters of a name or token of len bytes (not NUL-terminated) to
+ * quote in a message: "%.*s". */
 static inline int
 fcodec_shown(size_t len)
 {

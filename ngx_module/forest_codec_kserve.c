@@ -18,7 +18,7 @@
 
 enum {
     K_ROOT = 0, K_REQ, K_REQ_PARAMS, K_INPUTS, K_INPUT, K_SHAPE, K_DATA,
-    K_DATA_ROW, K_IN_PARAMS, K_OUTPUTS, K_OUTPUT, K_OUT_PARAMS, K_SKIP
+    K_DATA_ROW, K_IN_PARAMS, K_OUTPUTS, K_OUTPUT, K_OUT_PARAMS
 };
 
 enum {
@@ -110,7 +110,7 @@ request_member(fcodec_parser *p, const fcodec_value *v)
         return p->req.id != NULL;
     case KEY_INPUTS:
         if (p->api == FCODEC_KSERVE_ENVELOPE) {
-            return fcodec_skip(p, v, K_SKIP);
+            return fcodec_skip(p, v);
         }
         if (v->type != FCODEC_V_ARR) {
             return fcodec_fail(p, 400, "\"inputs\" is %s; it must be an array",
@@ -130,7 +130,7 @@ request_member(fcodec_parser *p, const fcodec_value *v)
         }
         return fcodec_push(p, K_REQ_PARAMS);
     default:
-        return fcodec_skip(p, v, K_SKIP);
+        return fcodec_skip(p, v);
     }
 }
 
@@ -194,7 +194,7 @@ input_member(fcodec_parser *p, const fcodec_value *v)
         }
         return fcodec_push(p, K_IN_PARAMS);
     default:
-        return fcodec_skip(p, v, K_SKIP);
+        return fcodec_skip(p, v);
     }
 }
 
@@ -224,7 +224,7 @@ output_member(fcodec_parser *p, const fcodec_value *v)
         }
         return fcodec_push(p, K_OUT_PARAMS);
     default:
-        return fcodec_skip(p, v, K_SKIP);
+        return fcodec_skip(p, v);
     }
 }
 
@@ -236,6 +236,28 @@ shared_memory(fcodec_parser *p)
 }
 
 /* ---- tensor values ------------------------------------------------------ */
+
+/* v is at least 2^63 in magnitude: where a double cannot tell it from the
+ * 64-bit types' bounds (9223372036854775808 reads as INT64_MAX does). */
+static void
+wide_value(fcodec_kserve_state *ks, const fcodec_value *v)
+{
+    int neg = v->str[0] == '-';
+
+    if (ks->past_i64[0] == '\0'
+        && fcodec_number_cmp(v->str, v->len, neg ? "9223372036854775808"
+                                                 : "9223372036854775807") > 0)
+    {
+        snprintf(ks->past_i64, sizeof(ks->past_i64), "%.*s",
+                 fcodec_shown(v->len), v->str);
+    }
+    if (!neg && ks->past_u64[0] == '\0'
+        && fcodec_number_cmp(v->str, v->len, "18446744073709551615") > 0)
+    {
+        snprintf(ks->past_u64, sizeof(ks->past_u64), "%.*s",
+                 fcodec_shown(v->len), v->str);
+    }
+}
 
 static int
 data_value(fcodec_parser *p, const fcodec_value *v)
@@ -283,6 +305,9 @@ data_value(fcodec_parser *p, const fcodec_value *v)
         ks->saw_fraction = 1;
         ks->fraction = v->num;
     }
+    if (fabs(v->num) >= 0x1p63) {
+        wide_value(ks, v);
+    }
     return fcodec_rows_push(p, fcodec_to_float(v->num));
 
 mixed:
@@ -296,6 +321,7 @@ check_values(fcodec_parser *p)
 {
     const fcodec_kserve_state *ks = &p->ks;
     const fcodec_dtype        *dt = ks->dtype;
+    const char                *past;
 
     if (dt->is_bool) {
         if (ks->saw_num) {
@@ -316,6 +342,14 @@ check_values(fcodec_parser *p)
         return fcodec_fail(p, 400, "input__0 is %s but its data holds %g, "
                            "outside the type's range", dt->name,
                            ks->vmin < dt->min ? ks->vmin : ks->vmax);
+    }
+    if (dt->is_int && dt->size == 8) {
+        past = dt->min < 0 ? ks->past_i64 : ks->past_u64;
+        if (past[0] != '\0') {
+            return fcodec_fail(p, 400, "input__0 is %s but its data holds "
+                               "%s, outside the type's range", dt->name,
+                               past);
+        }
     }
     return 1;
 }
@@ -403,7 +437,7 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
             return get_bool(p, v, "parameters.binary_data_output",
                             &ks->req_binary_output);
         }
-        return fcodec_skip(p, v, K_SKIP);
+        return fcodec_skip(p, v);
     case K_INPUTS:
         if (v->type != FCODEC_V_MAP) {
             return fcodec_fail(p, 400, "an entry of \"inputs\" is %s; it must "
@@ -428,7 +462,7 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
                              UINT64_C(1) << 53, &ks->binary_size);
         }
         return p->key == KEY_SHARED_MEMORY ? shared_memory(p)
-                                           : fcodec_skip(p, v, K_SKIP);
+                                           : fcodec_skip(p, v);
     case K_OUTPUTS:
         if (v->type != FCODEC_V_MAP) {
             return fcodec_fail(p, 400, "an entry of \"outputs\" is %s; it "
@@ -440,7 +474,7 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
         return fcodec_push(p, K_OUTPUT);
     case K_OUTPUT:
         return output_member(p, v);
-    case K_OUT_PARAMS:
+    default: /* K_OUT_PARAMS */
         if (p->key == KEY_BINARY_DATA) {
             return get_bool(p, v, "output__0 parameters.binary_data",
                             &ks->out_binary);
@@ -455,9 +489,7 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
             return 1;
         }
         return p->key == KEY_SHARED_MEMORY ? shared_memory(p)
-                                           : fcodec_skip(p, v, K_SKIP);
-    default:
-        return fcodec_skip(p, v, K_SKIP);
+                                           : fcodec_skip(p, v);
     }
 }
 
@@ -483,6 +515,17 @@ static int
 kserve_end(fcodec_parser *p)
 {
     switch (fcodec_top(p)) {
+    case K_REQ:
+        /* binary tensors follow the JSON only where the header tells where
+         * it ends: the bytes after it would read as trailing garbage */
+        if (p->json_len == FCODEC_NO_LEN && p->ks.have_bsize
+            && !p->ks.have_data)
+        {
+            return fcodec_fail(p, 400, "input__0 has binary_data_size but "
+                               "the request has no "
+                               "Inference-Header-Content-Length");
+        }
+        break;
     case K_SHAPE:
         if (!check_shape(p)) {
             return 0;
@@ -541,10 +584,6 @@ inputs_done(fcodec_parser *p)
                                p->n_vals);
         }
     } else {
-        if (p->json_len == FCODEC_NO_LEN) {
-            return fcodec_fail(p, 400, "input__0 has binary_data_size but the "
-                               "request has no Inference-Header-Content-Length");
-        }
         need = n * ks->dtype->size;
         if (ks->binary_size != need) {
             return fcodec_fail(p, 400, "input__0 binary_data_size is %llu but "

@@ -89,10 +89,10 @@ fcodec_set_top(fcodec_parser *p, int ctx)
 }
 
 int
-fcodec_skip(fcodec_parser *p, const fcodec_value *v, int skip_ctx)
+fcodec_skip(fcodec_parser *p, const fcodec_value *v)
 {
     if (v->type == FCODEC_V_MAP || v->type == FCODEC_V_ARR) {
-        return fcodec_push(p, skip_ctx);
+        p->skip = 1;
     }
     return 1;
 }
@@ -109,11 +109,28 @@ fcodec_type_name(const fcodec_value *v)
 
 /* ---- yajl adapters: every event becomes an fcodec_value ---------------- */
 
+/* Inside a value the API ignores only its nesting is followed, so that no
+ * limit meant for what the API reads applies to it. */
+static int
+skipped(fcodec_parser *p, fcodec_vtype type)
+{
+    if (p->skip == 0) {
+        return 0;
+    }
+    if (type == FCODEC_V_MAP || type == FCODEC_V_ARR) {
+        p->skip++;
+    }
+    return 1;
+}
+
 static int
 on_value(void *ctx, const fcodec_value *v)
 {
     fcodec_parser *p = ctx;
 
+    if (skipped(p, v->type)) {
+        return 1;
+    }
     return api_ops(p)->value(p, v);
 }
 
@@ -142,6 +159,9 @@ on_number(void *ctx, const char *s, size_t len)
     fcodec_value   v = { .type = FCODEC_V_NUM, .str = s, .len = len };
     char           buf[FCODEC_MAX_NUMBER + 1];
 
+    if (skipped(p, FCODEC_V_NUM)) {
+        return 1;
+    }
     if (len > FCODEC_MAX_NUMBER) {
         return fcodec_fail(p, 400, "a number in the JSON is longer than %d "
                            "characters", FCODEC_MAX_NUMBER);
@@ -184,6 +204,9 @@ on_map_key(void *ctx, const unsigned char *s, size_t len)
 {
     fcodec_parser *p = ctx;
 
+    if (p->skip > 0) {
+        return 1;
+    }
     return api_ops(p)->key(p, (const char *) s, len);
 }
 
@@ -192,6 +215,10 @@ on_end(void *ctx)
 {
     fcodec_parser *p = ctx;
 
+    if (p->skip > 0) {
+        p->skip--;
+        return 1;
+    }
     return api_ops(p)->end(p);
 }
 

@@ -19,8 +19,7 @@ enum {
     S_LIST,            /* array of rows */
     S_ARRAY,           /* root array before its first element tells its form */
     S_ROW,             /* row as an array */
-    S_NAMED,           /* row as an object */
-    S_SKIP
+    S_NAMED            /* row as an object */
 };
 
 enum { KEY_OTHER = -2, KEY_ROWS = -1 };     /* >= 0: a feature index */
@@ -147,7 +146,7 @@ simple_value(fcodec_parser *p, const fcodec_value *v)
                            "feature name", fcodec_type_name(v));
     case S_WRAP:
         if (p->key != KEY_ROWS) {
-            return fcodec_skip(p, v, S_SKIP);
+            return fcodec_skip(p, v);
         }
         if (p->ss.have_rows) {
             return fcodec_fail(p, 400, "the request gives its rows twice "
@@ -170,10 +169,8 @@ simple_value(fcodec_parser *p, const fcodec_value *v)
         return list_element(p, v);
     case S_ROW:
         return row_value(p, v);
-    case S_NAMED:
+    default: /* S_NAMED */
         return named_value(p, v);
-    default:
-        return fcodec_skip(p, v, S_SKIP);
     }
 }
 

@@ -28,6 +28,7 @@ static ngx_int_t ngx_http_forest_respond(ngx_http_forest_ctx_t *ctx,
 static int ngx_http_forest_want_margin(ngx_http_request_t *r);
 static void ngx_http_forest_log_escape(u_char *dst, size_t size,
     const u_char *src);
+static void ngx_http_forest_leave_body(ngx_http_request_t *r);
 static void ngx_http_forest_ctx_cleanup(void *data);
 static void *ngx_http_forest_palloc(void *pool, size_t size);
 
@@ -121,10 +122,7 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
     ngx_http_set_ctx(r, ctx, ngx_http_forest_module);
 
     if (flcf->max_body && r->headers_in.content_length_n > flcf->max_body) {
-        /* the body stays unread: the connection cannot be reused */
-        r->expect_tested = 1;
-        r->keepalive = 0;
-        r->lingering_close = 1;
+        ngx_http_forest_leave_body(r);
 
         return ngx_http_forest_send_error(r, m,
                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -265,9 +263,7 @@ ngx_http_forest_body_read(ngx_http_request_t *r)
         status = ctx->req.status;
 
         if (r->reading_body) {
-            /* the rest of the body is unread */
-            r->keepalive = 0;
-            r->lingering_close = 1;
+            ngx_http_forest_leave_body(r);
         }
 
         rc = ngx_http_forest_send_error(r, ctx->model, status,
@@ -441,9 +437,7 @@ ngx_http_forest_body_error(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx,
     r->read_event_handler = ngx_http_block_reading;
 
     if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        /* the rest of the body is unread: the connection cannot be reused */
-        r->keepalive = 0;
-        r->lingering_close = 1;
+        ngx_http_forest_leave_body(r);
 
         flcf = ngx_http_get_module_loc_conf(r, ngx_http_forest_module);
 
@@ -455,8 +449,7 @@ ngx_http_forest_body_error(ngx_http_request_t *r, ngx_http_forest_ctx_t *ctx,
 
     if (rc == NGX_HTTP_BAD_REQUEST && !r->connection->error) {
         /* broken framing (logged by the core); a client gone sets error */
-        r->keepalive = 0;
-        r->lingering_close = 1;
+        ngx_http_forest_leave_body(r);
 
         return ngx_http_forest_send_error(r, ctx->model, rc, NGX_LOG_INFO,
                                           "%s",
@@ -623,10 +616,21 @@ ngx_http_forest_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
-    /* a response that does not read the body must discard it */
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
+    if (r->headers_in.expect != NULL && !r->expect_tested
+        && r->http_version == NGX_HTTP_VERSION_11)
+    {
+        /*
+         * answered from the headers alone: a client waiting for
+         * 100 Continue gets this instead, and its body is not read
+         */
+        ngx_http_forest_leave_body(r);
+
+    } else {
+        /* a response that does not read the body must discard it */
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     r->headers_out.status = status;
@@ -724,6 +728,33 @@ ngx_http_forest_not_allowed(ngx_http_request_t *r, const char *allow)
                                       "method %V not allowed here "
                                       "(allowed: %s)",
                                       &r->method_name, allow);
+}
+
+
+/* s as a JSON string, quoted: every string the module writes into JSON */
+u_char *
+ngx_http_forest_json_string(ngx_pool_t *pool, const char *s)
+{
+    fcodec_alloc  alloc;
+
+    alloc.alloc = ngx_http_forest_palloc;
+    alloc.ctx = pool;
+
+    return (u_char *) fcodec_json_string(s, &alloc);
+}
+
+
+/*
+ * The rest of the body is left unread: no 100 Continue invites it, and the
+ * connection closes after the response, lingering so that a body still on
+ * its way does not reset the connection before the client has read it.
+ */
+static void
+ngx_http_forest_leave_body(ngx_http_request_t *r)
+{
+    r->expect_tested = 1;
+    r->keepalive = 0;
+    r->lingering_close = 1;
 }
 
 

@@ -8,9 +8,6 @@
  *   GET  .../ready, .../config, .../stats
  *   POST .../infer
  *   POST /v2/repository/index                  every model and its state
- *
- * Model names are restricted at configuration time to characters that need
- * no escaping, so the JSON here is written directly.
  */
 #include "ngx_http_forest_module.h"
 
@@ -244,10 +241,15 @@ not_found:
 static ngx_int_t
 ngx_http_forest_server_metadata(ngx_http_request_t *r)
 {
-    u_char  *buf, *last;
+    u_char  *buf, *last, *version;
     size_t   size;
 
-    size = 256;
+    version = ngx_http_forest_json_string(r->pool, NGX_HTTP_FOREST_VERSION);
+    if (version == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    size = 256 + ngx_strlen(version);
 
     buf = ngx_pnalloc(r->pool, size);
     if (buf == NULL) {
@@ -255,11 +257,11 @@ ngx_http_forest_server_metadata(ngx_http_request_t *r)
     }
 
     last = ngx_slprintf(buf, buf + size,
-                        "{\"name\":\"ngx_forest\",\"version\":\"%s\","
+                        "{\"name\":\"ngx_forest\",\"version\":%s,"
                         "\"extensions\":[\"classification\","
                         "\"binary_tensor_data\",\"statistics\","
                         "\"model_configuration\"]}",
-                        NGX_HTTP_FOREST_VERSION);
+                        version);
 
     return ngx_http_forest_send_json(r, buf, last, buf + size);
 }
@@ -304,14 +306,16 @@ static ngx_int_t
 ngx_http_forest_repository_index(ngx_http_request_t *r,
     ngx_http_forest_main_conf_t *fmcf)
 {
-    u_char                    *buf, *p, *end;
+    u_char                    *buf, *p, *end, *name, *version;
     size_t                     size;
     ngx_uint_t                 i;
     ngx_http_forest_model_t  **models;
 
     models = fmcf->models.elts;
-    size = 16 + fmcf->models.nelts * (NGX_HTTP_FOREST_NAME_MAX
-                                      + NGX_HTTP_FOREST_VERSION_MAX + 64);
+    size = 16 + fmcf->models.nelts * (NGX_HTTP_FOREST_JSON_LEN(
+                                          NGX_HTTP_FOREST_NAME_MAX
+                                          + NGX_HTTP_FOREST_VERSION_MAX)
+                                      + 64);
 
     buf = ngx_pnalloc(r->pool, size);
     if (buf == NULL) {
@@ -322,10 +326,17 @@ ngx_http_forest_repository_index(ngx_http_request_t *r,
     p = ngx_slprintf(buf, end, "[");
 
     for (i = 0; i < fmcf->models.nelts; i++) {
+        name = ngx_http_forest_json_string(r->pool,
+                                           (char *) models[i]->name.data);
+        version = ngx_http_forest_json_string(r->pool,
+                                            (char *) models[i]->version.data);
+        if (name == NULL || version == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         p = ngx_slprintf(p, end,
-                         "%s{\"name\":\"%V\",\"version\":\"%V\","
-                         "\"state\":\"%s\"}",
-                         i ? "," : "", &models[i]->name, &models[i]->version,
+                         "%s{\"name\":%s,\"version\":%s,\"state\":\"%s\"}",
+                         i ? "," : "", name, version,
                          models[i]->executor ? "READY" : "UNAVAILABLE");
     }
 
@@ -339,14 +350,21 @@ static ngx_int_t
 ngx_http_forest_model_metadata(ngx_http_request_t *r,
     ngx_http_forest_main_conf_t *fmcf, ngx_http_forest_model_t *m)
 {
-    u_char                    *buf, *p, *end;
+    u_char                    *buf, *p, *end, *s;
     size_t                     size;
     ngx_uint_t                 i, first;
     ngx_http_forest_model_t  **models;
 
     models = fmcf->models.elts;
 
-    size = 512 + fmcf->models.nelts * (NGX_HTTP_FOREST_VERSION_MAX + 4);
+    s = ngx_http_forest_json_string(r->pool, (char *) m->name.data);
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    size = 512 + ngx_strlen(s)
+           + fmcf->models.nelts
+             * (NGX_HTTP_FOREST_JSON_LEN(NGX_HTTP_FOREST_VERSION_MAX) + 1);
 
     buf = ngx_pnalloc(r->pool, size);
     if (buf == NULL) {
@@ -355,7 +373,7 @@ ngx_http_forest_model_metadata(ngx_http_request_t *r,
 
     end = buf + size;
 
-    p = ngx_slprintf(buf, end, "{\"name\":\"%V\",\"versions\":[", &m->name);
+    p = ngx_slprintf(buf, end, "{\"name\":%s,\"versions\":[", s);
 
     first = 1;
 
@@ -364,8 +382,13 @@ ngx_http_forest_model_metadata(ngx_http_request_t *r,
             && ngx_strncmp(models[i]->name.data, m->name.data, m->name.len)
                == 0)
         {
-            p = ngx_slprintf(p, end, "%s\"%V\"", first ? "" : ",",
-                             &models[i]->version);
+            s = ngx_http_forest_json_string(r->pool,
+                                            (char *) models[i]->version.data);
+            if (s == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            p = ngx_slprintf(p, end, "%s%s", first ? "" : ",", s);
             first = 0;
         }
     }
@@ -388,10 +411,20 @@ static ngx_int_t
 ngx_http_forest_model_config(ngx_http_request_t *r,
     ngx_http_forest_model_t *m)
 {
-    u_char  *buf, *p, *end;
+    u_char  *buf, *p, *end, *name, *model_type, *objective;
     size_t   size;
 
-    size = 2048;
+    name = ngx_http_forest_json_string(r->pool, (char *) m->name.data);
+    model_type = ngx_http_forest_json_string(r->pool,
+                                      forest_format_name(m->forest->format));
+    objective = ngx_http_forest_json_string(r->pool, m->forest->objective);
+
+    if (name == NULL || model_type == NULL || objective == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    size = 1536 + ngx_strlen(name) + ngx_strlen(model_type)
+           + ngx_strlen(objective);
 
     buf = ngx_pnalloc(r->pool, size);
     if (buf == NULL) {
@@ -400,8 +433,9 @@ ngx_http_forest_model_config(ngx_http_request_t *r,
 
     end = buf + size;
 
+    /* the version is digits, a JSON number here as in Triton */
     p = ngx_slprintf(buf, end,
-                     "{\"name\":\"%V\",\"platform\":\"ngx_forest\","
+                     "{\"name\":%s,\"platform\":\"ngx_forest\","
                      "\"backend\":\"ngx_forest\","
                      "\"version_policy\":{\"specific\":{\"versions\":[%V]}},"
                      "\"max_batch_size\":%ui,"
@@ -413,23 +447,22 @@ ngx_http_forest_model_config(ngx_http_request_t *r,
                      "\"max_queue_delay_microseconds\":%ui},"
                      "\"instance_group\":[{\"kind\":\"%s\",\"count\":1}],"
                      "\"parameters\":{"
-                     "\"model_type\":{\"string_value\":\"%s\"},"
-                     "\"objective\":{\"string_value\":\"%s\"},"
+                     "\"model_type\":{\"string_value\":%s},"
+                     "\"objective\":{\"string_value\":%s},"
                      "\"output_class\":{\"string_value\":\"%s\"},"
                      "\"predict_proba\":{\"string_value\":\"%s\"},"
                      "\"threshold\":{\"string_value\":\"%.6f\"},"
                      "\"threads\":{\"string_value\":\"%ui\"},"
                      "\"num_trees\":{\"string_value\":\"%uD\"},"
                      "\"num_class\":{\"string_value\":\"%uD\"}}}",
-                     &m->name, &m->version, m->max_batch_size,
+                     name, &m->version, m->max_batch_size,
                      m->forest->n_features,
                      ngx_http_forest_model_columns(m, 0),
                      m->batch_delay_us,
                      (m->executor_kind != NULL
                       && ngx_strcmp(m->executor_kind, "gpu") == 0)
                      ? "KIND_GPU" : "KIND_CPU",
-                     forest_format_name(m->forest->format),
-                     m->forest->objective,
+                     model_type, objective,
                      m->is_classifier ? "true" : "false",
                      m->predict_proba ? "true" : "false",
                      (double) m->threshold, m->threads,

@@ -61,6 +61,10 @@ static ngx_http_forest_counter_t  ngx_http_forest_counters[] = {
 
 static ngx_int_t ngx_http_forest_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_uint_t ngx_http_forest_stats_named(
+    ngx_http_forest_main_conf_t *fmcf, ngx_http_forest_stats_t *st);
+static ngx_uint_t ngx_http_forest_stats_of(ngx_http_forest_stats_t *st,
+    ngx_http_forest_model_t *m);
 static ngx_atomic_uint_t ngx_http_forest_get(ngx_http_forest_stats_t *st,
     size_t field);
 
@@ -87,13 +91,20 @@ ngx_http_forest_metrics_zone(ngx_conf_t *cf,
 }
 
 
+/*
+ * A reload keeps the zone (same name and size): the counters of models that
+ * are still configured carry on.  Entries that neither the new configuration
+ * nor the running one (data, whose workers are told to quit now) names are
+ * freed: their workers were told to quit at an earlier reload.
+ */
 static ngx_int_t
 ngx_http_forest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_forest_main_conf_t *fmcf = shm_zone->data;
+    ngx_http_forest_main_conf_t *old = data;
 
     ngx_uint_t                 i;
-    ngx_queue_t               *q;
+    ngx_queue_t               *q, *next;
     ngx_slab_pool_t           *shpool;
     ngx_http_forest_shctx_t   *sh;
     ngx_http_forest_stats_t   *st;
@@ -101,12 +112,7 @@ ngx_http_forest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-    /*
-     * A reload keeps the zone (same name and size): the counters of models
-     * that are still configured carry on.
-     */
-
-    if (data != NULL || shm_zone->shm.exists) {
+    if (old != NULL || shm_zone->shm.exists) {
         sh = shpool->data;
 
     } else {
@@ -119,11 +125,25 @@ ngx_http_forest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         shpool->data = sh;
     }
 
+    for (q = ngx_queue_head(&sh->entries);
+         q != ngx_queue_sentinel(&sh->entries);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        st = ngx_queue_data(q, ngx_http_forest_stats_t, queue);
+
+        if (!ngx_http_forest_stats_named(fmcf, st)
+            && (old == NULL || !ngx_http_forest_stats_named(old, st)))
+        {
+            ngx_queue_remove(q);
+            ngx_slab_free(shpool, st);
+        }
+    }
+
     models = fmcf->models.elts;
 
     for (i = 0; i < fmcf->models.nelts; i++) {
         m = models[i];
-        st = NULL;
 
         for (q = ngx_queue_head(&sh->entries);
              q != ngx_queue_sentinel(&sh->entries);
@@ -131,39 +151,66 @@ ngx_http_forest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         {
             st = ngx_queue_data(q, ngx_http_forest_stats_t, queue);
 
-            if (st->name_len == m->name.len
-                && st->version_len == m->version.len
-                && ngx_strncmp(st->name, m->name.data, m->name.len) == 0
-                && ngx_strncmp(st->version, m->version.data,
-                               m->version.len) == 0)
-            {
+            if (ngx_http_forest_stats_of(st, m)) {
+                m->stats = st;
                 break;
             }
-
-            st = NULL;
         }
 
+        if (m->stats != NULL) {
+            continue;
+        }
+
+        st = ngx_slab_calloc(shpool, sizeof(ngx_http_forest_stats_t));
         if (st == NULL) {
-            st = ngx_slab_calloc(shpool, sizeof(ngx_http_forest_stats_t));
-            if (st == NULL) {
-                ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                              "forest: no room for the counters of model "
-                              "\"%V\" in the metrics zone", &m->name);
-                return NGX_ERROR;
-            }
-
-            ngx_memcpy(st->name, m->name.data, m->name.len);
-            st->name_len = m->name.len;
-            ngx_memcpy(st->version, m->version.data, m->version.len);
-            st->version_len = m->version.len;
-
-            ngx_queue_insert_tail(&sh->entries, &st->queue);
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "forest: no room for the counters of model "
+                          "\"%V\" in the metrics zone", &m->name);
+            return NGX_ERROR;
         }
+
+        ngx_memcpy(st->name, m->name.data, m->name.len);
+        st->name_len = m->name.len;
+        ngx_memcpy(st->version, m->version.data, m->version.len);
+        st->version_len = m->version.len;
+
+        ngx_queue_insert_tail(&sh->entries, &st->queue);
 
         m->stats = st;
     }
 
     return NGX_OK;
+}
+
+
+/* Whether a model of the configuration has its counters in st. */
+static ngx_uint_t
+ngx_http_forest_stats_named(ngx_http_forest_main_conf_t *fmcf,
+    ngx_http_forest_stats_t *st)
+{
+    ngx_uint_t                 i;
+    ngx_http_forest_model_t  **models;
+
+    models = fmcf->models.elts;
+
+    for (i = 0; i < fmcf->models.nelts; i++) {
+        if (ngx_http_forest_stats_of(st, models[i])) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_uint_t
+ngx_http_forest_stats_of(ngx_http_forest_stats_t *st,
+    ngx_http_forest_model_t *m)
+{
+    return st->name_len == m->name.len
+           && st->version_len == m->version.len
+           && ngx_strncmp(st->name, m->name.data, m->name.len) == 0
+           && ngx_strncmp(st->version, m->version.data, m->version.len) == 0;
 }
 
 
@@ -338,7 +385,7 @@ ngx_http_forest_stats_json(ngx_pool_t *pool,
     ngx_http_forest_main_conf_t *fmcf, ngx_http_forest_model_t *only,
     size_t *len)
 {
-    u_char                    *buf, *p, *end;
+    u_char                    *buf, *p, *end, *name, *version;
     size_t                     size;
     ngx_uint_t                 i, first;
     ngx_atomic_uint_t          success, batched;
@@ -346,7 +393,10 @@ ngx_http_forest_stats_json(ngx_pool_t *pool,
     ngx_http_forest_model_t  **models, *m;
 
     models = fmcf->models.elts;
-    size = 64 + fmcf->models.nelts * 1536;
+    size = 64 + fmcf->models.nelts
+                * (1536 + NGX_HTTP_FOREST_JSON_LEN(
+                              NGX_HTTP_FOREST_NAME_MAX
+                              + NGX_HTTP_FOREST_VERSION_MAX));
 
     buf = ngx_pnalloc(pool, size);
     if (buf == NULL) {
@@ -365,11 +415,17 @@ ngx_http_forest_stats_json(ngx_pool_t *pool,
             continue;
         }
 
+        name = ngx_http_forest_json_string(pool, (char *) m->name.data);
+        version = ngx_http_forest_json_string(pool, (char *) m->version.data);
+        if (name == NULL || version == NULL) {
+            return NULL;
+        }
+
         success = st->success;
         batched = st->batched;
 
         p = ngx_slprintf(p, end,
-                         "%s{\"name\":\"%V\",\"version\":\"%V\","
+                         "%s{\"name\":%s,\"version\":%s,"
                          "\"last_inference\":%uA,"
                          "\"inference_count\":%uA,\"execution_count\":%uA,"
                          "\"inference_stats\":{"
@@ -382,7 +438,7 @@ ngx_http_forest_stats_json(ngx_pool_t *pool,
                          "\"cache_hit\":{\"count\":0,\"ns\":0},"
                          "\"cache_miss\":{\"count\":0,\"ns\":0}},"
                          "\"batch_stats\":[]}",
-                         first ? "" : ",", &m->name, &m->version,
+                         first ? "" : ",", name, version,
                          (ngx_atomic_uint_t) st->last_inference_ms,
                          (ngx_atomic_uint_t) st->inference_count,
                          (ngx_atomic_uint_t) st->exec_count,

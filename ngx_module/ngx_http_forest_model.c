@@ -46,7 +46,8 @@ ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     if (ngx_http_forest_valid_name(&value[1]) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid model name \"%V\": use 1 to %d of "
-                           "A-Z a-z 0-9 _ . - (and not \"stats\")",
+                           "A-Z a-z 0-9 _ . - (not \"stats\", \".\" or "
+                           "\"..\")",
                            &value[1], NGX_HTTP_FOREST_NAME_MAX - 1);
         return NGX_CONF_ERROR;
     }
@@ -350,7 +351,12 @@ ngx_http_forest_parse_delay(ngx_str_t *v, ngx_uint_t *us)
 }
 
 
-/* Names go into URIs, JSON and Prometheus labels unescaped. */
+/*
+ * A name is a segment of the URIs that reach its model: characters that no
+ * URI or Prometheus label escapes, and no segment that NGINX's URI
+ * normalisation takes out ("." and "..") or that names another endpoint
+ * (/v2/models/stats).
+ */
 static ngx_int_t
 ngx_http_forest_valid_name(ngx_str_t *name)
 {
@@ -361,7 +367,10 @@ ngx_http_forest_valid_name(ngx_str_t *name)
         return NGX_ERROR;
     }
 
-    if (name->len == 5 && ngx_strncmp(name->data, "stats", 5) == 0) {
+    if ((name->len == 5 && ngx_strncmp(name->data, "stats", 5) == 0)
+        || (name->len == 1 && name->data[0] == '.')
+        || (name->len == 2 && ngx_strncmp(name->data, "..", 2) == 0))
+    {
         return NGX_ERROR;
     }
 

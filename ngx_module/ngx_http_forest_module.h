@@ -26,6 +26,8 @@
 
 #define NGX_HTTP_FOREST_NAME_MAX      64
 #define NGX_HTTP_FOREST_VERSION_MAX   19     /* digits of a uint64 */
+/* the longest JSON string (quoted, escaped) of a string of n bytes */
+#define NGX_HTTP_FOREST_JSON_LEN(n)   (6 * (n) + 2)
 /* batch-size histogram buckets: le 1, 2, 4, ... 2^(N-2), +Inf */
 #define NGX_HTTP_FOREST_BATCH_BUCKETS 18
 
@@ -164,9 +166,6 @@ char *ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_http_forest_model_t *ngx_http_forest_model_find(
     ngx_http_forest_main_conf_t *fmcf, ngx_str_t *name, ngx_str_t *version);
-#if (NGX_FOREST_CUDA)
-ngx_int_t ngx_http_forest_gpu_probe(char *err, size_t errlen);
-#endif
 ngx_int_t ngx_http_forest_models_init_worker(ngx_cycle_t *cycle,
     ngx_http_forest_main_conf_t *fmcf);
 void ngx_http_forest_models_exit_worker(ngx_http_forest_main_conf_t *fmcf);
@@ -174,6 +173,11 @@ uint32_t ngx_http_forest_model_columns(ngx_http_forest_model_t *m,
     int margin);
 void ngx_http_forest_model_shape(ngx_http_forest_model_t *m, int margin,
     fcodec_shape *shape);
+
+/* ngx_http_forest_gpu.c */
+#if (NGX_FOREST_CUDA)
+ngx_int_t ngx_http_forest_gpu_probe(char *err, size_t errlen);
+#endif
 
 /* ngx_http_forest_handler.c */
 ngx_int_t ngx_http_forest_predict_handler(ngx_http_request_t *r);
@@ -186,6 +190,7 @@ ngx_int_t ngx_http_forest_send_error(ngx_http_request_t *r,
     const char *fmt, ...);
 ngx_int_t ngx_http_forest_not_allowed(ngx_http_request_t *r,
     const char *allow);
+u_char *ngx_http_forest_json_string(ngx_pool_t *pool, const char *s);
 void ngx_http_forest_complete(ngx_http_forest_ctx_t *ctx, const float *out,
     ngx_uint_t status, const char *error);
 uint64_t ngx_http_forest_now_us(void);
