@@ -60,7 +60,7 @@ Content-Type: text/\w+
 
 
 
-=== TEST 8: error log grep
+=== TEST 4: error log grep
 --- config
     location = /a { return 200 a; }
 --- request
@@ -73,7 +73,7 @@ qr/missing" failed/
 
 
 
-=== TEST 4: pipelined requests on one connection
+=== TEST 5: pipelined requests on one connection
 --- config
     location = /p { return 200 "$request_uri\n"; }
 --- pipelined_requests eval
@@ -83,7 +83,7 @@ qr/missing" failed/
 
 
 
-=== TEST 5: user_files and response_body_filters
+=== TEST 6: user_files and response_body_filters
 --- user_files
 >>> data/x.txt
 Some Text
@@ -98,7 +98,7 @@ SOME TEXT
 
 
 
-=== TEST 6: must_die with the configuration error and its line
+=== TEST 7: must_die with the configuration error and its line
 --- config
     location = /t { no_such_directive_here; }
 --- must_die
@@ -107,7 +107,7 @@ qr/\[emerg\] .*unknown directive "no_such_directive_here" in \S+nginx\.conf:\d+/
 
 
 
-=== TEST 7: skip_nginx with a condition that does not hold runs the block
+=== TEST 8: skip_nginx with a condition that does not hold runs the block
 --- skip_nginx: 1: < 0.1.0
 --- config
     location = /t { return 200; }

@@ -425,7 +425,7 @@ model reg expects 10 features
 
 
 
-=== TEST 35: a success logs nothing
+=== TEST 34: a success logs nothing
 --- request eval
 main::infer_json('reg', ForestT::input_rows('xgb_reg', 0, 1))
 --- no_error_log
@@ -435,7 +435,7 @@ forest
 
 
 
-=== TEST 34: margin query argument on infer
+=== TEST 35: margin query argument on infer
 --- request eval
 "POST /v2/models/multi/infer?margin=1\n" . ForestT::kserve_json(ForestT::input_rows('lgb_multiclass', 0, 6))
 --- response_body_filters eval

@@ -166,7 +166,7 @@ sub { my $r = $check->(shift); $r eq 'OK' && $main::Elapsed > 0.5 ? "took $main:
 
 
 
-=== TEST 4b: a batch_delay under 1 ms is kept to the microsecond: a lone request waits it
+=== TEST 5: a batch_delay under 1 ms is kept to the microsecond: a lone request waits it
 --- http_config
     forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on batch_delay=800us;
 --- config
@@ -187,7 +187,7 @@ sub { my $body = shift; my $r = $check->($body); $r eq 'OK' ? $queued->($body) :
 
 
 
-=== TEST 5: a client that leaves mid-batch: the others are answered, nothing leaks
+=== TEST 6: a client that leaves mid-batch: the others are answered, nothing leaks
 --- http_config
     forest_model fraudp $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on max_batch_size=256 batch_delay=200ms;
 --- config
@@ -212,7 +212,7 @@ ForestT::metrics_like(sub { main::own_rows() })
 
 
 
-=== TEST 6: thread pool queue full: 503 with a KServe error, the rest answered
+=== TEST 7: thread pool queue full: 503 with a KServe error, the rest answered
 --- main_config
     thread_pool fpool threads=1 max_queue=1;
 --- http_config eval
@@ -230,7 +230,7 @@ GET /v2/health/live
 
 
 
-=== TEST 7: the module's own batch threads: queue full gives 503, the rest answered
+=== TEST 8: the module's own batch threads: queue full gives 503, the rest answered
 --- http_config eval
 "    forest_batch_threads 1 max_queue=1;\n$main::QueueModels"
 --- config

@@ -600,7 +600,7 @@ qr/unknown model "x\\x0a\[warn\] forged"/
 
 
 
-=== TEST 37a: a model name cannot forge error log lines (%0d%0a is escaped in the log)
+=== TEST 38: a model name cannot forge error log lines (%0d%0a is escaped in the log)
 --- request eval
 "GET /v2/models/x%0d%0a[warn]%20forged"
 --- error_code: 404
@@ -614,7 +614,7 @@ qr/unknown model "x\\x0d\\x0a\[warn\] forged"/
 
 
 
-=== TEST 38: wrong methods: 405 with Allow
+=== TEST 39: wrong methods: 405 with Allow
 --- request eval
 ["GET /v2/models/fraud/infer", "PUT /predict/fraud\n[[1]]", "DELETE /v2/models/fraud", "POST /v2/health/live\n{}"]
 --- error_code eval
@@ -629,7 +629,7 @@ ForestT::per_request(main::err(qr/^method GET not allowed here \(allowed: POST\)
 
 
 
-=== TEST 39: after every hostile request above, a valid one is still answered
+=== TEST 40: after every hostile request above, a valid one is still answered
 --- request eval
 "POST /v2/models/fraud/infer\n$main::Ok"
 --- response_body_filters eval
