@@ -30,6 +30,8 @@ AVX512_FLAGS := $(AVX2_FLAGS) -mavx512f -mavx512vl -mavx512bw -mavx512dq
 
 LIB_SRCS  := $(wildcard forest/*.c forest/load/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CODEC_SRCS := $(wildcard codec/*.c)
+CODEC_OBJS := $(CODEC_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_SRCS  := $(wildcard cli/*.c)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
@@ -37,6 +39,7 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 
 LIBFOREST := $(BUILD)/libforest.a
+LIBCODEC  := $(BUILD)/libforest_codec.a
 FOREST_BIN := $(BUILD)/bin/forest
 MODULE    := $(BUILD)/ngx_http_forest_module.so
 
@@ -71,7 +74,7 @@ $(BUILD)/.deps: scripts/install-deps.sh
 	bash scripts/install-deps.sh
 	@touch $@
 
-lib: $(LIBFOREST) $(LIBCUDA_A)
+lib: $(LIBFOREST) $(LIBCODEC) $(LIBCUDA_A)
 cli: $(FOREST_BIN)
 module: $(MODULE)
 
@@ -88,6 +91,10 @@ $(BUILD)/obj/%_avx512.o: %_avx512.c
 	$(CC) $(CFLAGS_ALL) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
 
 $(LIBFOREST): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBCODEC): $(CODEC_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -109,6 +116,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBFOREST) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIBFOREST) $(LDLIBS_ALL)
 
+# the codec's drivers: tests/suite_codec.sh builds test_codec (also with
+# SANITIZE=1), float_text_sweep is run by hand (see its header)
+$(BUILD)/tests/codec/%: tests/codec/%.c $(LIBCODEC) $(wildcard tests/codec/*.h codec/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icodec -Itests/unit -o $@ $< $(LIBCODEC) -lyajl $(LDLIBS_ALL)
+
+# the codec's number paths against libc (bench/codec/run.sh)
+$(BUILD)/bin/codec_micro: bench/codec/codec_micro.c $(LIBCODEC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icodec -o $@ $< $(LIBCODEC) $(LDLIBS_ALL)
+
 # GPU benchmark driver (bench/gpu.sh); needs the CUDA build
 gpu-bench: $(BUILD)/bin/gpu_bench
 $(BUILD)/bin/gpu_bench: bench/gpu_bench.c $(LIBFOREST) $(LIBCUDA_A)
@@ -121,7 +139,7 @@ NGX_SRC     ?= /usr/share/nginx/src
 NGX_BUILD   := $(ABS_BUILD)/nginx
 NGX_CC_OPT  := -O2 -g $(SAN_FLAGS) $(CUDA_DEFS)
 NGX_LD_OPT  := $(SAN_FLAGS)
-MODULE_SRCS := $(sort $(wildcard ngx_module/*.c ngx_module/*.h lua/*.c lua/*.h))
+MODULE_SRCS := $(sort $(wildcard ngx_module/*.c ngx_module/*.h codec/*.h lua/*.c lua/*.h))
 
 # configure again only when the set of module files or `config` changes
 $(BUILD)/module-files: FORCE
@@ -138,7 +156,7 @@ $(NGX_BUILD)/Makefile: config VERSION $(BUILD)/module-files $(BUILD)/.deps
 	        --add-dynamic-module=$(CURDIR) > $(ABS_BUILD)/configure.log 2>&1 \
 	    || { tail -30 $(ABS_BUILD)/configure.log; exit 1; }
 
-$(MODULE): $(NGX_BUILD)/Makefile $(LIBFOREST) $(LIBCUDA_A) $(MODULE_SRCS) FORCE
+$(MODULE): $(NGX_BUILD)/Makefile $(LIBFOREST) $(LIBCODEC) $(LIBCUDA_A) $(MODULE_SRCS) FORCE
 	cd $(NGX_SRC) && $(MAKE) -s -f $(NGX_BUILD)/Makefile modules
 	cp $(NGX_BUILD)/ngx_http_forest_module.so $@
 

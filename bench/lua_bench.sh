@@ -131,7 +131,7 @@ printf "with pre hook %.0f req/s, ratio %.1f%% (goal >= 70%%)\n" \
 
 # the hook core alone: JIT compiler off (as served) against on
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$ROOT/lua" \
-    -I/usr/include/luajit-2.1 -o "$work/lua_modes" "$ROOT/bench/lua/lua_modes.c" \
-    "$ROOT"/lua/forest_lua_*.c -lluajit-5.1 -lyajl -lm
+    -I"$ROOT/codec" -I/usr/include/luajit-2.1 -o "$work/lua_modes" \
+    "$ROOT/bench/lua/lua_modes.c" "$ROOT"/lua/forest_lua_*.c -lluajit-5.1 -lyajl -lm
 "$work/lua_modes" "$ROOT/bench/lua/bench_pre.lua" "$work/hook.json" \
     "$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['instances'][0]))" "$work/plain.json")"

@@ -5,11 +5,12 @@
 #
 #   fuzz/run.sh [SECS] [TARGET...]      (default 60 s, every target)
 #
-# The library is compiled once; *_avx2.c / *_avx512.c get the same -m flags
-# as in the Makefile.  A target may name extra sources and libraries in
-# "// FUZZ_EXTRA_SRCS: ..." and "// FUZZ_LIBS: ..." lines.  Crashes, leaks,
-# timeouts and over-large allocations are saved under build/fuzz/artifacts/;
-# every target runs, and the exit status is 1 if any of them failed.
+# The libraries (libforest.a, libforest_codec.a) are compiled once, by the
+# Makefile's own rules into build/fuzz/, with this script's compiler and
+# flags; every target links both.  A target may name further libraries in a
+# "// FUZZ_LIBS: ..." line.  Crashes, leaks, timeouts and over-large
+# allocations are saved under build/fuzz/artifacts/; every target runs, and
+# the exit status is 1 if any of them failed.
 set -uo pipefail
 secs=${1:-60}
 shift || true
@@ -17,10 +18,9 @@ cd "$(dirname "$0")/.."
 out=build/fuzz
 CC=${FUZZ_CC:-$(command -v clang-14 || command -v clang)}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
-CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -pthread -Iforest -Ingx_module $SAN"
-AVX2="-mavx2 -mfma -mbmi -mbmi2"
-AVX512="$AVX2 -mavx512f -mavx512vl -mavx512bw -mavx512dq"
-mkdir -p "$out/obj" "$out/artifacts"
+cflags="-g -O1 -std=c11 -D_GNU_SOURCE -pthread -Iforest -Icodec $SAN"
+libs_built=("$out/libforest_codec.a" "$out/libforest.a")
+mkdir -p "$out/artifacts"
 
 shopt -s nullglob
 if [ $# -gt 0 ]; then
@@ -30,18 +30,12 @@ else
 fi
 [ ${#targets[@]} -gt 0 ] || { echo "no fuzz targets"; exit 0; }
 
-compile_lib() {
-    local src=$1 obj=$out/obj/$(basename "${1%.c}").o flags=
-    case $src in
-        *_avx512.c) flags=$AVX512 ;;
-        *_avx2.c) flags=$AVX2 ;;
-    esac
-    $CC $CFLAGS -fsanitize=fuzzer-no-link $flags -c "$src" -o "$obj"
-}
-export -f compile_lib
-export CC CFLAGS AVX2 AVX512 out
-rm -f "$out"/obj/*.o
-if ! printf '%s\n' forest/*.c forest/load/*.c | xargs -P "$(nproc)" -I{} bash -c 'compile_lib {}'
+# through the Makefile, so that the SIMD kernels get its ISA flags; a
+# `make fuzz` above must not hand its variables or jobserver down
+rm -rf "$out/obj" "${libs_built[@]}"
+if ! env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -j"$(nproc)" BUILD="$out" \
+        CC="$CC" OPT=-O1 SAN_FLAGS="$SAN" CFLAGS=-fsanitize=fuzzer-no-link \
+        FOREST_CUDA=off "${libs_built[@]}"
 then
     echo "library build failed"; exit 1
 fi
@@ -61,10 +55,9 @@ run_target() {
 failed=() built=()
 for t in "${targets[@]}"; do
     name=$(basename "$t" .c)
-    extra=$(sed -n 's,^// *FUZZ_EXTRA_SRCS: *,,p' "$t")
     libs=$(sed -n 's,^// *FUZZ_LIBS: *,,p' "$t")
     # shellcheck disable=SC2086
-    if ! $CC $CFLAGS -fsanitize=fuzzer "$t" $extra "$out"/obj/*.o -lm $libs \
+    if ! $CC $cflags -fsanitize=fuzzer "$t" "${libs_built[@]}" -lm $libs \
             -o "$out/$name"; then
         failed+=("$name(build)"); continue
     fi

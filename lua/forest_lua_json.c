@@ -22,7 +22,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "forest_lua_internal.h"
-#include "../ngx_module/forest_json_number.h"
+#include "forest_json_number.h"
 
 
 /* ---- decoding ---------------------------------------------------------- */

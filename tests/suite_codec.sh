@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Request/response codec (ngx_module/forest_codec_*.c): builds the C driver
-# tests/codec/test_codec.c with the codec sources and yajl, plainly and under
-# ASan+UBSan, runs both, and has the real tritonclient build requests for it
-# and decode its answers.  $1: absolute build dir.  Last line: N passed, N failed, N skipped.
+# Request/response codec (codec/, libforest_codec.a): has the Makefile build
+# the C driver tests/codec/test_codec.c against the codec library, plainly
+# and with SANITIZE=1 (ASan+UBSan, codec included), runs both, and has the
+# real tritonclient build requests for it and decode its answers.
+# $1: absolute build dir.  Last line: N passed, N failed, N skipped.
 set -uo pipefail
 build=${1:?build dir}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,23 +13,21 @@ passed=0 failed=0 skipped=0
 
 . "$root/tests/lib.sh"
 
-srcs=("$root"/ngx_module/forest_codec_*.c)
-flags=(-std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -I"$root/ngx_module"
-       -I"$root/tests/unit")
-san=(-O1 -fsanitize=address,undefined -fno-omit-frame-pointer
-     -fno-sanitize-recover=undefined)
-
 # bodies built by the real tritonclient (build/venv's), decoded below
 rm -rf "$work/triton" && mkdir -p "$work/triton"
 if ! python3 "$root/tests/codec/gen_triton.py" gen "$work/triton"; then
     bad "tritonclient did not build the request bodies ($(command -v python3); make venv)"
 fi
 
+# each variant in a build dir of its own, so that neither replaces the
+# objects of $build's own flavour; a `make test` above must not hand its
+# variables or jobserver down
 for variant in plain san; do
-    extra=(-O2) bin=$build/codec-test
-    [ $variant = san ] && extra=("${san[@]}") bin=$build/codec-test-san
-    if ! ${CC:-cc} "${flags[@]}" "${extra[@]}" "$root/tests/codec/test_codec.c" \
-            "${srcs[@]}" -lyajl -lm -o "$bin"; then
+    vbuild=$work/$variant sanitize=0
+    [ $variant = san ] && sanitize=1
+    bin=$vbuild/tests/codec/test_codec
+    if ! env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -C "$root" \
+            BUILD="$vbuild" SANITIZE=$sanitize "$bin"; then
         echo "codec-test ($variant) does not build"; failed=$((failed + 1)); continue
     fi
     out=$("$bin" "$work/triton" 2>&1); rc=$?

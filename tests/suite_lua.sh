@@ -12,7 +12,7 @@ passed=0 failed=0 skipped=0
 
 srcs=("$root"/lua/forest_lua_*.c)
 flags=(-std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Werror -I"$root/lua"
-       -I/usr/include/luajit-2.1 -I"$root/tests/unit")
+       -I"$root/codec" -I/usr/include/luajit-2.1 -I"$root/tests/unit")
 san=(-O1 -fsanitize=address,undefined -fno-omit-frame-pointer
      -fno-sanitize-recover=undefined)
 

@@ -6,9 +6,8 @@
  * run, every positive pattern from 2^-30 to 2^20: all of the fast range,
  * 1e-9 <= v < 1e6, and past both ends (negatives only add the sign):
  *
- *   cc -O2 -Ingx_module tests/codec/float_text_sweep.c \
- *      ngx_module/forest_codec_float.c -lm -o /tmp/sweep
- *   /tmp/sweep 0x30800000 0x49800000 1
+ *   make build/tests/codec/float_text_sweep
+ *   build/tests/codec/float_text_sweep 0x30800000 0x49800000 1
  */
 #include <math.h>
 #include <stdio.h>
