@@ -1,7 +1,7 @@
 /*
  * LuaJIT pre- and post-processing hooks: plain C + LuaJIT + yajl, no NGINX
- * types (lua/ngx_http_forest_lua.c is the NGINX glue), so the same code is
- * driven by the module and by tests/lua/test_lua.c.
+ * types (the NGINX glue is ngx_module/ngx_http_forest_lua.c), so the same
+ * code is driven by the module and by tests/lua/test_lua.c.
  *
  * One forest_lua (one lua_State) per worker.  Every call into Lua runs
  * protected and bounded:

@@ -19,10 +19,6 @@
 #include "forest_codec_internal.h"
 
 
-#define NGX_HTTP_FOREST_LUA_MIN_MEMORY  (512 * 1024)
-#define NGX_HTTP_FOREST_LUA_MIN_BUDGET  1000
-
-
 static forest_lua *ngx_http_forest_lua_state(ngx_http_forest_lua_main_t *lm,
     char *err, size_t errlen);
 static void ngx_http_forest_lua_model(ngx_http_forest_model_t *m,
@@ -32,7 +28,6 @@ static ngx_int_t ngx_http_forest_lua_headers(ngx_http_request_t *r,
 static void ngx_http_forest_lua_fail(ngx_http_forest_ctx_t *ctx,
     int status, const char *msg);
 static void ngx_http_forest_lua_cleanup(void *data);
-static void *ngx_http_forest_lua_palloc(void *pool, size_t size);
 
 
 /* ---- configuration ------------------------------------------------------ */
@@ -99,60 +94,6 @@ ngx_http_forest_lua_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     flcf->lua.conf_file = cf->conf_file->file.name.data;
     flcf->lua.conf_line = cf->conf_file->line;
 
-    return NGX_CONF_OK;
-}
-
-
-char *
-ngx_http_forest_lua_memory(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ssize_t                       size;
-    ngx_str_t                    *value;
-    ngx_http_forest_main_conf_t  *fmcf = conf;
-
-    if (fmcf->lua.memory != 0) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    size = ngx_parse_size(&value[1]);
-
-    if (size < NGX_HTTP_FOREST_LUA_MIN_MEMORY) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "forest_lua_memory \"%V\" is not a size of at "
-                           "least 512k", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    fmcf->lua.memory = (size_t) size;
-    return NGX_CONF_OK;
-}
-
-
-char *
-ngx_http_forest_lua_budget(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_int_t                     n;
-    ngx_str_t                    *value;
-    ngx_http_forest_main_conf_t  *fmcf = conf;
-
-    if (fmcf->lua.budget != 0) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    n = ngx_atoi(value[1].data, value[1].len);
-
-    if (n < NGX_HTTP_FOREST_LUA_MIN_BUDGET || n > NGX_MAX_INT32_VALUE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "forest_lua_budget \"%V\" is not a number of "
-                           "instructions from %d to %d", &value[1],
-                           NGX_HTTP_FOREST_LUA_MIN_BUDGET,
-                           NGX_MAX_INT32_VALUE);
-        return NGX_CONF_ERROR;
-    }
-
-    fmcf->lua.budget = (ngx_uint_t) n;
     return NGX_CONF_OK;
 }
 
@@ -451,8 +392,11 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
 
     flcf = ngx_http_get_module_loc_conf(r, ngx_http_forest_module);
 
-    alloc.alloc = ngx_http_forest_lua_palloc;
+    alloc.alloc = ngx_http_forest_palloc;
     alloc.ctx = r->pool;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "forest lua pre \"%V\"", &lctx->pre->path);
 
     rc = forest_lua_pre(lctx->state, lctx->pre->ref, lctx->req, &fm,
                         flcf->max_rows, &alloc, &rows, &n_rows, err,
@@ -461,6 +405,9 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
         ngx_http_forest_lua_fail(ctx, rc, err);
         return;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "forest lua pre: %uz rows", n_rows);
 
     ctx->req.rows = rows;
     ctx->req.n_rows = n_rows;
@@ -503,8 +450,12 @@ ngx_http_forest_lua_respond(ngx_http_forest_ctx_t *ctx, const float *out)
                          served + i * cols);
     }
 
-    alloc.alloc = ngx_http_forest_lua_palloc;
+    alloc.alloc = ngx_http_forest_palloc;
     alloc.ctx = r->pool;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "forest lua post \"%V\": %uz rows of %uD columns",
+                   &lctx->post->path, ctx->req.n_rows, cols);
 
     rc = forest_lua_post(lctx->state, lctx->post->ref, lctx->req, served,
                          ctx->req.n_rows, cols, &alloc, &body, &len, err,
@@ -516,12 +467,10 @@ ngx_http_forest_lua_respond(ngx_http_forest_ctx_t *ctx, const float *out)
                                           "%s", err);
     }
 
-    rc = ngx_http_forest_send(r, NGX_HTTP_OK, "application/json", body, len);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "forest lua post: %uz bytes", len);
 
-    ngx_http_forest_stats_request(m, 1,
-                                  ngx_http_forest_now_us() - ctx->start_us);
-
-    return rc;
+    return ngx_http_forest_send_result(ctx, "application/json", body, len);
 }
 
 
@@ -595,9 +544,3 @@ ngx_http_forest_lua_cleanup(void *data)
     }
 }
 
-
-static void *
-ngx_http_forest_lua_palloc(void *pool, size_t size)
-{
-    return ngx_palloc(pool, size);
-}

@@ -1,5 +1,5 @@
 /*
- * Types of the NGINX glue of the Lua hooks (lua/ngx_http_forest_lua.c);
+ * Types of the NGINX glue of the Lua hooks (ngx_http_forest_lua.c);
  * included by ngx_http_forest_module.h, which declares the functions.
  */
 #ifndef NGX_HTTP_FOREST_LUA_H
@@ -22,8 +22,8 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                  hooks;          /* ngx_http_forest_lua_hook_t * */
-    size_t                       memory;         /* 0: the default */
-    ngx_uint_t                   budget;         /* 0: the default */
+    size_t                       memory;         /* bytes per state */
+    ngx_int_t                    budget;         /* instructions per call */
     ngx_str_t                    package_path;
     forest_lua                  *state;          /* per worker */
 } ngx_http_forest_lua_main_t;
