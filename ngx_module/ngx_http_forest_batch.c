@@ -192,6 +192,10 @@ ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx)
         ngx_http_forest_batch_wait(b);
 
     } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, b->log, 0,
+                       "forest batch %p goes at the end of this iteration",
+                       b);
+
         ngx_post_event(&b->delay, &ngx_posted_events);
     }
 
@@ -344,6 +348,11 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
         return;
     }
 
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, b->log, 0,
+                   "forest batch %p dispatch: model \"%V\", %uz rows of %ui "
+                   "requests, margin:%d", b, &m->name, b->n_rows, b->n_ctxs,
+                   b->margin);
+
     if (fmcf->thread_pool != NULL) {
         rc = ngx_http_forest_batch_post_task(b, fmcf->thread_pool, task);
 
@@ -477,6 +486,11 @@ ngx_http_forest_batch_finish(void *data)
         }
     }
 
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, b->log, 0,
+                   "forest batch %p done: rc:%d, %uz rows, %ui requests "
+                   "still waiting, %uL us computing", b, b->rc, b->n_rows,
+                   n_reqs, b->compute_us);
+
     ngx_http_forest_stats_batch(m, b->n_rows, n_reqs, queue_us,
                                 b->compute_us);
 
@@ -541,6 +555,10 @@ ngx_http_forest_batch_wait(ngx_http_forest_batch_t *b)
 
     b->deadline_us = ngx_http_forest_now_us() + b->model->batch_delay_us;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, b->log, 0,
+                   "forest batch %p waits %ui us, until %uL",
+                   b, b->model->batch_delay_us, b->deadline_us);
+
     /* deadlines mostly come in order: look from the latest */
     for (q = ngx_queue_last(&ck->waiting);
          q != ngx_queue_sentinel(&ck->waiting);
@@ -588,6 +606,9 @@ ngx_http_forest_clock_arm(uint64_t deadline_us)
     /* 0 would disarm it: a deadline can be no earlier than 1 us */
     its.it_value.tv_sec = (time_t) (deadline_us / 1000000);
     its.it_value.tv_nsec = (long) (deadline_us % 1000000) * 1000 + 1;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "forest clock armed for %uL", deadline_us);
 
     if (timerfd_settime(ngx_http_forest_clock.conn->fd, TFD_TIMER_ABSTIME,
                         &its, NULL)

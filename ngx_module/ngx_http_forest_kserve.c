@@ -118,9 +118,7 @@ ngx_http_forest_kserve_handler(ngx_http_request_t *r)
 
 not_found:
 
-    return ngx_http_forest_send_error(r, NULL, NGX_HTTP_NOT_FOUND,
-                                      NGX_LOG_INFO, "no endpoint \"%V\"",
-                                      &r->uri);
+    return ngx_http_forest_no_endpoint(r);
 }
 
 
@@ -213,12 +211,7 @@ method:
 
     case NGX_HTTP_FOREST_EP_READY:
         if (m->executor == NULL) {
-            return ngx_http_forest_send_error(r, NULL,
-                                              NGX_HTTP_SERVICE_UNAVAILABLE,
-                                              NGX_LOG_INFO,
-                                              "model \"%V\" version %V is "
-                                              "not ready", &m->name,
-                                              &m->version);
+            return ngx_http_forest_not_ready(r, m, 0);
         }
         return ngx_http_forest_send(r, NGX_HTTP_OK, "application/json",
                                     NULL, 0);
@@ -232,9 +225,7 @@ method:
 
 not_found:
 
-    return ngx_http_forest_send_error(r, NULL, NGX_HTTP_NOT_FOUND,
-                                      NGX_LOG_INFO, "no endpoint \"%V\"",
-                                      &r->uri);
+    return ngx_http_forest_no_endpoint(r);
 }
 
 
@@ -280,21 +271,14 @@ ngx_http_forest_health(ngx_http_request_t *r,
     }
 
     if (!ngx_http_forest_is(what, "ready")) {
-        return ngx_http_forest_send_error(r, NULL, NGX_HTTP_NOT_FOUND,
-                                          NGX_LOG_INFO, "no endpoint \"%V\"",
-                                          &r->uri);
+        return ngx_http_forest_no_endpoint(r);
     }
 
     models = fmcf->models.elts;
 
     for (i = 0; i < fmcf->models.nelts; i++) {
         if (models[i]->executor == NULL) {
-            return ngx_http_forest_send_error(r, NULL,
-                                              NGX_HTTP_SERVICE_UNAVAILABLE,
-                                              NGX_LOG_INFO,
-                                              "model \"%V\" version %V is "
-                                              "not ready", &models[i]->name,
-                                              &models[i]->version);
+            return ngx_http_forest_not_ready(r, models[i], 0);
         }
     }
 

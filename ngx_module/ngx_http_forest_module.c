@@ -8,9 +8,11 @@
 /* enough for several models (or GPU batches) in flight at once */
 #define NGX_HTTP_FOREST_BATCH_THREADS     4
 #define NGX_HTTP_FOREST_BATCH_MAX_QUEUE   65536
+#define NGX_HTTP_FOREST_LUA_MIN_MEMORY    (512 * 1024)
 
 
 static void *ngx_http_forest_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_forest_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_forest_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -31,6 +33,16 @@ static char *ngx_http_forest_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_forest_set_api(ngx_conf_t *cf,
     ngx_http_forest_loc_conf_t *flcf, ngx_http_forest_api_e api,
     ngx_http_handler_pt handler);
+static char *ngx_http_forest_lua_memory(ngx_conf_t *cf, void *post,
+    void *data);
+
+
+static ngx_conf_post_handler_pt  ngx_http_forest_lua_memory_p =
+    ngx_http_forest_lua_memory;
+
+static ngx_conf_num_bounds_t  ngx_http_forest_lua_budget_bounds = {
+    ngx_conf_check_num_bounds, 1000, NGX_MAX_INT32_VALUE
+};
 
 
 static char  ngx_http_forest_runner_conflict[] =
@@ -105,17 +117,17 @@ static ngx_command_t  ngx_http_forest_commands[] = {
 
     { ngx_string("forest_lua_memory"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_forest_lua_memory,
+      ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_forest_main_conf_t, lua.memory),
+      &ngx_http_forest_lua_memory_p },
 
     { ngx_string("forest_lua_budget"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_forest_lua_budget,
+      ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_forest_main_conf_t, lua.budget),
+      &ngx_http_forest_lua_budget_bounds },
 
     { ngx_string("forest_lua_package_path"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -133,7 +145,7 @@ static ngx_http_module_t  ngx_http_forest_module_ctx = {
     ngx_http_forest_postconfiguration,     /* postconfiguration */
 
     ngx_http_forest_create_main_conf,      /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_forest_init_main_conf,        /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -185,8 +197,22 @@ ngx_http_forest_create_main_conf(ngx_conf_t *cf)
 
     fmcf->batch_threads = NGX_CONF_UNSET_UINT;
     fmcf->batch_max_queue = NGX_CONF_UNSET_UINT;
+    fmcf->lua.memory = NGX_CONF_UNSET_SIZE;
+    fmcf->lua.budget = NGX_CONF_UNSET;
 
     return fmcf;
+}
+
+
+static char *
+ngx_http_forest_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_forest_main_conf_t *fmcf = conf;
+
+    ngx_conf_init_size_value(fmcf->lua.memory, FOREST_LUA_DEFAULT_MEMORY);
+    ngx_conf_init_value(fmcf->lua.budget, FOREST_LUA_DEFAULT_BUDGET);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -435,6 +461,22 @@ ngx_http_forest_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     return ngx_http_forest_set_api(cf, conf, NGX_HTTP_FOREST_API_METRICS,
                                    ngx_http_forest_metrics_handler);
+}
+
+
+static char *
+ngx_http_forest_lua_memory(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t *sp = data;
+
+    if (*sp < NGX_HTTP_FOREST_LUA_MIN_MEMORY) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"forest_lua_memory\" must be at least %uzk",
+                           (size_t) NGX_HTTP_FOREST_LUA_MIN_MEMORY / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -183,17 +183,26 @@ ngx_int_t ngx_http_forest_gpu_probe(char *err, size_t errlen);
 ngx_int_t ngx_http_forest_predict_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_forest_infer(ngx_http_request_t *r,
     ngx_http_forest_model_t *m, fcodec_api api);
+void ngx_http_forest_complete(ngx_http_forest_ctx_t *ctx, const float *out,
+    ngx_uint_t status, const char *error);
+
+/* ngx_http_forest_util.c */
+uint64_t ngx_http_forest_now_us(void);
 ngx_int_t ngx_http_forest_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *content_type, u_char *body, size_t len);
+ngx_int_t ngx_http_forest_send_result(ngx_http_forest_ctx_t *ctx,
     const char *content_type, u_char *body, size_t len);
 ngx_int_t ngx_http_forest_send_error(ngx_http_request_t *r,
     ngx_http_forest_model_t *m, ngx_uint_t status, ngx_uint_t level,
     const char *fmt, ...);
 ngx_int_t ngx_http_forest_not_allowed(ngx_http_request_t *r,
     const char *allow);
+ngx_int_t ngx_http_forest_not_ready(ngx_http_request_t *r,
+    ngx_http_forest_model_t *m, ngx_uint_t inference);
+ngx_int_t ngx_http_forest_no_endpoint(ngx_http_request_t *r);
 u_char *ngx_http_forest_json_string(ngx_pool_t *pool, const char *s);
-void ngx_http_forest_complete(ngx_http_forest_ctx_t *ctx, const float *out,
-    ngx_uint_t status, const char *error);
-uint64_t ngx_http_forest_now_us(void);
+void ngx_http_forest_leave_body(ngx_http_request_t *r);
+void *ngx_http_forest_palloc(void *pool, size_t size);
 
 /* ngx_http_forest_kserve.c */
 ngx_int_t ngx_http_forest_kserve_handler(ngx_http_request_t *r);
@@ -212,12 +221,8 @@ ngx_int_t ngx_http_forest_runner_post(ngx_http_forest_job_t *job,
     ngx_log_t *log);
 void ngx_http_forest_runner_exit(ngx_cycle_t *cycle);
 
-/* lua/ngx_http_forest_lua.c */
+/* ngx_http_forest_lua.c */
 char *ngx_http_forest_lua_hook(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_forest_lua_memory(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_forest_lua_budget(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_forest_lua_merge(ngx_conf_t *cf,
     ngx_http_forest_loc_conf_t *prev, ngx_http_forest_loc_conf_t *conf);

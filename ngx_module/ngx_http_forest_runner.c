@@ -145,6 +145,10 @@ ngx_http_forest_runner_post(ngx_http_forest_job_t *job, ngx_log_t *log)
 
     pthread_mutex_unlock(&rn->mutex);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "forest runner post %p, idle threads:%ui", job->data,
+                   wake);
+
     /* after the unlock: the woken thread must not block on the mutex */
     if (wake) {
         pthread_cond_signal(&rn->cond);
@@ -275,6 +279,10 @@ ngx_http_forest_runner_handler(ngx_event_t *ev)
 
     for (job = fifo; job != NULL; job = next) {
         next = job->next;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                       "forest runner complete %p", job->data);
+
         job->done(job->data);
     }
 }

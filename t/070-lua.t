@@ -453,7 +453,7 @@ qr/\[emerg\].*forest_lua_pre and forest_lua_post need forest_predict or forest_k
 --- config
 --- must_die
 --- error_log eval
-qr/\[emerg\].*forest_lua_budget "10" is not a number of instructions from 1000 to 2147483647/
+qr/\[emerg\].*value must be between 1000 and 2147483647 in \S+nginx\.conf:\d+/
 
 
 
