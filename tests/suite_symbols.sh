@@ -4,7 +4,9 @@
 # the .so must export only what nginx's load_module looks up
 # (ngx_module/ngx_http_forest_module.map, linked in by `config`).  The
 # libraries' globals, linked into the module, the CLI and whatever else
-# links libforest.a, all start with forest_.  $1: absolute build dir.
+# links them, each carry their library's prefix: forest_ (libforest.a,
+# libforest_cuda.a), fcodec_ (libforest_codec.a), forest_lua_ or flua_ (the
+# Lua core's objects in the module build).  $1: absolute build dir.
 set -uo pipefail
 BUILD=${1:?usage: suite_symbols.sh BUILD_DIR}
 cd "$(dirname "$0")/.."
@@ -57,11 +59,27 @@ globals() {
         | sed -nE 's/^[^:]+:([^:]+):[0-9a-f]* [A-Za-z] ([^(]*).*$/\1 \2/p'
 }
 
-libs=("$BUILD/libforest.a")
+# "archive-or-objects#prefix regex" for each library
+libs=("$BUILD/libforest.a#forest_" "$BUILD/libforest_codec.a#fcodec_"
+      "$BUILD/nginx/addon/lua/*.o#(forest_lua|flua)_")
 # libforest_cuda.a exists only where nvcc built gpu/
-[ -f "$BUILD/libforest_cuda.a" ] && libs+=("$BUILD/libforest_cuda.a")
-for lib in "${libs[@]}"; do
+[ -f "$BUILD/libforest_cuda.a" ] && libs+=("$BUILD/libforest_cuda.a#forest_")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for entry in "${libs[@]}"; do
+    lib=${entry%#*} prefix=${entry##*#}
     name=$(basename "$lib")
+    # the Lua core is compiled into the module, not archived: archive its
+    # objects here so that nm names them the same way
+    if [[ "$lib" == *'*.o' ]]; then
+        name="the Lua core ($(dirname "$lib"))"
+        objs=($lib)
+        if [ ! -f "${objs[0]}" ] || ! ar rcs "$tmp/lua.a" "${objs[@]}"; then
+            bad "no $lib (make module)"
+            continue
+        fi
+        lib=$tmp/lua.a
+    fi
     if [ ! -f "$lib" ]; then
         bad "no $lib (make lib)"
         continue
@@ -70,16 +88,16 @@ for lib in "${libs[@]}"; do
     while read -r member sym; do
         [ -n "$sym" ] || continue
         n=$((n + 1))
-        [[ "$sym" == forest_* ]] && continue
+        [[ "$sym" =~ ^$prefix ]] && continue
         in_list "$sym" "${compiler_made[@]}" && continue
         offenders+=("$member:$sym")
     done < <(globals "$lib")
     if [ "$n" -eq 0 ]; then
         bad "$name: nm listed no globals"
     elif [ ${#offenders[@]} -eq 0 ]; then
-        ok "$name: $n globals, all forest_"
+        ok "$name: $n globals, all $prefix"
     else
-        bad "$name: ${#offenders[@]} globals without the forest_ prefix (prefix them, or make them static): ${offenders[*]}"
+        bad "$name: ${#offenders[@]} globals without the $prefix prefix (prefix them, or make them static): ${offenders[*]}"
     fi
 done
 
