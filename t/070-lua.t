@@ -119,7 +119,7 @@ ForestT::json_like({ model_name => 'fraud', model_version => '1',
 
 
 
-=== TEST 2a: a pre hook under forest_kserve: the request's id is echoed
+=== TEST 3: a pre hook under forest_kserve: the request's id is echoed
 --- request eval
 "POST /v2/models/fraud/infer\n{\"id\": \"req-\\\"7\\\"\", \"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 40, 2)) . "}"
 --- response_body_filters eval
@@ -129,7 +129,7 @@ ForestT::json_like({ id => 'req-"7"', model_name => 'fraud', model_version => '1
 
 
 
-=== TEST 2b: a pre hook under forest_kserve: requested outputs as without a hook (classification, binary output)
+=== TEST 4: a pre hook under forest_kserve: requested outputs as without a hook (classification, binary output)
 --- request eval
 ["POST /v2/models/fraud/infer\n{\"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 6)) . ", \"outputs\": [{\"name\": \"output__0\", \"parameters\": {\"classification\": 1}}]}",
  "POST /v2/models/fraud/infer\n{\"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 3)) . ", \"parameters\": {\"binary_data_output\": true}}"]
@@ -144,7 +144,7 @@ ForestT::per_request(ForestT::classification_like('xgb_binary', 0, 6, 1),
 
 
 
-=== TEST 2c: a pre hook under forest_kserve: an unknown output is a 400, as without a hook
+=== TEST 5: a pre hook under forest_kserve: an unknown output is a 400, as without a hook
 --- request eval
 "POST /v2/models/fraud/infer\n{\"rows\": [[1]], \"outputs\": [{\"name\": \"probabilities\"}]}"
 --- error_code: 400
@@ -154,7 +154,7 @@ ForestT::json_like({ error => qr/^unknown output "probabilities": model fraud ha
 
 
 
-=== TEST 3: named features, string categories to category codes, log(balance), per-item amount
+=== TEST 6: named features, string categories to category codes, log(balance), per-item amount
 --- request eval
 "POST /tx\n" . main::tx_json(ForestT::input_rows('xgb_cat', 0, 60), items => 1)
 --- response_body_filters eval
@@ -165,7 +165,7 @@ ForestT::json_like({ predictions => ForestT::predictions('xgb_cat', 'expected', 
 
 
 
-=== TEST 4: an absent items count defaults to 1; absent fields are missing values
+=== TEST 7: an absent items count defaults to 1; absent fields are missing values
 --- request eval
 "POST /tx\n" . main::tx_json(ForestT::input_rows('xgb_cat', 60, 60))
 --- response_body_filters eval
@@ -174,7 +174,7 @@ ForestT::json_like({ predictions => ForestT::predictions('xgb_cat', 'expected', 
 
 
 
-=== TEST 5: the pre hook rejects a request with its own status and message
+=== TEST 8: the pre hook rejects a request with its own status and message
 --- request eval
 ["POST /tx\n{\"channel\": \"web\", \"amount\": 10, \"items\": 0}",
  "POST /tx\n{\"transactions\": [{\"channel\": \"web\"}, {\"channel\": \"fax\"}]}",
@@ -190,7 +190,7 @@ ForestT::json_like({ predictions => ForestT::predictions('xgb_cat', 'expected', 
 
 
 
-=== TEST 6: invalid JSON for a pre hook is a 400
+=== TEST 9: invalid JSON for a pre hook is a 400
 --- request eval
 "POST /tx\n{\"channel\": "
 --- error_code: 400
@@ -199,7 +199,7 @@ qr/^\{"error":"invalid JSON body: parse error: premature EOF/
 
 
 
-=== TEST 7: binary tensor data cannot go to a pre hook
+=== TEST 10: binary tensor data cannot go to a pre hook
 --- raw_request eval
 my ($body, $json_len) = ForestT::kserve_binary(ForestT::input_rows('xgb_binary', 0, 1));
 ForestT::http_request('POST', '/v2/models/fraud/infer', $body,
@@ -210,7 +210,7 @@ qr/^\{"error":"binary tensor data cannot go through a lua pre hook: send JSON"\}
 
 
 
-=== TEST 8: pre and post together: labels, a threshold decision, extra fields
+=== TEST 11: pre and post together: labels, a threshold decision, extra fields
 --- request eval
 "POST /tx/decide?threshold=0.7\n" . main::tx_json(ForestT::input_rows('xgb_cat', 0, 30), items => 1)
 --- more_headers
@@ -221,7 +221,7 @@ ForestT::json_like(main::decisions('xgb_cat', 0, 30, 0.7, model => 'cat/1', requ
 
 
 
-=== TEST 9: a post hook alone: the codec reads the rows, post shapes the answer
+=== TEST 12: a post hook alone: the codec reads the rows, post shapes the answer
 --- request eval
 "POST /decide\n{\"instances\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 25)) . "}"
 --- response_body_filters eval
@@ -231,7 +231,7 @@ ForestT::json_like(main::decisions('xgb_binary', 0, 25, 0.5, model => 'fraud/1',
 
 
 
-=== TEST 10: top-k classes of a multiclass model by label
+=== TEST 13: top-k classes of a multiclass model by label
 --- request eval
 "POST /topk?k=2\n{\"instances\": " . ForestT::rows_json(ForestT::input_rows('lgb_multiclass', 0, 30)) . "}"
 --- response_body_filters eval
@@ -240,7 +240,7 @@ ForestT::json_like(main::top_k('lgb_multiclass', 0, 30, 2))
 
 
 
-=== TEST 11: the demo's iris hooks: flowers in mm by feature name, top 2 species by label
+=== TEST 14: the demo's iris hooks: flowers in mm by feature name, top 2 species by label
 --- request eval
 my $rows = ForestT::input_rows('iris', 0, 150);
 my @names = qw(sepal_length sepal_width petal_length petal_width);
@@ -254,7 +254,7 @@ ForestT::json_like(main::top_k('iris', 0, 150, 2))
 
 
 
-=== TEST 12: class ids (no predict_proba) become labels
+=== TEST 15: class ids (no predict_proba) become labels
 --- request eval
 "POST /labels\n{\"instances\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 30)) . "}"
 --- response_body_filters eval
@@ -264,7 +264,7 @@ ForestT::json_like({ labels => [map { $_ ? 'fraud' : 'legit' }
 
 
 
-=== TEST 13: no rows from pre: post gets an empty out
+=== TEST 16: no rows from pre: post gets an empty out
 --- request
 POST /shapes?case=empty
 {}
@@ -272,7 +272,7 @@ POST /shapes?case=empty
 
 
 
-=== TEST 14: a runtime error in pre: 500, one error-log line with the file and line
+=== TEST 17: a runtime error in pre: 500, one error-log line with the file and line
 --- request
 POST /error
 {"x": 1}
@@ -286,7 +286,7 @@ qr/^[^\n]+\n$/
 
 
 
-=== TEST 14a: after a runtime error in pre the worker goes on serving
+=== TEST 18: after a runtime error in pre the worker goes on serving
 --- request eval
 ["POST /error\n{\"x\": 1}", "POST /id\n{\"rows\": [[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20]]}"]
 --- error_code eval
@@ -296,7 +296,7 @@ qr/^[^\n]+\n$/
 
 
 
-=== TEST 15: a runtime error in post: 500 and the file and line
+=== TEST 19: a runtime error in post: 500 and the file and line
 --- request eval
 "POST /post-error\n{\"instances\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 1)) . "}"
 --- error_code: 500
@@ -307,7 +307,7 @@ qr/\[error\].*forest: 500 post hook: \S+\/t\/lua\/error_post\.lua:4: /
 
 
 
-=== TEST 16: an endless loop exhausts the budget: 500, and the worker goes on serving
+=== TEST 20: an endless loop exhausts the budget: 500, and the worker goes on serving
 --- request eval
 ["POST /loop\n{}", "POST /loop\n{}",
  "POST /id\n{\"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 5, 1)) . "}"]
@@ -323,7 +323,7 @@ ForestT::per_request(sub { $_[0] =~ m{^\{"error":"pre hook: \S+/t/lua/loop\.lua:
 
 
 
-=== TEST 16a: every endless loop stopped is logged
+=== TEST 21: every endless loop stopped is logged
 --- request eval
 ["POST /loop\n{}", "POST /loop\n{}"]
 --- error_code eval
@@ -334,7 +334,7 @@ exceeded its budget of 1000000 instructions
 
 
 
-=== TEST 17: a hook whose memory grows without end: 500, and the worker goes on serving
+=== TEST 22: a hook whose memory grows without end: 500, and the worker goes on serving
 --- request eval
 ["POST /hog\n{}", "POST /hog\n{}",
  "POST /id\n{\"rows\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 6, 1)) . "}"]
@@ -350,7 +350,7 @@ ForestT::per_request(sub { $_[0] eq '{"error":"pre hook: ran out of memory (the 
 
 
 
-=== TEST 18: a pre hook returning wrong shapes or types: a 500 naming the row and the feature
+=== TEST 23: a pre hook returning wrong shapes or types: a 500 naming the row and the feature
 --- request eval
 [map { "POST /shapes?case=$_\n{}" } qw(string count number name boolean status nothing flat many range reject ok)]
 --- error_code eval
@@ -371,7 +371,7 @@ ForestT::per_request(sub { $_[0] eq '{"error":"pre hook: ran out of memory (the 
 
 
 
-=== TEST 19: a post hook returning what JSON cannot carry: a 500 naming the place
+=== TEST 24: a post hook returning what JSON cannot carry: a 500 naming the place
 --- request eval
 [map { "POST /shapes?case=ok&post=$_\n{}" } qw(function mixed cycle holes)]
 --- error_code eval
@@ -384,7 +384,7 @@ ForestT::per_request(sub { $_[0] eq '{"error":"pre hook: ran out of memory (the 
 
 
 
-=== TEST 20: a script with a syntax error fails the configuration test, naming file and line
+=== TEST 25: a script with a syntax error fails the configuration test, naming file and line
 --- user_files
 >>> syntax.lua
 return function(req)
@@ -398,7 +398,7 @@ qr/\[emerg\].*forest lua hook "\S+\/html\/syntax\.lua" \(named in \S+nginx\.conf
 
 
 
-=== TEST 21: a script that does not return a function fails the configuration test
+=== TEST 26: a script that does not return a function fails the configuration test
 --- user_files
 >>> value.lua
 return { rows = {} }
@@ -410,7 +410,7 @@ qr/\[emerg\].*value\.lua returned a table, want a function/
 
 
 
-=== TEST 22: a missing script fails the configuration test
+=== TEST 27: a missing script fails the configuration test
 --- config
     location = /x { forest_predict fraud; forest_lua_pre $TEST_NGINX_SERVER_ROOT/html/nowhere.lua; }
 --- must_die
@@ -419,7 +419,7 @@ qr/\[emerg\].*does not load: cannot open \S+\/html\/nowhere\.lua/
 
 
 
-=== TEST 23: a script that loads at the configuration test but fails in the worker: alert, then 500
+=== TEST 28: a script that loads at the configuration test but fails in the worker: alert, then 500
 --- user_files
 >>> worker.lua
 -- nginx clears the workers' environment: this loads in the master only
@@ -438,7 +438,7 @@ POST /x
 
 
 
-=== TEST 24: hooks need forest_predict or forest_kserve in their location
+=== TEST 29: hooks need forest_predict or forest_kserve in their location
 --- config
     location = /x { forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/identity.lua; }
 --- must_die
@@ -447,7 +447,7 @@ qr/\[emerg\].*forest_lua_pre and forest_lua_post need forest_predict or forest_k
 
 
 
-=== TEST 25: budget and memory limits are checked
+=== TEST 30: budget and memory limits are checked
 --- http_config
     forest_lua_budget 10;
 --- config
@@ -457,7 +457,7 @@ qr/\[emerg\].*value must be between 1000 and 2147483647 in \S+nginx\.conf:\d+/
 
 
 
-=== TEST 26: lua-nginx-module and ngx_forest in one nginx: both answer
+=== TEST 31: lua-nginx-module and ngx_forest in one nginx: both answer
 --- main_config
     load_module /usr/lib/nginx/modules/ndk_http_module.so;
     load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
