@@ -134,6 +134,49 @@ $(BUILD)/bin/gpu_bench: bench/gpu_bench.c $(LIBFOREST) $(LIBCUDA_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBFOREST) $(CUDA_LIBS) $(LDLIBS_ALL)
 
+# ---- the kernels on CPU threads (gpu/cpu/, tests/suite_gpu_cpu.sh) -------
+# g++ compiles the kernel sources as they are through the CPU execution
+# layer (gpu/cpu/cuda_runtime.h), into `forest` check builds with
+# `--device gpu-cpu`, once under ASan+UBSan and once under TSan (not with
+# SANITIZE=1: TSan cannot link its ASan libforest.a).  Needs no nvcc.
+GPUCPU      := $(BUILD)/gpu-cpu
+GPUCPU_SANS := asan $(if $(filter 1,$(SANITIZE)),,tsan)
+GPUCPU_SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+GPUCPU_SAN_tsan := -fsanitize=thread
+GPUCPU_CXX  := $(CXX) -std=c++17 -O1 -g -pthread -fno-omit-frame-pointer $(WARN) \
+               -Iforest -Igpu -Igpu/cpu -include gpu/cpu/cuda_runtime.h -x c++
+GPUCPU_SRCS := gpu/gpu_kernel.cu gpu/gpu_layout.cu gpu/cpu/exec_gpu_cpu.cc \
+               gpu/cpu/cuda_cpu.cc tests/gpu_cpu/kernel_checks.cc
+GPUCPU_HDRS := $(wildcard gpu/*.h gpu/*.cuh gpu/cpu/*.h forest/*.h)
+GPUCPU_LINK  = $(CXX) -pthread $(GPUCPU_SAN_$*) -o $@ $^ -lm
+
+define GPUCPU_OBJ
+$$(GPUCPU)/%/obj/$(basename $(notdir $(1))).o: $(1) $$(GPUCPU_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(GPUCPU_CXX) $$(GPUCPU_SAN_$$*) -c $$< -o $$@
+endef
+$(foreach s,$(GPUCPU_SRCS),$(eval $(call GPUCPU_OBJ,$(s))))
+
+$(GPUCPU)/%/obj/cli_common.o: cli/cli_common.c $(wildcard cli/*.h) $(GPUCPU_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -pthread $(WARN) -Iforest \
+	    -DFOREST_GPU_CPU $(GPUCPU_SAN_$*) -c $< -o $@
+
+$(GPUCPU)/%/bin/forest: $(foreach o,cli_common gpu_kernel gpu_layout exec_gpu_cpu cuda_cpu,$(GPUCPU)/%/obj/$(o).o) \
+                        $(filter-out %/cli_common.o,$(CLI_OBJS)) $(LIBFOREST)
+	@mkdir -p $(dir $@)
+	$(GPUCPU_LINK)
+
+$(GPUCPU)/%/bin/kernel_checks: $(GPUCPU)/%/obj/kernel_checks.o $(GPUCPU)/%/obj/cuda_cpu.o
+	@mkdir -p $(dir $@)
+	$(GPUCPU_LINK)
+
+.SECONDARY: $(foreach s,$(GPUCPU_SANS),$(foreach o,cli_common $(basename $(notdir $(GPUCPU_SRCS))),$(GPUCPU)/$(s)/obj/$(o).o))
+.PHONY: gpu-cpu test-gpu-cpu
+gpu-cpu: $(foreach s,$(GPUCPU_SANS),$(GPUCPU)/$(s)/bin/forest $(GPUCPU)/$(s)/bin/kernel_checks)
+test-gpu-cpu: gpu-cpu
+	bash tests/suite_gpu_cpu.sh $(ABS_BUILD)
+
 # ---- NGINX module, built against the packaged nginx (nginx-dev) ----------
 NGX_SRC     ?= /usr/share/nginx/src
 NGX_BUILD   := $(ABS_BUILD)/nginx
@@ -174,7 +217,7 @@ $(VENV)/.stamp: scripts/requirements.txt scripts/make_venv.sh
 $(VENV_SKL121)/.stamp: scripts/requirements-skl121.txt scripts/make_venv.sh
 	bash scripts/make_venv.sh $(VENV_SKL121) scripts/requirements-skl121.txt
 
-test: all $(TEST_BINS) venv
+test: all $(TEST_BINS) venv gpu-cpu
 	FOREST_VENV=$(VENV) FOREST_VENV_SKL121=$(VENV_SKL121) bash tests/run-all.sh $(BUILD)
 
 unit-test: $(TEST_BINS)

@@ -31,7 +31,8 @@ enum {
 typedef enum {
     CLI_DEVICE_CPU = 0,
     CLI_DEVICE_GPU,
-    CLI_DEVICE_GPU_HOST          /* the GPU layout and walk, run on the CPU */
+    CLI_DEVICE_GPU_HOST,         /* the GPU layout and walk, run on the CPU */
+    CLI_DEVICE_GPU_CPU           /* the kernel launches on CPU threads (gpu/cpu/) */
 } cli_device;
 
 typedef struct {

@@ -2,7 +2,7 @@
  * Argument parsing and model/input loading shared by the subcommands.
  */
 #include "cli.h"
-#ifdef FOREST_HAVE_CUDA
+#if defined(FOREST_HAVE_CUDA) || defined(FOREST_GPU_CPU)
 #include "../gpu/forest_gpu.h"
 #endif
 
@@ -43,7 +43,9 @@ cli_usage(FILE *f)
           "INPUT is CSV with a header line, or raw float32 when it ends in "
           ".f32 (needs --features);\n"
           "D is cpu (default), gpu, or gpu-host (the GPU executor's layout "
-          "and walk on the CPU, a check for machines without a GPU);\n"
+          "and walk on the CPU, a check for machines without a GPU), or "
+          "gpu-cpu (its kernel launches on CPU threads: the check builds of "
+          "make test-gpu-cpu only);\n"
           "F is one of:\n", f);
     for (size_t i = 0; (fi = forest_format_at(i)) != NULL; i++) {
         fprintf(f, "  %-20s %s%s%s\n", fi->name, fi->description,
@@ -111,9 +113,11 @@ apply_option(const char *cmd, const cli_option *o, const char *v,
             a->device = CLI_DEVICE_GPU;
         } else if (strcmp(v, "gpu-host") == 0) {
             a->device = CLI_DEVICE_GPU_HOST;
+        } else if (strcmp(v, "gpu-cpu") == 0) {
+            a->device = CLI_DEVICE_GPU_CPU;
         } else {
-            return usage_error(cmd, "--device is cpu, gpu or gpu-host, not "
-                               "'%s'", v);
+            return usage_error(cmd, "--device is cpu, gpu, gpu-host or "
+                               "gpu-cpu, not '%s'", v);
         }
         return 0;
     }
@@ -260,6 +264,14 @@ cli_executor_create(const forest_model *m, const cli_args *a)
 
     if (a->device == CLI_DEVICE_CPU) {
         ex = forest_cpu_executor_create(m, a->threads, err, sizeof(err));
+    } else if (a->device == CLI_DEVICE_GPU_CPU) {
+#ifdef FOREST_GPU_CPU
+        ex = forest_gpu_cpu_executor_create(m, err, sizeof(err));
+#else
+        snprintf(err, sizeof(err), "--device gpu-cpu: only the check builds "
+            "of make test-gpu-cpu (BUILD/gpu-cpu/*/bin/forest) have it");
+        ex = NULL;
+#endif
     } else {
 #ifdef FOREST_HAVE_CUDA
         forest_gpu_options opt = { 0, 0, a->threads, 0 };

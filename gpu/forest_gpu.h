@@ -40,6 +40,14 @@ forest_executor *forest_gpu_host_executor_create(const forest_model *m,
     char *err, size_t errlen);
 
 /*
+ * The layout and the kernel launches themselves, compiled by g++ through
+ * the CPU execution layer (gpu/cpu/) and run on CPU threads: only in the
+ * check builds of make test-gpu-cpu (`--device gpu-cpu`).
+ */
+forest_executor *forest_gpu_cpu_executor_create(const forest_model *m,
+    char *err, size_t errlen);
+
+/*
  * For bench/: times the traversal kernel alone on rows already resident on
  * the device (no transfers).  For each batches[i], runs the input in batches
  * of that size (at most 4096 launches a repeat), repeats reps times and

@@ -18,4 +18,13 @@ cudaError_t forest_gpu_predict_launch(const gpu_forest *dev, const float *X,
     size_t n_rows, int margin, float *out, uint32_t out_cols,
     cudaStream_t stream);
 
+/* The kernel's variants, for the CPU execution layer's checks
+ * (gpu/cpu/): rows staged in shared memory (staged, only where
+ * forest_gpu_rows_fit_shared) or read from global memory; the launch above
+ * stages where they fit. */
+int         forest_gpu_rows_fit_shared(const gpu_forest *f);
+cudaError_t forest_gpu_predict_launch_variant(const gpu_forest *dev,
+    int staged, const float *X, size_t n_rows, int margin, float *out,
+    uint32_t out_cols, cudaStream_t stream);
+
 #endif /* FOREST_GPU_KERNEL_H */
