@@ -60,7 +60,7 @@ main(int argc, char **argv)
     forest_model      *m;
     forest_matrix      in;
     forest_executor   *gpu, *cpu;
-    forest_gpu_options opt = { 0, 0, 0, 4 };
+    forest_gpu_options opt = { 0, 0, 0, 4, FOREST_GPU_KERNEL_AUTO };
     size_t             total = 1u << 20;
     unsigned           reps = 5;
     double             kernel[N_BATCHES];

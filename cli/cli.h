@@ -8,6 +8,7 @@
 #include "forest.h"
 #include "forest_exec.h"
 #include "input.h"
+#include "../gpu/forest_gpu.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -19,13 +20,14 @@
 
 /* Options a command accepts (bit set passed to cli_parse_args). */
 enum {
-    CLI_OPT_FORMAT   = 1 << 0,
-    CLI_OPT_MARGIN   = 1 << 1,
-    CLI_OPT_THREADS  = 1 << 2,
-    CLI_OPT_FEATURES = 1 << 3,
-    CLI_OPT_BATCH    = 1 << 4,
-    CLI_OPT_REPEAT   = 1 << 5,
-    CLI_OPT_DEVICE   = 1 << 6
+    CLI_OPT_FORMAT     = 1 << 0,
+    CLI_OPT_MARGIN     = 1 << 1,
+    CLI_OPT_THREADS    = 1 << 2,
+    CLI_OPT_FEATURES   = 1 << 3,
+    CLI_OPT_BATCH      = 1 << 4,
+    CLI_OPT_REPEAT     = 1 << 5,
+    CLI_OPT_DEVICE     = 1 << 6,
+    CLI_OPT_GPU_KERNEL = 1 << 7
 };
 
 typedef enum {
@@ -36,15 +38,16 @@ typedef enum {
 } cli_device;
 
 typedef struct {
-    forest_format format;        /* --format, default auto */
-    int           margin;        /* --margin */
-    unsigned      threads;       /* --threads, 0 = forest_cpu_count() */
-    uint32_t      features;      /* --features, for .f32 input */
-    size_t        batch;         /* --batch */
-    unsigned      repeat;        /* --repeat */
-    cli_device    device;        /* --device, default cpu */
-    const char   *pos[2];        /* positional arguments */
-    int           n_pos;
+    forest_format      format;      /* --format, default auto */
+    int                margin;      /* --margin */
+    unsigned           threads;     /* --threads, 0 = forest_cpu_count() */
+    uint32_t           features;    /* --features, for .f32 input */
+    size_t             batch;       /* --batch */
+    unsigned           repeat;      /* --repeat */
+    cli_device         device;      /* --device, default cpu */
+    forest_gpu_kernel  gpu_kernel;  /* --gpu-kernel, default auto */
+    const char        *pos[2];      /* positional arguments */
+    int                n_pos;
 } cli_args;
 
 /*

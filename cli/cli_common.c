@@ -2,9 +2,6 @@
  * Argument parsing and model/input loading shared by the subcommands.
  */
 #include "cli.h"
-#if defined(FOREST_HAVE_CUDA) || defined(FOREST_GPU_CPU)
-#include "../gpu/forest_gpu.h"
-#endif
 
 #include <errno.h>
 #include <stdarg.h>
@@ -20,13 +17,14 @@ typedef struct {
 } cli_option;
 
 static const cli_option options[] = {
-    { "format",   CLI_OPT_FORMAT,   1, 0 },
-    { "margin",   CLI_OPT_MARGIN,   0, 0 },
-    { "threads",  CLI_OPT_THREADS,  1, 4096 },
-    { "features", CLI_OPT_FEATURES, 1, FOREST_MAX_FEATURES },
-    { "batch",    CLI_OPT_BATCH,    1, 1u << 24 },
-    { "repeat",   CLI_OPT_REPEAT,   1, 1000 },
-    { "device",   CLI_OPT_DEVICE,   1, 0 },
+    { "format",     CLI_OPT_FORMAT,     1, 0 },
+    { "margin",     CLI_OPT_MARGIN,     0, 0 },
+    { "threads",    CLI_OPT_THREADS,    1, 4096 },
+    { "features",   CLI_OPT_FEATURES,   1, FOREST_MAX_FEATURES },
+    { "batch",      CLI_OPT_BATCH,      1, 1u << 24 },
+    { "repeat",     CLI_OPT_REPEAT,     1, 1000 },
+    { "device",     CLI_OPT_DEVICE,     1, 0 },
+    { "gpu-kernel", CLI_OPT_GPU_KERNEL, 1, 0 },
 };
 
 void
@@ -36,9 +34,10 @@ cli_usage(FILE *f)
 
     fputs("usage: forest info MODEL [--format F]\n"
           "       forest predict MODEL INPUT [--format F] [--margin] "
-          "[--threads N] [--features N] [--device D]\n"
+          "[--threads N] [--features N] [--device D] [--gpu-kernel K]\n"
           "       forest bench MODEL INPUT [--format F] [--batch N] "
-          "[--threads N] [--repeat R] [--features N] [--device D]\n"
+          "[--threads N] [--repeat R] [--features N] [--device D] "
+          "[--gpu-kernel K]\n"
           "       forest --version\n"
           "INPUT is CSV with a header line, or raw float32 when it ends in "
           ".f32 (needs --features);\n"
@@ -46,6 +45,8 @@ cli_usage(FILE *f)
           "and walk on the CPU, a check for machines without a GPU), or "
           "gpu-cpu (its kernel launches on CPU threads: the check builds of "
           "make test-gpu-cpu only);\n"
+          "K is the GPU kernel (--device gpu): auto (default: by batch "
+          "size), rows or trees;\n"
           "F is one of:\n", f);
     for (size_t i = 0; (fi = forest_format_at(i)) != NULL; i++) {
         fprintf(f, "  %-20s %s%s%s\n", fi->name, fi->description,
@@ -118,6 +119,19 @@ apply_option(const char *cmd, const cli_option *o, const char *v,
         } else {
             return usage_error(cmd, "--device is cpu, gpu, gpu-host or "
                                "gpu-cpu, not '%s'", v);
+        }
+        return 0;
+    }
+    if (o->bit == CLI_OPT_GPU_KERNEL) {
+        if (strcmp(v, "auto") == 0) {
+            a->gpu_kernel = FOREST_GPU_KERNEL_AUTO;
+        } else if (strcmp(v, "rows") == 0) {
+            a->gpu_kernel = FOREST_GPU_KERNEL_ROWS;
+        } else if (strcmp(v, "trees") == 0) {
+            a->gpu_kernel = FOREST_GPU_KERNEL_TREES;
+        } else {
+            return usage_error(cmd, "--gpu-kernel is auto, rows or trees, "
+                               "not '%s'", v);
         }
         return 0;
     }
@@ -274,7 +288,7 @@ cli_executor_create(const forest_model *m, const cli_args *a)
 #endif
     } else {
 #ifdef FOREST_HAVE_CUDA
-        forest_gpu_options opt = { 0, 0, a->threads, 0 };
+        forest_gpu_options opt = { 0, 0, a->threads, 0, a->gpu_kernel };
 
         ex = a->device == CLI_DEVICE_GPU
              ? forest_gpu_executor_create(m, &opt, err, sizeof(err))

@@ -54,7 +54,7 @@ cmd_predict(int argc, char **argv)
 
     if (cli_parse_args(argc, argv, 2, "predict", CLI_OPT_FORMAT
             | CLI_OPT_MARGIN | CLI_OPT_THREADS | CLI_OPT_FEATURES
-            | CLI_OPT_DEVICE, 2, &a) != 0)
+            | CLI_OPT_DEVICE | CLI_OPT_GPU_KERNEL, 2, &a) != 0)
     {
         return CLI_EXIT_USAGE;
     }

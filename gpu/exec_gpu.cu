@@ -33,6 +33,7 @@ typedef struct {
     gpu_forest        dev;             /* device pointers */
     forest_executor  *cpu;
     size_t            threshold;
+    forest_gpu_kernel kernel;
     int               device;
     uint32_t          max_cols;
     pthread_mutex_t   mu;
@@ -148,8 +149,8 @@ run_chunk(gpu_exec *ex, gpu_slot *s, const float *rows, size_t n, int margin,
     memcpy(s->h_in, rows, in_bytes);
     if (cuda_fail(cudaMemcpyAsync(s->d_in, s->h_in, in_bytes,
                       cudaMemcpyHostToDevice, s->stream), "copy in", err, errlen)
-        || cuda_fail(forest_gpu_predict_launch(&ex->dev, s->d_in, n, margin,
-                         s->d_out, cols, s->stream), "kernel launch", err,
+        || cuda_fail(forest_gpu_predict_launch(&ex->dev, ex->kernel, s->d_in, n,
+                         margin, s->d_out, cols, s->stream), "kernel launch", err,
                      errlen)
         || cuda_fail(cudaMemcpyAsync(s->h_out, s->d_out, out_bytes,
                          cudaMemcpyDeviceToHost, s->stream), "copy out", err,
@@ -238,6 +239,7 @@ forest_gpu_executor_create(const forest_model *m,
     ex->base.model = m;
     ex->device = opt->device;
     ex->threshold = opt->transfer_threshold;
+    ex->kernel = opt->kernel;
     ex->max_cols = m->n_outputs;
     ex->n_slots = opt->streams ? opt->streams : 4;
     ex->n_slots = ex->n_slots > GPU_MAX_SLOTS ? GPU_MAX_SLOTS : ex->n_slots;

@@ -16,11 +16,19 @@ extern "C" {
  * Call it in the process that will use the GPU (never before fork()). */
 int forest_gpu_probe(char *err, size_t errlen);
 
+/* How a batch's rows and trees spread over the GPU's threads. */
+typedef enum {
+    FOREST_GPU_KERNEL_AUTO = 0,  /* by batch size (forest_gpu_kernel_for) */
+    FOREST_GPU_KERNEL_ROWS,      /* one thread per row walks every tree */
+    FOREST_GPU_KERNEL_TREES      /* a block per row tile splits the trees */
+} forest_gpu_kernel;
+
 typedef struct {
     int         device;              /* CUDA device ordinal */
     size_t      transfer_threshold;  /* batches below this many rows run on the CPU */
     unsigned    cpu_threads;         /* threads of the CPU executor used below it */
     unsigned    streams;             /* batches in flight at once (0 = 4) */
+    forest_gpu_kernel  kernel;       /* AUTO unless the configuration forces one */
 } forest_gpu_options;
 
 /*

@@ -53,7 +53,7 @@ time_batch(const gpu_forest *dev, const float *d_in, float *d_out,
         cudaEventRecord(start, 0);
         for (size_t i = 0; i < launches && rc == 0; i++) {
             rc = bench_failed(forest_gpu_predict_launch(dev,
-                     d_in + i * batch * dev->n_features, batch, 0,
+                     FOREST_GPU_KERNEL_AUTO, d_in + i * batch * dev->n_features, batch, 0,
                      d_out + i * batch * cols, cols, 0), "launch", err,
                      errlen);
         }

@@ -4,6 +4,7 @@
 
 #include <cuda_runtime.h>
 
+#include "forest_gpu.h"
 #include "gpu_layout.h"
 
 /* Copies every array of host to the device; dev gets the device pointers.
@@ -12,16 +13,27 @@ int  forest_gpu_upload(const gpu_forest *host, gpu_forest *dev, char *err,
     size_t errlen);
 void forest_gpu_free_device(gpu_forest *dev);
 
-/* dev: a gpu_forest whose arrays are device pointers.  X: n_rows x
- * n_features on the device; out: n_rows x out_cols on the device. */
-cudaError_t forest_gpu_predict_launch(const gpu_forest *dev, const float *X,
-    size_t n_rows, int margin, float *out, uint32_t out_cols,
-    cudaStream_t stream);
+/* Awaits the first GPU measurement: the crossover where ROWS's walks in
+ * parallel overtake TREES's shorter walks is expected near the batch size
+ * at which ROWS fills the GPU's threads. */
+#define FOREST_GPU_TREES_MAX_ROWS 256
 
-/* The kernel's variants, for the CPU execution layer's checks
- * (gpu/cpu/): rows staged in shared memory (staged, only where
- * forest_gpu_rows_fit_shared) or read from global memory; the launch above
- * stages where they fit. */
+/* The strategy AUTO takes for a batch of n_rows: TREES up to
+ * FOREST_GPU_TREES_MAX_ROWS, ROWS above; any other kernel is itself. */
+forest_gpu_kernel forest_gpu_kernel_for(forest_gpu_kernel kernel,
+    size_t n_rows);
+
+/* dev: a gpu_forest whose arrays are device pointers.  X: n_rows x
+ * n_features on the device; out: n_rows x out_cols on the device.
+ * kernel: forest_gpu_kernel_for's choice; ROWS stages its rows in shared
+ * memory where they fit. */
+cudaError_t forest_gpu_predict_launch(const gpu_forest *dev,
+    forest_gpu_kernel kernel, const float *X, size_t n_rows, int margin,
+    float *out, uint32_t out_cols, cudaStream_t stream);
+
+/* ROWS's variants, for the CPU execution layer's checks (gpu/cpu/): rows
+ * staged in shared memory (staged, only where forest_gpu_rows_fit_shared)
+ * or read from global memory. */
 int         forest_gpu_rows_fit_shared(const gpu_forest *f);
 cudaError_t forest_gpu_predict_launch_variant(const gpu_forest *dev,
     int staged, const float *X, size_t n_rows, int margin, float *out,

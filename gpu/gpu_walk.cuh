@@ -1,8 +1,8 @@
 /*
- * One row through every tree of a gpu_forest, and its outputs: the body of
- * the CUDA kernel (gpu_kernel.cu), compiled for the host as well so that the
- * "gpu-host" executor (exec_gpu_host.cu) checks the GPU layout and walk
- * against the libraries' outputs on machines without a GPU.
+ * One row through one tree or every tree of a gpu_forest, and its outputs:
+ * the bodies of the CUDA kernels (gpu_kernel.cu), compiled for the host as
+ * well so that the "gpu-host" executor (exec_gpu_host.cu) checks the GPU
+ * layout and walk against the libraries' outputs on machines without a GPU.
  */
 #ifndef FOREST_GPU_WALK_CUH
 #define FOREST_GPU_WALK_CUH
@@ -76,37 +76,56 @@ gpu_scalar_sums(const gpu_forest &f)
     return f.n_outputs == 1 && f.leaf_width == 1;
 }
 
+/* Zeroes the sums gpu_add_tree adds to; SCALAR as there. */
+template <bool SCALAR>
+FOREST_HD static inline void
+gpu_zero_sums(const gpu_forest &f, float &acc0, float *acc)
+{
+    acc0 = 0.0f;
+    for (uint32_t k = 0; !SCALAR && k < f.n_outputs; k++) {
+        acc[k] = 0.0f;
+    }
+}
+
 /*
- * acc[0..n_outputs) = the row x's leaf sums, in tree order.  SCALAR: one
- * output, scalar leaves; the sum stays in a register (an indexed array
- * would live in local memory on the device).
+ * Adds tree t's leaf for the row x to the sums: the step both kernel
+ * strategies share.  SCALAR: one output, scalar leaves, summed in acc0 (a
+ * register; an indexed array would live in local memory on the device);
+ * otherwise in acc[0..n_outputs).
  */
+template <bool SCALAR>
+FOREST_HD static inline void
+gpu_add_tree(const gpu_forest &f, const float *x, uint32_t t, float &acc0,
+    float *acc)
+{
+    gpu_node nd = gpu_load_node(f.nodes, gpu_ro(&f.roots[t]));
+    int32_t  g = gpu_ro(&f.groups[t]);
+
+    while (!(nd.bits & GPU_LEAF)) {
+        bool left = gpu_goes_left(f, nd, x[nd.bits & GPU_FEATURE_MASK]);
+        nd = gpu_load_node(f.nodes, nd.left + (left ? 0u : 1u));
+    }
+    if (SCALAR) {
+        acc0 += nd.value;
+    } else if (g >= 0) {
+        acc[g] += nd.value;
+    } else {
+        for (uint32_t k = 0; k < f.leaf_width; k++) {
+            acc[k] += gpu_ro(&f.leaf_vec[nd.aux + k]);
+        }
+    }
+}
+
+/* acc[0..n_outputs) = the row x's leaf sums, in tree order. */
 template <bool SCALAR>
 FOREST_HD static inline void
 gpu_walk_row(const gpu_forest &f, const float *x, float *acc)
 {
-    float acc0 = 0.0f;
+    float acc0;
 
-    for (uint32_t k = 0; !SCALAR && k < f.n_outputs; k++) {
-        acc[k] = 0.0f;
-    }
+    gpu_zero_sums<SCALAR>(f, acc0, acc);
     for (uint32_t t = 0; t < f.n_trees; t++) {
-        gpu_node nd = gpu_load_node(f.nodes, gpu_ro(&f.roots[t]));
-        int32_t  g = gpu_ro(&f.groups[t]);
-
-        while (!(nd.bits & GPU_LEAF)) {
-            bool left = gpu_goes_left(f, nd, x[nd.bits & GPU_FEATURE_MASK]);
-            nd = gpu_load_node(f.nodes, nd.left + (left ? 0u : 1u));
-        }
-        if (SCALAR) {
-            acc0 += nd.value;
-        } else if (g >= 0) {
-            acc[g] += nd.value;
-        } else {
-            for (uint32_t k = 0; k < f.leaf_width; k++) {
-                acc[k] += gpu_ro(&f.leaf_vec[nd.aux + k]);
-            }
-        }
+        gpu_add_tree<SCALAR>(f, x, t, acc0, acc);
     }
     if (SCALAR) {
         acc[0] = acc0;

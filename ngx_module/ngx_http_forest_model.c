@@ -9,9 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#if (NGX_FOREST_CUDA)
 #include "../gpu/forest_gpu.h"
-#endif
 
 
 #define NGX_HTTP_FOREST_DEFAULT_MAX_BATCH  1024
@@ -255,6 +253,21 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
         return NGX_CONF_OK;
     }
 
+    /* accepted with device=cpu too, where it has no effect: one
+     * configuration serves hosts with and without a GPU */
+    if (KEY_IS("gpu_kernel")) {
+        if (v.len == 4 && ngx_strncmp(v.data, "auto", 4) == 0) {
+            m->gpu_kernel = FOREST_GPU_KERNEL_AUTO;
+        } else if (v.len == 4 && ngx_strncmp(v.data, "rows", 4) == 0) {
+            m->gpu_kernel = FOREST_GPU_KERNEL_ROWS;
+        } else if (v.len == 5 && ngx_strncmp(v.data, "trees", 5) == 0) {
+            m->gpu_kernel = FOREST_GPU_KERNEL_TREES;
+        } else {
+            goto invalid;
+        }
+        return NGX_CONF_OK;
+    }
+
     if (KEY_IS("threads")) {
         n = ngx_atoi(v.data, v.len);
         if (n == NGX_ERROR || n > 1024) {
@@ -270,7 +283,8 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
                        "forest_model \"%V\": unknown parameter \"%V\" "
                        "(format, version, predict_proba, is_classifier, "
                        "threshold, max_batch_size, batch_delay, device, "
-                       "transfer_threshold, threads)", &m->name, param);
+                       "transfer_threshold, gpu_kernel, threads)",
+                       &m->name, param);
     return NGX_CONF_ERROR;
 
 invalid:
@@ -484,6 +498,7 @@ ngx_http_forest_executor_create(ngx_http_forest_model_t *m, char *err,
         ngx_memzero(&opt, sizeof(forest_gpu_options));
         opt.cpu_threads = m->threads;
         opt.transfer_threshold = m->transfer_threshold;
+        opt.kernel = m->gpu_kernel;
 
         ex = forest_gpu_executor_create(m->forest, &opt, err, errlen);
         if (ex != NULL || m->device == NGX_HTTP_FOREST_DEVICE_GPU) {

@@ -82,6 +82,7 @@ typedef struct {
     ngx_http_forest_device_e  device;
     ngx_uint_t              threads;
     ngx_uint_t              transfer_threshold;  /* GPU: smaller batches on CPU */
+    ngx_uint_t              gpu_kernel;          /* forest_gpu_kernel */
 
     ngx_http_forest_stats_t  *stats;             /* shared memory */
 

@@ -48,6 +48,8 @@ expect "option without value" 2 "'--threads' needs a value" \
 expect "non-numeric threads" 2 'needs a non-negative integer' \
     "$FOREST" predict m i --threads abc
 expect "batch 0" 2 'must be at least 1' "$FOREST" bench m i --batch 0
+expect "bad gpu kernel" 2 "--gpu-kernel is auto, rows or trees, not 'warps'" \
+    "$FOREST" bench m i --gpu-kernel warps
 expect "flag with value" 2 "takes no value" "$FOREST" predict m i --margin=1
 expect "missing model file" 1 "$TMP/none.json: cannot open" \
     "$FOREST" info "$TMP/none.json"
