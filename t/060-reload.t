@@ -71,19 +71,6 @@ sub hup_under_load {
     ($Sent, @Failures) = @lines;
 }
 
-sub workers_of {
-    my ($master) = @_;
-    opendir my $d, '/proc' or die "/proc: $!";
-    my @pids;
-    for my $pid (grep { /^\d+$/ } readdir $d) {
-        open my $st, '<', "/proc/$pid/stat" or next;
-        my $line = <$st> // next;
-        # the command name may hold spaces: the ppid follows its ')'
-        push @pids, $pid if $line =~ /\)\s+\S+\s+(\d+)/ && $1 == $master;
-    }
-    return @pids;
-}
-
 # After a reload the old workers still accept connections until they have
 # handled the master's QUIT, so a request may reach one of them: wait until
 # they have all exited before the test's request.
@@ -91,7 +78,7 @@ sub swap_model {
     my ($from, $wait_shape) = @_;
     copy($from, "$ENV{TEST_NGINX_SERVER_ROOT}/html/m.json") or die "copy: $!";
     my $master = master_pid();
-    my @old = workers_of($master);
+    my @old = ForestT::workers_of($master);
     kill 'HUP', $master;
     return if !defined $wait_shape;
     my $end = time + 10;

@@ -87,19 +87,6 @@ sub wait_generation {
     return "generation $gen is not served after 15 s";
 }
 
-sub workers_of {
-    my ($master) = @_;
-    opendir my $d, '/proc' or die "/proc: $!";
-    my @pids;
-    for my $pid (grep { /^\d+$/ } readdir $d) {
-        open my $st, '<', "/proc/$pid/stat" or next;
-        my $line = <$st> // next;
-        # the command name may hold spaces: the ppid follows its ')'
-        push @pids, $pid if $line =~ /\)\s+\S+\s+(\d+)/ && $1 == $master;
-    }
-    return @pids;
-}
-
 # $n reloads, each of which renames every model; the zone holds about 2000
 # models' counters, so without reclaiming those of the models gone a reload
 # fails well before the last.  The old workers accept connections until
@@ -114,7 +101,7 @@ sub reload_renamed {
     for my $gen (1 .. $n) {
         ForestT::spew("$root/html/models.conf", models_conf($gen));
         my $log_from = -s "$root/logs/error.log";
-        my @old = workers_of($master);
+        my @old = ForestT::workers_of($master);
         kill 'HUP', $master;
         $ReloadFailure = wait_generation($gen, $log_from);
         return if defined $ReloadFailure;

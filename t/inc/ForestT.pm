@@ -302,6 +302,21 @@ sub argmax {
     return $best;
 }
 
+# the pids of $master's workers, from /proc: after a reload, the old ones
+# are those still to exit
+sub workers_of {
+    my ($master) = @_;
+    opendir my $d, '/proc' or die "/proc: $!";
+    my @pids;
+    for my $pid (grep { /^\d+$/ } readdir $d) {
+        open my $st, '<', "/proc/$pid/stat" or next;
+        my $line = <$st> // next;
+        # the command name may hold spaces: the ppid follows its ')'
+        push @pids, $pid if $line =~ /\)\s+\S+\s+(\d+)/ && $1 == $master;
+    }
+    return @pids;
+}
+
 sub slurp {
     my $path = shift;
     open my $in, '<', $path or die "cannot open $path: $!\n";
