@@ -28,9 +28,11 @@ fi
 run_suite() {
     local name=$1; shift
     echo "=== $name"
-    local out rc line p f s named
+    local out rc line p f s named start=$SECONDS
     out=$("$@" 2>&1); rc=$?
     echo "$out"
+    # the CI budget is kept suite by suite: each says what it cost
+    echo "=== $name: $((SECONDS - start)) s"
     while IFS= read -r line; do failures+=("$name: $line"); done < <(
         grep -E '^ *(not ok|FAIL)|CHECK failed|^#   Failed test' <<<"$out" | head -20)
     while IFS= read -r line; do skips+=("$name: ${line#SKIP }"); done < <(
