@@ -6,26 +6,17 @@
  * --device gpu-host`), so a session that gets a GPU starts from a layout
  * and kernel body already known to match the libraries.
  */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "forest_gpu.h"
 #include "gpu_walk.cuh"
-
-typedef struct {
-    forest_executor base;
-    gpu_forest      host;
-} gpu_host_exec;
 
 static int
 gpu_host_predict(forest_executor *base, const float *rows, size_t n_rows,
     int margin, float *out, char *err, size_t errlen)
 {
-    gpu_host_exec *ex = (gpu_host_exec *) base;
-    const gpu_forest &f = ex->host;
-    bool           scalar = gpu_scalar_sums(f);
-    uint32_t       cols = forest_output_columns(base->model, margin);
-    float          acc[GPU_MAX_OUTPUTS];
+    const gpu_forest &f = ((gpu_layout_executor *) base)->host;
+    bool              scalar = gpu_scalar_sums(f);
+    uint32_t          cols = forest_output_columns(base->model, margin);
+    float             acc[GPU_MAX_OUTPUTS];
 
     (void) err;
     (void) errlen;
@@ -42,36 +33,13 @@ gpu_host_predict(forest_executor *base, const float *rows, size_t n_rows,
     return 0;
 }
 
-static void
-gpu_host_destroy(forest_executor *base)
-{
-    gpu_host_exec *ex = (gpu_host_exec *) base;
-
-    forest_gpu_layout_free_host(&ex->host);
-    free(ex);
-}
-
 static const forest_executor_ops gpu_host_ops = {
-    "gpu-host", gpu_host_predict, gpu_host_destroy
+    "gpu-host", gpu_host_predict, forest_gpu_layout_executor_destroy
 };
 
 extern "C" forest_executor *
 forest_gpu_host_executor_create(const forest_model *m, char *err,
     size_t errlen)
 {
-    gpu_host_exec *ex = (gpu_host_exec *) calloc(1, sizeof(*ex));
-    char           why[FOREST_ERR_LEN];
-
-    if (ex == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (forest_gpu_layout_build(m, &ex->host, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "model not supported on the GPU: %s", why);
-        free(ex);
-        return NULL;
-    }
-    ex->base.ops = &gpu_host_ops;
-    ex->base.model = m;
-    return &ex->base;
+    return forest_gpu_layout_executor_create(m, &gpu_host_ops, err, errlen);
 }

@@ -21,6 +21,8 @@ forest_gpu_free_device(gpu_forest *dev)
     cudaFree(dev->cat_bits);
     cudaFree(dev->base_score);
     cudaFree(dev->divisor);
+    cudaFree(dev->cnodes);
+    cudaFree(dev->ccat);
     memset(dev, 0, sizeof(*dev));
 }
 
@@ -36,11 +38,15 @@ forest_gpu_upload(const gpu_forest *host, gpu_forest *dev, char *err,
     dev->cat_bits = NULL;
     dev->base_score = NULL;
     dev->divisor = NULL;
-    if (UPLOAD(nodes, host->n_nodes) || UPLOAD(roots, host->n_trees)
+    dev->cnodes = NULL;
+    dev->ccat = NULL;
+    if (UPLOAD(nodes, host->n_nodes) || UPLOAD(roots, host->n_trees + 1)
         || UPLOAD(groups, host->n_trees) || UPLOAD(leaf_vec, host->n_leaf_vec)
         || UPLOAD(cat_bits, host->n_cat_words)
         || UPLOAD(base_score, host->n_outputs)
-        || UPLOAD(divisor, host->n_outputs))
+        || UPLOAD(divisor, host->n_outputs)
+        || (host->cnodes != NULL && (UPLOAD(cnodes, host->n_nodes)
+                                     || UPLOAD(ccat, host->n_ccat))))
     {
         snprintf(err, errlen, "CUDA model upload failed: %s",
             cudaGetErrorString(cudaGetLastError()));

@@ -1,4 +1,4 @@
-# The forest_model key gpu_kernel (auto, rows, trees) forces the GPU
+# The forest_model key gpu_kernel (auto, rows, trees, compact) forces the GPU
 # executor's kernel strategy.  device=cpu accepts it and runs on the CPU as
 # before, so one configuration serves hosts with and without a GPU; an
 # unknown value fails `nginx -t` at its line.
@@ -28,16 +28,17 @@ ForestT::json_like({ predictions => ForestT::predictions('xgb_binary', 'expected
 
 
 
-=== TEST 2: gpu_kernel=rows and gpu_kernel=auto are accepted
+=== TEST 2: gpu_kernel=rows, compact and auto are accepted
 --- http_config
     forest_model a $TEST_NGINX_SHARED/models/xgb_binary.json device=cpu gpu_kernel=rows;
     forest_model b $TEST_NGINX_SHARED/models/xgb_binary.json device=cpu gpu_kernel=auto;
+    forest_model c $TEST_NGINX_SHARED/models/xgb_binary.json device=cpu gpu_kernel=compact;
 --- config
     location /v2/ { forest_kserve; }
 --- pipelined_requests eval
-["GET /v2/models/a/ready", "GET /v2/models/b/ready"]
+["GET /v2/models/a/ready", "GET /v2/models/b/ready", "GET /v2/models/c/ready"]
 --- error_code eval
-[200, 200]
+[200, 200, 200]
 --- no_error_log
 [error]
 [emerg]

@@ -50,7 +50,11 @@ struct dim3 {
         : x(vx), y(vy), z(vz) {}
 };
 
-/* as on the device: a 16-byte load must be 16-byte aligned */
+/* as on the device: an 8- or 16-byte load must be aligned to its size */
+struct alignas(8) uint2 {
+    unsigned x, y;
+};
+
 struct alignas(16) uint4 {
     unsigned x, y, z, w;
 };

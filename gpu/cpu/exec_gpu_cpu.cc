@@ -5,14 +5,18 @@
  * test-gpu-cpu (BUILD/gpu-cpu/{asan,tsan}/bin/forest), where
  * tests/parity.py drives it on every reference model.  Each batch runs
  * every kernel and variant the model can take, each on copies of the rows
- * and outputs of exactly their size (so ASan sees an access past them).
- * The ROWS variants must agree bit for bit.  TREES sums the same leaves in
- * another order, so its outputs are the ones returned, for parity.py to
- * hold against the libraries' (ROWS's sums are the gpu-host walk's, held
- * there); it must also come within parity.py's tolerance of ROWS.  TREES
- * runs the batch's first rows in pieces of 1 and TREES_PIECE, so every tile
- * shape occurs (one row, a full tile and a partial one); the other rows are
- * ROWS's.  Each TREES block is 128 threads meeting at barriers, which the
+ * and outputs of exactly their size (so ASan sees an access past them):
+ * ROWS with its rows read from global memory and staged in shared memory,
+ * COMPACT with its trees read from global memory and staged (in about
+ * three stages, so stage boundaries occur),
+ * and TREES.  ROWS and COMPACT add the same leaves in the same order, so
+ * they must agree bit for bit.  TREES sums them in another order, so its
+ * outputs are the ones returned, for parity.py to hold against the
+ * libraries' (ROWS's sums are the gpu-host walk's, held there); it must
+ * also come within parity.py's tolerance of ROWS.  TREES runs the batch's
+ * first rows in pieces of 1 and TREES_PIECE, so every tile shape occurs
+ * (one row, a full tile and a partial one); the other rows are ROWS's.
+ * Each TREES block is 128 threads meeting at barriers, which the
  * sanitizers make slow: a whole batch of them would cost make test minutes.
  */
 #include <math.h>
@@ -29,12 +33,19 @@
 /* tests/parity.py's REL_TOL */
 #define TREES_REL_TOL 1e-4
 
-typedef struct {
-    forest_executor base;
-    gpu_forest      host;
-} gpu_cpu_exec;
+static const char *
+variant_name(forest_gpu_kernel kernel, int staged)
+{
+    switch (kernel) {
+    case FOREST_GPU_KERNEL_TREES:
+        return "trees";
+    case FOREST_GPU_KERNEL_COMPACT:
+        return staged ? "compact, staged" : "compact";
+    default:
+        return staged ? "rows, staged" : "rows";
+    }
+}
 
-/* kernel: ROWS (then staged says which variant) or TREES */
 static int
 run_variant(const gpu_forest &f, forest_gpu_kernel kernel, int staged,
     const float *rows, size_t n_rows, int margin, float *out, uint32_t cols,
@@ -48,18 +59,14 @@ run_variant(const gpu_forest &f, forest_gpu_kernel kernel, int staged,
 
     if (in != NULL && res != NULL) {
         memcpy(in, rows, in_bytes);
-        e = kernel == FOREST_GPU_KERNEL_TREES
-            ? forest_gpu_predict_launch(&f, kernel, in, n_rows, margin, res,
-                  cols, NULL)
-            : forest_gpu_predict_launch_variant(&f, staged, in, n_rows,
-                  margin, res, cols, NULL);
+        e = forest_gpu_launch_variant(&f, kernel, staged, in, n_rows, margin,
+            res, cols, NULL);
     }
     if (e == cudaSuccess) {
         memcpy(out, res, out_bytes);
     } else {
-        snprintf(err, errlen, "kernel (%s): %s",
-            kernel == FOREST_GPU_KERNEL_TREES ? "trees"
-            : staged ? "rows, staged" : "rows", cudaGetErrorString(e));
+        snprintf(err, errlen, "kernel (%s): %s", variant_name(kernel, staged),
+            cudaGetErrorString(e));
     }
     free(in);
     free(res);
@@ -107,84 +114,87 @@ trees_near_rows(const float *trees, const float *rows, size_t n_out,
     return 0;
 }
 
+/* f's variant (kernel, staged) must give the outputs ref gave, bit for
+ * bit; tmp: room for them */
+static int
+run_same(const gpu_forest &f, forest_gpu_kernel kernel, int staged,
+    const float *rows, size_t n_rows, int margin, const float *ref,
+    float *tmp, uint32_t cols, char *err, size_t errlen)
+{
+    if (run_variant(f, kernel, staged, rows, n_rows, margin, tmp, cols, err,
+                    errlen) != 0)
+    {
+        return -1;
+    }
+    if (memcmp(ref, tmp, n_rows * cols * sizeof(float)) != 0) {
+        snprintf(err, errlen, "the %s kernel differs from the rows kernel",
+            variant_name(kernel, staged));
+        return -1;
+    }
+    return 0;
+}
+
 static int
 gpu_cpu_predict(forest_executor *base, const float *rows, size_t n_rows,
     int margin, float *out, char *err, size_t errlen)
 {
-    gpu_cpu_exec *ex = (gpu_cpu_exec *) base;
-    uint32_t      cols = forest_output_columns(base->model, margin);
-    size_t        n_out = n_rows * cols;
-    size_t        n_trees = n_rows < 1 + TREES_PIECE ? n_rows : 1 + TREES_PIECE;
-    int           fits = forest_gpu_rows_fit_shared(&ex->host);
-    float        *by_rows, *staged = NULL;
-    int           rc;
+    gpu_forest f = ((gpu_layout_executor *) base)->host;
+    uint32_t   cols = forest_output_columns(base->model, margin);
+    size_t     n_out = n_rows * cols;
+    size_t     n_trees = n_rows < 1 + TREES_PIECE ? n_rows : 1 + TREES_PIECE;
+    float     *by_rows, *tmp;
+    int        rc;
 
     if (n_rows == 0) {
         return 0;
     }
     by_rows = (float *) malloc(n_out * sizeof(float));
-    if (fits) {
-        staged = (float *) malloc(n_out * sizeof(float));
-    }
-    if (by_rows == NULL || (fits && staged == NULL)) {
+    tmp = (float *) malloc(n_out * sizeof(float));
+    if (by_rows == NULL || tmp == NULL) {
         free(by_rows);
-        free(staged);
+        free(tmp);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    rc = run_variant(ex->host, FOREST_GPU_KERNEL_ROWS, 0, rows, n_rows,
-        margin, by_rows, cols, err, errlen);
-    if (rc == 0 && staged != NULL) {
-        rc = run_variant(ex->host, FOREST_GPU_KERNEL_ROWS, 1, rows, n_rows,
-            margin, staged, cols, err, errlen);
-        if (rc == 0 && memcmp(by_rows, staged, n_out * sizeof(float)) != 0) {
-            snprintf(err, errlen, "the staged and unstaged kernels differ");
-            rc = -1;
-        }
+    rc = run_variant(f, FOREST_GPU_KERNEL_ROWS, 0, rows, n_rows, margin,
+        by_rows, cols, err, errlen);
+    if (rc == 0 && forest_gpu_can_stage(&f, FOREST_GPU_KERNEL_ROWS)) {
+        rc = run_same(f, FOREST_GPU_KERNEL_ROWS, 1, rows, n_rows, margin,
+            by_rows, tmp, cols, err, errlen);
+    }
+    if (rc == 0 && f.cnodes != NULL) {
+        rc = run_same(f, FOREST_GPU_KERNEL_COMPACT, 0, rows, n_rows, margin,
+            by_rows, tmp, cols, err, errlen);
+    }
+    if (rc == 0 && forest_gpu_can_stage(&f, FOREST_GPU_KERNEL_COMPACT)) {
+        /* about three stages: their boundaries occur, while each stage's
+         * two barriers cost the sanitizers a block of thread wake-ups */
+        uint32_t third = (uint32_t) (f.n_nodes / 3);
+
+        third = third < f.cstage_cap ? third : f.cstage_cap;
+        forest_gpu_compact_stage(&f, f.max_tree > third ? f.max_tree : third);
+        rc = run_same(f, FOREST_GPU_KERNEL_COMPACT, 1, rows, n_rows, margin,
+            by_rows, tmp, cols, err, errlen);
     }
     if (rc == 0) {
         memcpy(out, by_rows, n_out * sizeof(float));
-        rc = run_trees(ex->host, rows, n_trees, margin, out, cols, err,
-            errlen);
+        rc = run_trees(f, rows, n_trees, margin, out, cols, err, errlen);
     }
     if (rc == 0) {
         rc = trees_near_rows(out, by_rows, n_trees * cols, err, errlen);
     }
     free(by_rows);
-    free(staged);
+    free(tmp);
     return rc;
 }
 
-static void
-gpu_cpu_destroy(forest_executor *base)
-{
-    gpu_cpu_exec *ex = (gpu_cpu_exec *) base;
-
-    forest_gpu_layout_free_host(&ex->host);
-    free(ex);
-}
-
 static const forest_executor_ops gpu_cpu_ops = {
-    "gpu-cpu", gpu_cpu_predict, gpu_cpu_destroy
+    "gpu-cpu", gpu_cpu_predict, forest_gpu_layout_executor_destroy
 };
 
 extern "C" forest_executor *
 forest_gpu_cpu_executor_create(const forest_model *m, char *err,
     size_t errlen)
 {
-    gpu_cpu_exec *ex = (gpu_cpu_exec *) calloc(1, sizeof(*ex));
-    char          why[FOREST_ERR_LEN];
-
-    if (ex == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (forest_gpu_layout_build(m, &ex->host, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "model not supported on the GPU: %s", why);
-        free(ex);
-        return NULL;
-    }
-    ex->base.ops = &gpu_cpu_ops;
-    ex->base.model = m;
-    return &ex->base;
+    return forest_gpu_layout_executor_create(m, &gpu_cpu_ops, err, errlen);
 }
