@@ -1,9 +1,15 @@
 /*
- * GPU benchmark driver (bench/gpu.sh): for each batch size, rows/s of the
- * GPU kernel alone (input resident on the device), of the GPU executor end
- * to end (pinned copies in and out), and of the CPU executor on every core,
- * in the same run.  Input rows are the given .f32 file repeated up to
- * --rows rows.
+ * GPU benchmark driver (bench/gpu.sh): for each batch size, rows/s of each
+ * GPU kernel strategy alone (input resident on the device), of the GPU
+ * executor end to end (pinned copies in and out, the auto choice, no
+ * transfer_threshold), and of the CPU executor on every core and on one
+ * thread (what a GPU model's smaller batches run on with forest_model's
+ * default threads=1), in the same run.  Input rows are the given .f32 file
+ * repeated up to --rows rows.  Prints tab-separated lines, "what strategy
+ * batch rows/s", for bench/gpu/table.py; the CPU executor above
+ * CPU_MAX_BATCH rows (CPU1_MAX_BATCH on one thread) is timed at that batch
+ * (its rate no longer depends on the batch there, and a million rows of a
+ * 5,000-tree model would take it many seconds).
  *
  * usage: gpu_bench MODEL INPUT.f32 FEATURES [--rows N] [--reps R]
  */
@@ -16,8 +22,21 @@
 #include <string.h>
 #include <time.h>
 
-static const size_t batches[] = { 1, 64, 1024, 65536, 1u << 20 };
+static const size_t batches[] = { 1, 16, 80, 1024, 65536, 1u << 20 };
 #define N_BATCHES (sizeof(batches) / sizeof(batches[0]))
+#define CPU_MAX_BATCH 65536
+#define CPU1_MAX_BATCH 4096
+
+static const struct {
+    const char        *name;
+    forest_gpu_kernel  kernel;
+} strategies[] = {
+    { "auto", FOREST_GPU_KERNEL_AUTO },
+    { "rows", FOREST_GPU_KERNEL_ROWS },
+    { "trees", FOREST_GPU_KERNEL_TREES },
+    { "compact", FOREST_GPU_KERNEL_COMPACT },
+};
+#define N_STRATEGIES (sizeof(strategies) / sizeof(strategies[0]))
 
 static double
 now_s(void)
@@ -59,11 +78,11 @@ main(int argc, char **argv)
 {
     forest_model      *m;
     forest_matrix      in;
-    forest_executor   *gpu, *cpu;
+    forest_executor   *gpu, *cpu, *cpu1;
     forest_gpu_options opt = { 0, 0, 0, 4, FOREST_GPU_KERNEL_AUTO };
     size_t             total = 1u << 20;
     unsigned           reps = 5;
-    double             kernel[N_BATCHES];
+    double             kernel[N_STRATEGIES][N_BATCHES];
     float             *rows, *out;
     char               err[FOREST_ERR_LEN];
 
@@ -105,27 +124,43 @@ main(int argc, char **argv)
             in.values + (r % in.n_rows) * m->n_features,
             m->n_features * sizeof(float));
     }
-    if (forest_gpu_kernel_bench(m, rows, total, batches, N_BATCHES, reps,
-            kernel, err, sizeof(err)) != 0
-        || (gpu = forest_gpu_executor_create(m, &opt, err, sizeof(err))) == NULL
-        || (cpu = forest_cpu_executor_create(m, 0, err, sizeof(err))) == NULL)
+    for (size_t k = 0; k < N_STRATEGIES; k++) {
+        if (forest_gpu_kernel_bench(m, strategies[k].kernel, rows, total,
+                batches, N_BATCHES, reps, kernel[k], err, sizeof(err)) != 0)
+        {
+            fprintf(stderr, "gpu_bench: %s kernel: %s\n", strategies[k].name,
+                err);
+            return 1;
+        }
+    }
+    if ((gpu = forest_gpu_executor_create(m, &opt, err, sizeof(err))) == NULL
+        || (cpu = forest_cpu_executor_create(m, 0, err, sizeof(err))) == NULL
+        || (cpu1 = forest_cpu_executor_create(m, 1, err, sizeof(err))) == NULL)
     {
         fprintf(stderr, "gpu_bench: %s\n", err);
         return 1;
     }
-    printf("model %s: %u trees, %u features\n", argv[1], m->n_trees,
+    printf("# model %s: %u trees, %u features\n", argv[1], m->n_trees,
         m->n_features);
-    printf("%10s %16s %16s %16s %10s\n", "batch", "gpu_kernel_rows/s",
-        "gpu_e2e_rows/s", "cpu_all_rows/s", "kernel/cpu");
     for (size_t i = 0; i < N_BATCHES; i++) {
-        double e2e = executor_rate(gpu, rows, total, batches[i], out);
-        double c = executor_rate(cpu, rows, total, batches[i], out);
+        size_t cb = batches[i] < CPU_MAX_BATCH ? batches[i] : CPU_MAX_BATCH;
+        size_t cb1 = batches[i] < CPU1_MAX_BATCH ? batches[i] : CPU1_MAX_BATCH;
 
-        printf("%10zu %16.4g %16.4g %16.4g %10.2f\n", batches[i], kernel[i],
-            e2e, c, kernel[i] / c);
+        for (size_t k = 0; k < N_STRATEGIES; k++) {
+            printf("kernel\t%s\t%zu\t%.6g\n", strategies[k].name, batches[i],
+                kernel[k][i]);
+        }
+        printf("gpu_e2e\tauto\t%zu\t%.6g\n", batches[i],
+            executor_rate(gpu, rows, total, batches[i], out));
+        printf("cpu_all\tcpu\t%zu\t%.6g\n", batches[i],
+            executor_rate(cpu, rows, total, cb, out));
+        printf("cpu_1\tcpu\t%zu\t%.6g\n", batches[i],
+            executor_rate(cpu1, rows, total, cb1, out));
+        fflush(stdout);
     }
     forest_executor_destroy(gpu);
     forest_executor_destroy(cpu);
+    forest_executor_destroy(cpu1);
     forest_matrix_free(&in);
     free(rows);
     free(out);
