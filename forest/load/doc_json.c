@@ -5,6 +5,7 @@
  */
 #include "doc_build.h"
 #include "forest_internal.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -47,31 +48,6 @@ hex4(doc_reader *j, uint32_t *out)
     }
     *out = v;
     return 0;
-}
-
-static size_t
-put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char) cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char) (0xC0 | (cp >> 6));
-        o[1] = (char) (0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char) (0xE0 | (cp >> 12));
-        o[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char) (0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char) (0xF0 | (cp >> 18));
-    o[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char) (0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* At the opening quote.  The decoded string is never longer than its text
@@ -131,7 +107,7 @@ parse_string(doc_reader *j, const char **out, size_t *out_len)
                 }
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
-            n += put_utf8(s + n, cp);
+            n += forest_utf8_put(s + n, cp);
             break;
         default:
             j->pos--;
