@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of fuzz/fuzz_grpc_frame.c and fuzz/fuzz_grpc_infer.c
+(fuzz/corpus/<target>/): framed model requests, and ModelInferRequest
+messages of each form (typed contents of every kind, raw contents, outputs
+with classification, unknown fields) for a 4-feature model.  Protobuf is
+written by hand, so no protobuf package is needed."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def varint(v):
+    v &= (1 << 64) - 1
+    out = b""
+    while v >= 0x80:
+        out += bytes([v & 0x7f | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+def tag(field, wire):
+    return varint(field << 3 | wire)
+
+
+def ln(field, data):
+    return tag(field, 2) + varint(len(data)) + data
+
+
+def packed(field, values):
+    return ln(field, b"".join(varint(v) for v in values))
+
+
+def param(field, key, value):
+    return ln(field, ln(1, key) + ln(2, value))
+
+
+def tensor(dtype, rows, contents=None):
+    t = ln(1, b"input__0") + ln(2, dtype) + packed(3, [rows, 4])
+    return ln(5, t + (ln(5, contents) if contents is not None else b""))
+
+
+def frame(msg, flag=0):
+    return struct.pack(">BI", flag, len(msg)) + msg
+
+
+head = ln(1, b"fuzz") + ln(3, b"req-1")
+vals = [1.5, float("nan"), -2.0, 3.25, 0.0, 1e30, -1e-30, 7.0]
+infer = {
+    "fp32": head + tensor(b"FP32", 2, ln(6, struct.pack("<8f", *vals))),
+    "fp32_unpacked": head + tensor(b"FP32", 1, b"".join(
+        tag(6, 5) + struct.pack("<f", v) for v in vals[:4])),
+    "fp64": head + tensor(b"FP64", 2, ln(7, struct.pack("<8d", *vals))),
+    "int32": head + tensor(b"INT32", 1, packed(2, [1, -2, 3, 2**31 - 1])),
+    "int8_range": head + tensor(b"INT8", 1, packed(2, [1, -2, 300, 4])),
+    "int64": head + tensor(b"INT64", 1, packed(3, [1, -2, 2**62, 4])),
+    "uint32": head + tensor(b"UINT32", 1, packed(4, [1, 2, 3, 2**32 - 1])),
+    "uint64": head + tensor(b"UINT64", 1, packed(5, [1, 2, 3, 2**64 - 1])),
+    "bool": head + tensor(b"BOOL", 1, packed(1, [1, 0, 1, 0])),
+    "raw_fp16": head + tensor(b"FP16", 1) + ln(7, struct.pack("<4e", 1, 2, 3, 4)),
+    "raw_fp32": head + tensor(b"FP32", 2) + ln(7, struct.pack("<8f", *vals)),
+    "outputs": head + tensor(b"FP32", 1, ln(6, struct.pack("<4f", *vals[:4])))
+    + ln(6, ln(1, b"output__0") + param(2, b"classification", tag(2, 0) + varint(2))),
+    "params": head + param(4, b"sequence_id", tag(2, 0) + varint(4))
+    + tensor(b"FP32", 1, ln(6, struct.pack("<4f", *vals[:4]))),
+    "unknown_fields": tag(99, 0) + varint(5) + ln(100, b"xyz") + head
+    + tensor(b"FP32", 1, ln(6, struct.pack("<4f", *vals[:4]))) + tag(101, 1) + b"\0" * 8,
+    "shm": head + ln(5, ln(1, b"input__0") + ln(2, b"FP32") + packed(3, [1, 4])
+                     + param(4, b"shared_memory_region", ln(3, b"r"))),
+}
+for i, (name, msg) in enumerate(infer.items()):
+    write("fuzz_grpc_infer", name, bytes([i, i * 37 % 256]) + msg)
+
+frames = {
+    "ready": frame(ln(1, b"fuzz") + ln(2, b"1")),
+    "index": frame(tag(2, 0) + varint(1)),
+    "empty": frame(b""),
+    "compressed": frame(ln(1, b"fuzz"), 1),
+    "short": frame(ln(1, b"fuzz"))[:-2],
+    "two": frame(b"") + frame(b""),
+    "infer": frame(infer["fp32"]),
+}
+for name, body in frames.items():
+    write("fuzz_grpc_frame", name, body)
