@@ -1,0 +1,319 @@
+"""Drives a running nginx + ngx_forest with the real tritonclient.grpc (its
+defaults), as Triton users do, and compares every answer with the
+libraries' own predictions (tests/reference/models).
+
+usage: grpc_check.py HOST:PORT REF_DIR MODELS [--tls CERT]
+       grpc_check.py HOST:PORT REF_DIR MODELS --load SECONDS CLIENTS
+MODELS: comma-separated name=reference_model pairs as nginx serves them.
+Prints one line per check and "N passed, N failed, 0 skipped" last (the
+load mode prints one "load: ..." line of counts instead).
+"""
+import csv
+import sys
+import threading
+import time
+
+import grpc
+import numpy as np
+import tritonclient.grpc as grpcclient
+from tritonclient.grpc import service_pb2
+from tritonclient.utils import InferenceServerException
+
+url, ref = sys.argv[1], sys.argv[2]
+models = dict(kv.split("=") for kv in sys.argv[3].split(","))
+opts = sys.argv[4:]
+tls = opts[1] if opts[:1] == ["--tls"] else None
+passed = failed = 0
+label = "tls " if tls else "h2c "
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {label}{name}")
+    else:
+        failed += 1
+        print(f"FAIL {label}{name} {detail}")
+
+
+def run(name, fn):
+    try:
+        fn()
+    except Exception as e:  # a check that raises is a failed check
+        check(name, False, f"{type(e).__name__}: {e}")
+
+
+def read_csv(path):
+    with open(path) as f:
+        rows = list(csv.reader(f))[1:]
+    return np.array([[float(v) if v else np.nan for v in r] for r in rows],
+                    dtype=np.float32)
+
+
+def rows(model, n=200):
+    return read_csv(f"{ref}/{model}.input.csv")[:n]
+
+
+def expected(model, n=200):
+    e = read_csv(f"{ref}/{model}.expected.csv")[:n].astype(np.float64)
+    # the module's binary classifiers answer [1-p, p] (predict_proba=on)
+    return np.hstack([1 - e, e]) if e.shape[1] == 1 and "reg" not in model else e
+
+
+def close(got, want):
+    got = np.asarray(got, dtype=np.float64)
+    return got.shape == want.shape and bool(
+        np.all(np.abs(got - want) <= 1e-5 * np.maximum(1, np.abs(want))))
+
+
+def client():
+    if tls:
+        return grpcclient.InferenceServerClient(url, ssl=True, root_certificates=tls)
+    return grpcclient.InferenceServerClient(url)
+
+
+def request(x, dtype="FP32", outputs=None):
+    """infer()'s keyword arguments for input__0 = x"""
+    inp = grpcclient.InferInput("input__0", list(x.shape), dtype)
+    inp.set_data_from_numpy(x)
+    return {"inputs": [inp], "outputs": outputs}
+
+
+def load(seconds, n_clients):
+    """Each client (its own channel: its own HTTP/2 connection) calls in a
+    loop; counts answers, wrong answers and failures by status code."""
+    x, want = rows("xgb_binary", 4), expected("xgb_binary", 4)
+    counts = {"ok": 0, "wrong": 0}
+    lock = threading.Lock()
+    stop = time.time() + seconds
+
+    def worker():
+        c = client()
+        req = request(x)
+        while time.time() < stop:
+            try:
+                got = c.infer("fraud", **req).as_numpy("output__0")
+                key = "ok" if close(got, want) else "wrong"
+            except InferenceServerException as e:
+                key = str(e.status())
+            with lock:
+                counts[key] = counts.get(key, 0) + 1
+
+    threads = [threading.Thread(target=worker) for _ in range(n_clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("load: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+
+
+if opts[:1] == ["--load"]:
+    load(float(opts[1]), int(opts[2]))
+    sys.exit(0)
+
+c = client()
+
+
+def health():
+    check("server live", c.is_server_live())
+    check("server ready", c.is_server_ready())
+    check("model ready", c.is_model_ready("fraud"))
+    check("model ready, version 1", c.is_model_ready("fraud", "1"))
+    check("unknown model not ready", not c.is_model_ready("nosuch"))
+
+
+def metadata():
+    md = c.get_server_metadata()
+    check("server metadata", md.name == "ngx_forest"
+          and "classification" in md.extensions, md)
+    md = c.get_model_metadata("fraud")
+    check("model metadata", md.name == "fraud" and list(md.versions) == ["1"]
+          and md.inputs[0].name == "input__0" and md.inputs[0].datatype == "FP32"
+          and list(md.inputs[0].shape) == [-1, 20]
+          and md.outputs[0].name == "output__0"
+          and list(md.outputs[0].shape) == [-1, 2], md)
+    cfg = c.get_model_config("fraud").config
+    check("model config", cfg.name == "fraud" and cfg.input[0].name == "input__0"
+          and list(cfg.input[0].dims) == [20] and list(cfg.output[0].dims) == [2]
+          and cfg.parameters["objective"].string_value == "binary:logistic", cfg)
+    idx = c.get_model_repository_index()
+    check("repository index", sorted(m.name for m in idx.models) == sorted(models)
+          and all(m.state == "READY" for m in idx.models), idx)
+
+
+def every_model():
+    for name, model in models.items():
+        x = rows(model)
+        res = c.infer(name, **request(x), request_id=f"id-{name}")
+        got = res.as_numpy("output__0")
+        check(f"infer {name} ({model}, 200 rows FP32 with NaN)",
+              close(got, expected(model)), None if got is None else got[:2])
+        check(f"infer {name} echoes the id", res.get_response().id == f"id-{name}")
+
+
+def dtypes():
+    x = rows("lgb_multiclass", 50)
+    got = c.infer("iris", **request(x.astype(np.float64), "FP64")).as_numpy("output__0")
+    check("infer FP64 input", close(got, expected("lgb_multiclass", 50)))
+    xi = np.nan_to_num(np.round(rows("xgb_binary", 40)), nan=0.0)
+    via_f32 = c.infer("fraud", **request(xi.astype(np.float32))).as_numpy("output__0")
+    via_i64 = c.infer("fraud", **request(xi.astype(np.int64), "INT64")).as_numpy("output__0")
+    via_i32 = c.infer("fraud", **request(xi.astype(np.int32), "INT32")).as_numpy("output__0")
+    check("infer INT64 input equals the same values as FP32",
+          via_f32 is not None and np.array_equal(via_f32, via_i64))
+    check("infer INT32 input equals the same values as FP32",
+          via_f32 is not None and np.array_equal(via_f32, via_i32))
+
+
+def outputs():
+    x = rows("xgb_binary", 16)
+    out = [grpcclient.InferRequestedOutput("output__0")]
+    got = c.infer("fraud", **request(x, outputs=out)).as_numpy("output__0")
+    check("requested output output__0", close(got, expected("xgb_binary", 16)))
+    x = rows("lgb_multiclass", 5)
+    out = [grpcclient.InferRequestedOutput("output__0", class_count=2)]
+    got = c.infer("iris", **request(x, outputs=out)).as_numpy("output__0")
+    want = expected("lgb_multiclass", 5)
+    ok = got is not None and got.shape == (5, 2)
+    for r in range(5 if ok else 0):
+        order = np.argsort(-want[r])
+        for j in range(2):
+            value, index = got[r][j].decode().split(":")[:2]
+            ok = ok and int(index) == order[j] and abs(float(value) - want[r][order[j]]) < 1e-5
+    check("classification (class_count=2)", ok, got)
+
+
+def concurrent():
+    x, want = rows("xgb_binary"), expected("xgb_binary")
+    results, done = {}, threading.Event()
+
+    def callback(i):
+        def cb(result, error):
+            results[i] = error if error else result.as_numpy("output__0")
+            if len(results) == 64:
+                done.set()
+        return cb
+
+    for i in range(64):
+        c.async_infer("fraud", **request(x[i:i + 3]), callback=callback(i))
+    done.wait(30)
+    check("64 async_infer calls in flight",
+          len(results) == 64 and all(close(results[i], want[i:i + 3]) for i in range(64)))
+
+    bad = []
+
+    def caller(t):
+        cc = client()
+        for k in range(10):
+            i = (t * 10 + k) % 190
+            got = cc.infer("fraud", **request(x[i:i + 10])).as_numpy("output__0")
+            if not close(got, want[i:i + 10]):
+                bad.append(i)
+
+    threads = [threading.Thread(target=caller, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check("8 clients x 10 calls at once", not bad, bad)
+
+
+def statistics():
+    st = c.get_inference_statistics("fraud")
+    ms = st.model_stats[0]
+    check("inference statistics", ms.name == "fraud" and ms.inference_count >= 200
+          and ms.inference_stats.success.count > 0, ms)
+    check("statistics of every model",
+          len(c.get_inference_statistics().model_stats) == len(models))
+
+
+def raises(name, code, fn):
+    try:
+        fn()
+        check(name, False, "no exception")
+    except InferenceServerException as e:
+        check(name, e.status() == f"StatusCode.{code}", f"{e.status()} {e.message()}")
+
+
+def errors():
+    x = rows("xgb_binary", 2)
+    raises("unknown model: NOT_FOUND", "NOT_FOUND",
+           lambda: c.infer("nosuch", **request(x)))
+    raises("unknown version: NOT_FOUND", "NOT_FOUND",
+           lambda: c.infer("fraud", **request(x), model_version="7"))
+    raises("metadata of unknown model: NOT_FOUND", "NOT_FOUND",
+           lambda: c.get_model_metadata("nosuch"))
+    raises("wrong feature count: INVALID_ARGUMENT", "INVALID_ARGUMENT",
+           lambda: c.infer("reg", **request(x)))
+    raises("BYTES input: INVALID_ARGUMENT", "INVALID_ARGUMENT",
+           lambda: c.infer("fraud", **request(np.array([[b"a"] * 20], dtype=np.object_), "BYTES")))
+    raises("over forest_max_rows: RESOURCE_EXHAUSTED", "RESOURCE_EXHAUSTED",
+           lambda: c.infer("fraud", **request(np.zeros((300, 20), np.float32))))
+    raises("load_model: UNIMPLEMENTED", "UNIMPLEMENTED", lambda: c.load_model("fraud"))
+    raises("shared memory status: UNIMPLEMENTED", "UNIMPLEMENTED",
+           lambda: c.get_system_shared_memory_status())
+    # ModelStreamInfer: the stream ends with UNIMPLEMENTED, no hang
+    errs = []
+    c.start_stream(callback=lambda result, error: errs.append(error))
+    try:
+        c.async_stream_infer("fraud", **request(x))
+    except InferenceServerException:
+        pass  # the stream has already ended, its error given to the callback
+    for _ in range(100):
+        if errs:
+            break
+        time.sleep(0.05)
+    c.stop_stream()
+    check("ModelStreamInfer: UNIMPLEMENTED", errs and errs[0] is not None
+          and "UNIMPLEMENTED" in str(errs[0].status()), errs)
+
+
+def raw_messages():
+    """Protobuf the client library would never send, through grpcio with
+    the bytes as they are (the framing is grpcio's own)."""
+    ch = grpc.secure_channel(url, grpc.ssl_channel_credentials(open(tls, "rb").read())) \
+        if tls else grpc.insecure_channel(url)
+    call = ch.unary_unary("/inference.GRPCInferenceService/ModelInfer",
+                          request_serializer=lambda b: b,
+                          response_deserializer=lambda b: b)
+    req = service_pb2.ModelInferRequest(model_name="fraud")
+    req.inputs.add(name="input__0", datatype="FP32", shape=[1, 20])
+    req.raw_input_contents.append(rows("xgb_binary", 1).tobytes())
+    good = req.SerializeToString()
+
+    def status(body):
+        try:
+            call(body, timeout=10)
+            return "OK"
+        except grpc.RpcError as e:
+            return e.code().name
+
+    unknown = b"\xf8\x07\x2a" + b"\xfa\x07\x03abc" + b"\x85\x08\x00\x00\x00\x00"
+    check("unknown fields are skipped", status(unknown + good + unknown) == "OK")
+    for name, body, want in [
+        ("model_name as a varint", b"\x08\x01" + good, "INVALID_ARGUMENT"),
+        ("a length past the end", good + b"\x3a\x10abc", "INVALID_ARGUMENT"),
+        ("a truncated varint", good + b"\x3a\xff", "INVALID_ARGUMENT"),
+        ("a group wire type", good + b"\x0b", "INVALID_ARGUMENT"),
+        ("field number 0", b"\x02\x00" + good, "INVALID_ARGUMENT"),
+        ("inputs as a varint", good + b"\x28\x01", "INVALID_ARGUMENT"),
+        ("raw contents of the wrong size", good + b"\x3a\x03abc", "INVALID_ARGUMENT"),
+        ("an empty message", b"", "NOT_FOUND"),
+        ("oversize message", good + b"\xfa\x07\x80\x80\x80\x01" + b"\0" * (2 << 20),
+         "RESOURCE_EXHAUSTED"),
+    ]:
+        got = status(body)
+        check(f"hostile protobuf, {name}: {want}", got == want, got)
+    check("server live after the hostile messages", c.is_server_live())
+
+
+for name, fn in [("health", health), ("metadata", metadata),
+                 ("every model", every_model), ("dtypes", dtypes),
+                 ("outputs", outputs), ("concurrent", concurrent),
+                 ("statistics", statistics), ("errors", errors),
+                 ("raw messages", raw_messages)]:
+    run(name, fn)
+
+print(f"{passed} passed, {failed} failed, 0 skipped")
+sys.exit(1 if failed else 0)
