@@ -1,16 +1,20 @@
 #!/bin/bash
 # ngx-forest container entrypoint.
 #
-# With a mounted $FOREST_NGINX_CONF, serves that file.  Otherwise serves every
-# model in the Triton-style repository $FOREST_MODEL_REPOSITORY:
-#     /models/<name>/<version>/<one model file>    (config.pbtxt etc. ignored)
-# through a generated nginx.conf: KServe v2 on $FOREST_HTTP_PORT, Prometheus
+# With a mounted $FOREST_NGINX_CONF, serves that file.  Otherwise serves the
+# Triton model repository $FOREST_MODEL_REPOSITORY: when every model folder
+# has a config.pbtxt, as it is, with forest_model_repository (polled every
+# $FOREST_REPOSITORY_POLL when set); else, for folders of bare model files,
+#     /models/<name>/<version>/<one model file>
+# with a forest_model line per version ($FOREST_MODEL_ARGS added).  Either
+# way through a generated nginx.conf: KServe v2 on $FOREST_HTTP_PORT, Prometheus
 # /metrics there and on $FOREST_METRICS_PORT.  Everything nginx writes goes
 # to $FOREST_RUN_DIR (a tmpfs or emptyDir under a read-only root) or to
 # stderr/stdout.  The configuration is tested first, so a bad model stops the
 # container with nginx's message; then nginx replaces this script as PID 1
-# (SIGQUIT: graceful stop, SIGTERM: fast stop, SIGHUP: reload of the same
-# configuration; the repository is read again only by a restart).
+# (SIGQUIT: graceful stop, SIGTERM: fast stop, SIGHUP: reload, which reads a
+# config.pbtxt repository again; generated forest_model lines change only
+# with a restart).
 #
 # With arguments, runs them instead (e.g. `nginx -V`, `bash`).
 # FOREST_NGINX and FOREST_LOAD_MODULES (the load_module lines to include) let
@@ -29,6 +33,7 @@ metrics_port=${FOREST_METRICS_PORT:-8002}
 workers=${FOREST_WORKERS:-}
 connections=${FOREST_WORKER_CONNECTIONS:-1024}
 model_args=${FOREST_MODEL_ARGS:-}
+repository_poll=${FOREST_REPOSITORY_POLL:-}
 max_body=${FOREST_MAX_BODY_SIZE:-64m}
 log_level=${FOREST_LOG_LEVEL:-notice}
 access_log=${FOREST_ACCESS_LOG:-off}
@@ -71,10 +76,27 @@ model_file() {
     esac
 }
 
-generate() {
-    local conf=$1 dir name v file lines=() n=0
-    [ -d "$repo" ] || die "no model repository at $repo (mount one, or an nginx.conf at $user_conf)"
+# Every model folder has a config.pbtxt: the module reads the repository.
+triton_layout() {
+    local dir found=0
     for dir in "$repo"/*/; do
+        [ -d "$dir" ] || continue
+        [ -f "${dir}config.pbtxt" ] || return 1
+        found=1
+    done
+    [ "$found" = 1 ]
+}
+
+generate() {
+    local conf=$1 dir name v file lines=() n=0 dirs=("$repo"/*/)
+    [ -d "$repo" ] || die "no model repository at $repo (mount one, or an nginx.conf at $user_conf)"
+    if triton_layout; then
+        echo "ngx-forest: serving the model repository $repo (config.pbtxt)" >&2
+        lines=("    forest_model_repository \"$repo\"${repository_poll:+ poll=$repository_poll};"
+               "    forest_repository_state $run/repository.state;")
+        n=1 dirs=()
+    fi
+    for dir in "${dirs[@]}"; do
         [ -d "$dir" ] || continue
         name=$(basename "$dir")
         # Kubernetes ConfigMap/Secret volumes keep their data in ..dirs

@@ -19,7 +19,7 @@ work=$(mktemp -d)
 name=ngx-forest-smoke-$$
 
 cleanup() {
-    podman rm -f -i -t 0 "$name" "$name-conf" "$name-bad" >/dev/null 2>&1
+    podman rm -f -i -t 0 "$name" "$name-conf" "$name-bad" "$name-triton" >/dev/null 2>&1
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,7 +36,8 @@ if ! podman image exists "$IMAGE"; then
     failed=1; summary; exit 1
 fi
 
-# The repository as Triton lays it out; config.pbtxt is there to be ignored.
+# The repository as Triton lays it out, but with a config.pbtxt in only one
+# folder: the entrypoint writes a forest_model line per version.
 repo=$work/models
 mkdir -p "$repo/iris/1" "$repo/fraud/1" "$repo/fraud/2"
 cp "$ROOT/models/iris.txt" "$repo/iris/1/model.txt"
@@ -161,6 +162,33 @@ check "mounted nginx.conf: ready" ready "$name-conf" "http://$caddr/v2/health/re
 check "mounted nginx.conf: serves its own location" \
     grep -q '"predictions"' <<<"$(curl -s "http://$caddr/score" -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}')"
 podman rm -f -t 0 "$name-conf" >/dev/null 2>&1
+
+# ---- a Triton FIL repository (config.pbtxt in every folder), as it is
+mkdir -p "$work/triton/iris/1" "$work/triton/fraud/3"
+cp "$ROOT/models/iris.txt" "$work/triton/iris/1/model.txt"
+cp "$ROOT/models/fraud.json" "$work/triton/fraud/3/xgboost.json"
+cat > "$work/triton/iris/config.pbtxt" <<'PBTXT'
+backend: "fil"
+max_batch_size: 1024
+parameters { key: "model_type" value { string_value: "lightgbm" } }
+PBTXT
+cat > "$work/triton/fraud/config.pbtxt" <<'PBTXT'
+name: "fraud"  # must match the folder
+backend: "fil"
+max_batch_size: 256
+parameters [ { key: "model_type" value { string_value: "xgboost_json" } },
+             { key: "output_class" value { string_value: "true" } } ]
+PBTXT
+chmod -R a+rX "$work/triton"
+run "$name-triton" --no-healthcheck -v "$work/triton:/models:ro"
+taddr=$(podman port "$name-triton" 8000/tcp 2>/dev/null)
+check "config.pbtxt repository: ready" ready "$name-triton" "http://$taddr/v2/health/ready"
+check "config.pbtxt repository: iris infers" \
+    grep -q '"shape":\[1,3\]' <<<"$(curl -s "http://$taddr/v2/models/iris/infer" \
+        -d '{"inputs":[{"name":"input__0","shape":[1,4],"datatype":"FP32","data":[6.0,2.7,5.1,1.6]}]}')"
+check "config.pbtxt repository: fraud version 3 ready" \
+    test "$(http_code "http://$taddr/v2/models/fraud/versions/3/ready")" = 200
+podman rm -f -t 0 "$name-triton" >/dev/null 2>&1
 
 # ---- a broken model stops the start, saying which and why
 mkdir -p "$work/bad/broken/1"
