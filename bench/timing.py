@@ -2,14 +2,17 @@
 import time
 
 
-def timed_loop(fn, x, batch, seconds):
+def timed_loop(fn, x, batch, seconds, clock=time.perf_counter, min_calls=3):
     """rows/s of fn over consecutive batches of x (wrapping), after one
-    untimed warm-up call; at least 3 calls and `seconds` of wall time."""
+    untimed warm-up call (none when min_calls is 1); at least min_calls
+    calls and `seconds` of the clock (wall time, or e.g.
+    time.process_time)."""
     n = len(x)
     batch = min(batch, n)
-    fn(x[:batch])
+    if min_calls > 1:
+        fn(x[:batch])
     calls = done = 0
-    t0 = time.perf_counter()
+    t0 = clock()
     while True:
         at = (calls * batch) % n
         if at + batch > n:
@@ -17,6 +20,6 @@ def timed_loop(fn, x, batch, seconds):
         fn(x[at:at + batch])
         calls += 1
         done += batch
-        elapsed = time.perf_counter() - t0
-        if elapsed >= seconds and calls >= 3:
+        elapsed = clock() - t0
+        if elapsed >= seconds and calls >= min_calls:
             return done / elapsed
