@@ -11,7 +11,11 @@ e.g. its scikit-learn pickles converted to Treelite checkpoints).  For each one
 `forest predict` runs on <stem>.input.csv (output transformed, with --margin,
 on <stem>.input.f32, with --threads 2, and with format detection) and every
 cell is compared: probabilities within 1e-5 absolute, anything else within
-1e-4 * max(1, |expected|).  A model that does not load is a failure.  Model
+1e-4 * max(1, |expected|).  Every stem also has edge-value rows in
+tests/models/edge/ (+-inf, -0, subnormals, +-FLT_MAX with the library's
+outputs, scripts/make_edge_references.py), run the same way ("edge",
+"edge-margin"); a stem without them fails unless EDGE_EXEMPT names it.
+A model that does not load is a failure.  Model
 files the loaders must refuse are listed in EXPECTED_REFUSED with a phrase the
 error message has to contain.
 
@@ -32,6 +36,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOT_MODEL_EXT = {"csv", "f32", "pkl", "joblib", "md", "py", "sh", "log"}
 REF_DIR = os.path.join(REPO, "tests", "reference", "models")
 LOCAL_DIR = os.path.join(REPO, "tests", "models")
+# edge/<stem>.{input,expected,margin}.csv: the model's rows with +-inf, -0,
+# subnormals and +-FLT_MAX (scripts/make_edge_references.py); every stem
+# has them but these, whose library can no longer read the model
+EDGE_DIR = os.path.join(LOCAL_DIR, "edge")
+EDGE_EXEMPT = {"tl3_skl_gb_multi": "a Treelite 3.x checkpoint"}
 
 # extension -> --format; other extensions are tried with detection only
 # e.g. "--device gpu": bench/gpu.sh runs the same parity on the GPU executor
@@ -191,6 +200,24 @@ def check_refused(forest, path, phrase):
     return None
 
 
+def edge_variants(stem, fmt):
+    """the edge-value rows: expected (and margin) variants, or one
+    ("edge-missing", None, why, None) when the references are absent"""
+    prefix = os.path.join(EDGE_DIR, stem)
+    if stem in EDGE_EXEMPT:
+        return []
+    if not os.path.isfile(prefix + ".expected.csv"):
+        return [("edge-missing", None, "no edge references %s.*.csv (run "
+                 "scripts/make_edge_references.py)" % os.path.relpath(
+                     prefix, REPO), None)]
+    csv_in = prefix + ".input.csv"
+    out = [("edge",) + (fmt + [csv_in],) + read_csv(prefix + ".expected.csv")]
+    if os.path.isfile(prefix + ".margin.csv"):
+        out.append(("edge-margin",) + (fmt + ["--margin", csv_in],)
+                   + read_csv(prefix + ".margin.csv"))
+    return out
+
+
 def check_model(forest, path, prefix):
     """list of (variant, None or failure)"""
     fname = os.path.basename(path)
@@ -222,8 +249,11 @@ def check_model(forest, path, prefix):
                      expected))
     if fmt:
         variants.append(("auto", [csv_in], header, expected))
+    variants += edge_variants(os.path.basename(prefix), fmt)
 
     results = []
+    if variants[-1][0] == "edge-missing":
+        results.append(("edge", variants.pop()[2]))
     for name, args, want_header, want in variants:
         rc, out, err = run_forest(forest, ["predict", path] + args
                                   + EXTRA_PREDICT_ARGS)
@@ -233,7 +263,7 @@ def check_model(forest, path, prefix):
                 break      # the model does not load: one failure says it
             continue
         results.append((name, compare(out, want_header, want,
-                                      margin_scale if name == "margin"
+                                      margin_scale if name.endswith("margin")
                                       else None)))
     return results
 

@@ -41,9 +41,11 @@ EOF
 }
 
 # Train small estimators with the installed scikit-learn; write pickles,
-# inputs and scikit-learn's own predictions.
+# inputs and scikit-learn's own predictions.  The categorical
+# HistGradientBoosting ones (*_cat) are asked about codes they never saw:
+# unseen, negative and fractional ones, which scikit-learn treats as missing.
 python3 - "$TMP" <<'EOF' || { bad "training the test estimators"; }
-import pickle, sys, numpy as np, joblib
+import pickle, sys, numpy as np, joblib, pandas as pd
 from sklearn import ensemble as E
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -53,7 +55,18 @@ rng = np.random.default_rng(7)
 X = rng.normal(size=(300, 4)).astype(np.float32)
 y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
 yr = 2 * X[:, 0] - X[:, 3]
+Xc = X.copy()
+Xc[:, 0] = rng.choice(np.array([0, 1, 2, 4, 7], np.float32), len(X))
+Xc[:, 3] = rng.integers(0, 6, len(X))
+Xc[rng.random(len(X)) < 0.1, 0] = np.nan
+sc = (np.isin(Xc[:, 0], [2, 7]) | np.isnan(Xc[:, 0])) * 1.5 \
+    + Xc[:, 3] % 2 - Xc[:, 1]
+cat = dict(max_iter=10, categorical_features=[0, 3], random_state=0)
 models = {
+    "hgb_bin_cat": E.HistGradientBoostingClassifier(**cat).fit(Xc, sc > 0.5),
+    "hgb_multi_cat": E.HistGradientBoostingClassifier(**cat).fit(
+        Xc, np.digitize(sc, [0.0, 1.2])),
+    "hgb_reg_cat": E.HistGradientBoostingRegressor(**cat).fit(Xc, sc),
     "rf_multi": E.RandomForestClassifier(n_estimators=5, max_depth=4,
                                          random_state=0).fit(X, y),
     "gb_reg": E.GradientBoostingRegressor(n_estimators=10, max_depth=3,
@@ -61,10 +74,26 @@ models = {
     "hgb_bin": E.HistGradientBoostingClassifier(max_iter=5).fit(X, y > 0),
     "iforest": E.IsolationForest(n_estimators=5, random_state=0).fit(X),
 }
+def save_input(path, rows):
+    with open(path, "w") as f:
+        f.write("f0,f1,f2,f3\n")
+        for r in rows:
+            f.write(",".join("" if v != v else "%.9g" % v for v in r) + "\n")
 Xt = X[:40]
-np.savetxt(f"{d}/in.csv", Xt, delimiter=",", fmt="%.9g", comments="",
-           header="f0,f1,f2,f3")
+save_input(f"{d}/in.csv", Xt)
+odd = []
+for code in (3, 5, 100, -1, -0.5, 0.5, 1.5, 4.25, 6.5, np.nan):
+    for f in (0, 3):
+        r = Xc[0].copy()
+        r[f] = code
+        odd.append(r)
+Xct = np.vstack([Xc[:40], np.array(odd, np.float32)])
+save_input(f"{d}/in_cat.csv", Xct)
 for name, est in models.items():
+    if name.endswith("_cat"):
+        Xt = Xct
+    else:
+        Xt = X[:40]
     with open(f"{d}/{name}.pkl", "wb") as f:
         pickle.dump(est, f)
     if name == "iforest":
@@ -86,15 +115,22 @@ with open(f"{d}/pipe.pkl", "wb") as f:
                 .fit(X, yr), f)
 with open(f"{d}/unfitted.pkl", "wb") as f:
     pickle.dump(E.RandomForestRegressor(), f)
+df = pd.DataFrame({"color": pd.Categorical(rng.choice(["red", "green",
+                                                        "blue"], len(X))),
+                   "x": X[:, 0]})
+with open(f"{d}/hgb_strings.pkl", "wb") as f:
+    pickle.dump(E.HistGradientBoostingClassifier(
+        max_iter=3, categorical_features="from_dtype").fit(df, y > 0), f)
 EOF
 
 # converted checkpoint: python treelite reads it, forest predicts like sklearn
 check_converted() {
-    local name=$1 src=$2 out=$TMP/$1.treelite msg
+    local name=$1 src=$2 out=$TMP/$1.treelite msg in=$TMP/in.csv
+    case $name in *_cat) in=$TMP/in_cat.csv ;; esac
     if ! msg=$(python3 "$CONVERT" "$src" "$out" 2>&1); then
         bad "$name: convert failed: $msg"; return
     fi
-    if ! "$FOREST" predict "$out" "$TMP/in.csv" > "$TMP/$name.got" 2>&1; then
+    if ! "$FOREST" predict "$out" "$in" > "$TMP/$name.got" 2>&1; then
         bad "$name: forest predict: $(head -c 300 "$TMP/$name.got")"
     elif msg=$(same "$TMP/$name.got" "$TMP/${name%%.*}.want.csv" 2>&1); then
         ok "$name: forest predict matches scikit-learn"
@@ -102,7 +138,7 @@ check_converted() {
         bad "$name: $msg"
     fi
 }
-for m in rf_multi gb_reg hgb_bin iforest; do
+for m in rf_multi gb_reg hgb_bin iforest hgb_bin_cat hgb_multi_cat hgb_reg_cat; do
     check_converted "$m" "$TMP/$m.pkl"
 done
 check_converted "gb_reg.joblib" "$TMP/gb_reg.joblib"
@@ -116,6 +152,36 @@ EOF
     ok "python treelite reads back all $msg checkpoints"
 else
     bad "python treelite cannot read a checkpoint: ${msg:0:300}"
+fi
+
+# the rewritten category lists are in the checkpoint itself: Treelite's own
+# GTIL (as Triton FIL) takes an unseen or negative whole-number code as
+# missing, as scikit-learn does (fractions it truncates; only ngx_forest
+# reads the attribute that makes them missing)
+if msg=$(python3 - "$TMP" 2>&1 <<'EOF'
+import sys, numpy as np, treelite
+d = sys.argv[1]
+X = np.genfromtxt(f"{d}/in_cat.csv", delimiter=",", skip_header=1)
+known = {0: {0, 1, 2, 4, 7}, 3: {0, 1, 2, 3, 4, 5}}
+odd, missing = [], []
+for r in X:
+    for f, cats in known.items():
+        if r[f] == r[f] and r[f] == int(r[f]) and int(r[f]) not in cats:
+            odd.append(r)
+            missing.append(r.copy())
+            missing[-1][f] = np.nan
+for name in ("hgb_bin_cat", "hgb_multi_cat", "hgb_reg_cat"):
+    m = treelite.Model.deserialize(f"{d}/{name}.treelite")
+    got = treelite.gtil.predict(m, np.array(odd))
+    want = treelite.gtil.predict(m, np.array(missing))
+    if not np.array_equal(got, want):
+        sys.exit(f"{name}: an unseen code is not taken as missing")
+print(len(odd))
+EOF
+); then
+    ok "treelite GTIL takes the $msg unseen and negative codes as missing"
+else
+    bad "treelite GTIL on the converted categorical checkpoints: ${msg:0:300}"
 fi
 
 # refusals: exit 1 and a message naming the file and the reason
@@ -132,6 +198,8 @@ refuse() {
 refuse "unsupported estimator" "logreg.pkl: unsupported estimator .*LogisticRegression" \
     "$TMP/logreg.pkl"
 refuse "pipeline refused" "pipe.pkl: is a Pipeline" "$TMP/pipe.pkl"
+refuse "pandas string categories" "hgb_strings.pkl: categorical feature 'color' has string categories \('blue', 'green', 'red'\); a Treelite checkpoint holds integer category codes only" \
+    "$TMP/hgb_strings.pkl"
 refuse "unfitted estimator" "unfitted.pkl: RandomForestRegressor is not fitted" \
     "$TMP/unfitted.pkl"
 printf 'not a pickle' > "$TMP/junk.pkl"
