@@ -4,6 +4,7 @@ libraries on the same rows, in one run.
 
   XGBoost model (xgb_bench.json): forest vs XGBoost inplace_predict
   LightGBM model (lgb_bench.txt): forest vs LightGBM predict vs lleaves
+  both: vs oneDAL, ONNX Runtime, tl2cgen and Treelite GTIL (bench/peers.py)
 
 for every batch size and thread count; prints rows/s, ns per row per tree
 and forest's speed-up over each peer.  Before timing, forest's predictions
@@ -97,15 +98,25 @@ def main():
     n_trees = {"xgb": len(xgb_booster.get_dump()),
                "lgb": lgb_booster.num_trees()}
 
-    ok = check_close("xgb_bench vs XGBoost",
-                     forest_predictions(args.forest_bench, xgb_model, data,
-                                        args.dir),
+    forest_xgb = forest_predictions(args.forest_bench, xgb_model, data,
+                                    args.dir)
+    ok = check_close("xgb_bench vs XGBoost", forest_xgb,
                      xgb_booster.inplace_predict(x[:CHECK_ROWS]))
     lgb_forest = forest_predictions(args.forest_bench, lgb_model, data,
                                     args.dir)
     ok &= check_close("lgb_bench vs LightGBM", lgb_forest,
                       lgb_booster.predict(x[:CHECK_ROWS]))
     ok &= check_close("lgb_bench vs lleaves", lgb_forest, lleaves_pred)
+    import peers as more
+
+    extra = {"xgb": more.all_peers(xgb_booster, "xgb", x[:CHECK_ROWS],
+                                   args.dir),
+             "lgb": more.all_peers(lgb_booster, "lgb", x[:CHECK_ROWS],
+                                   args.dir)}
+    for name, _, pred in extra["xgb"]:
+        ok &= check_close(f"xgb_bench vs {name}", pred, forest_xgb)
+    for name, _, pred in extra["lgb"]:
+        ok &= check_close(f"lgb_bench vs {name}", pred, lgb_forest)
     if not ok:
         sys.exit("forest disagrees with a peer; not timing it")
 
@@ -114,12 +125,14 @@ def main():
         return lambda rows: xgb_booster.inplace_predict(rows)
 
     peers = {
-        "xgb": [("XGBoost", xgb_fn, x)],
+        "xgb": [("XGBoost", xgb_fn, x)]
+        + [(name, fn, x) for name, fn, _ in extra["xgb"]],
         "lgb": [("LightGBM",
                  lambda t: lambda rows: lgb_booster.predict(rows,
                                                             num_threads=t),
                  x),
-                ("lleaves", None, None)],
+                ("lleaves", None, None)]
+        + [(name, fn, x) for name, fn, _ in extra["lgb"]],
     }
     models = {"xgb": xgb_model, "lgb": lgb_model}
     print(f"load average at start: {os.getloadavg()[0]:.2f} "

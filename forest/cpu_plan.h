@@ -117,6 +117,12 @@ void forest_cpu_block_avx2(const cpu_plan *p, const float *rows,
     size_t n, double *acc);
 void forest_cpu_block_avx512(const cpu_plan *p, const float *rows,
     size_t n, double *acc);
+void forest_cpu_block_neon(const cpu_plan *p, const float *rows,
+    size_t n, double *acc);
+
+/* Whether this build has the block kernel FOREST_SIMD calls `name` and
+ * this CPU runs it. */
+int forest_cpu_simd_runs(const char *name);
 
 /* Few rows: each row walks many trees at once instead (any CPU; AVX-512
  * one tree per lane).  Same contract as a block kernel. */

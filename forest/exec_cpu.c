@@ -1,6 +1,7 @@
 /*
  * The CPU executor: compiles the model (cpu_plan.c), picks the widest block
- * kernel this CPU runs (or the one FOREST_SIMD=scalar|avx2|avx512 names),
+ * kernel this CPU runs (or the one FOREST_SIMD names: scalar, avx2, avx512
+ * on x86, neon on AArch64),
  * and splits a batch into blocks of CPU_BLOCK rows shared out over a
  * persistent thread pool.  Batches too small to repay waking the workers
  * run on the calling thread alone.
@@ -136,6 +137,10 @@ cpu_destroy(forest_executor *base)
 
 static const forest_executor_ops cpu_ops = { "cpu", cpu_predict, cpu_destroy };
 
+/* The block kernels this build has, widest first: the x86 ones only in x86
+ * builds (their files and __builtin_cpu_supports are x86-only), NEON only
+ * in AArch64 builds, where Advanced SIMD is part of the base ISA. */
+#if defined(__x86_64__) || defined(__i386__)
 static int
 has_avx2(void)
 {
@@ -151,28 +156,72 @@ has_avx512(void)
            && __builtin_cpu_supports("avx512bw")
            && __builtin_cpu_supports("avx512dq");
 }
+#endif
+
+static int
+always(void)
+{
+    return 1;
+}
+
+/* blocked: the plan's blocked copy of dense trees, for few_rows */
+typedef struct {
+    const char   *name;
+    cpu_block_fn  block;
+    cpu_block_fn  few_rows;
+    int           blocked;
+    int         (*runs)(void);
+} cpu_kernel;
+
+static const cpu_kernel kernels[] = {
+#if defined(__x86_64__) || defined(__i386__)
+    { "avx512", forest_cpu_block_avx512, forest_cpu_rows_by_tree_avx512, 1,
+      has_avx512 },
+    { "avx2", forest_cpu_block_avx2, forest_cpu_rows_by_tree, 0, has_avx2 },
+#endif
+#if defined(__aarch64__)
+    { "neon", forest_cpu_block_neon, forest_cpu_rows_by_tree, 0, always },
+#endif
+    { "scalar", forest_cpu_block_scalar, forest_cpu_rows_by_tree, 0, always },
+};
+
+#define N_KERNELS (sizeof(kernels) / sizeof(kernels[0]))
+
+int
+forest_cpu_simd_runs(const char *name)
+{
+    for (size_t k = 0; k < N_KERNELS; k++) {
+        if (strcasecmp(name, kernels[k].name) == 0) {
+            return kernels[k].runs();
+        }
+    }
+    return 0;
+}
 
 /* FOREST_SIMD forces a kernel (tests, benchmarks); default: the widest. */
-static cpu_block_fn
+static const cpu_kernel *
 pick_kernel(char *err, size_t errlen)
 {
     const char *want = getenv("FOREST_SIMD");
+    char        names[64] = "auto";
 
-    if (want == NULL || *want == '\0' || strcasecmp(want, "auto") == 0) {
-        return has_avx512() ? forest_cpu_block_avx512
-               : has_avx2() ? forest_cpu_block_avx2 : forest_cpu_block_scalar;
-    }
-    if (strcasecmp(want, "scalar") == 0) {
-        return forest_cpu_block_scalar;
-    }
-    if (strcasecmp(want, "avx2") == 0 && has_avx2()) {
-        return forest_cpu_block_avx2;
-    }
-    if (strcasecmp(want, "avx512") == 0 && has_avx512()) {
-        return forest_cpu_block_avx512;
+    for (size_t k = 0; k < N_KERNELS; k++) {
+        if (want == NULL || *want == '\0' || strcasecmp(want, "auto") == 0) {
+            if (kernels[k].runs()) {
+                return &kernels[k];
+            }
+            continue;
+        }
+        if (strcasecmp(want, kernels[k].name) == 0 && kernels[k].runs()) {
+            return &kernels[k];
+        }
+        if (kernels[k].runs()) {
+            strcat(names, ", ");
+            strcat(names, kernels[k].name);
+        }
     }
     forest_errf(err, errlen, "cpu executor", "FOREST_SIMD=%s: not one of "
-        "auto, scalar, avx2, avx512 that this CPU supports", want);
+        "%s (the kernels this CPU runs)", want, names);
     return NULL;
 }
 
@@ -180,10 +229,10 @@ forest_executor *
 forest_cpu_executor_create(const forest_model *m, unsigned threads, char *err,
     size_t errlen)
 {
-    cpu_executor *ex;
-    cpu_block_fn  block = pick_kernel(err, errlen);
+    cpu_executor     *ex;
+    const cpu_kernel *kernel = pick_kernel(err, errlen);
 
-    if (block == NULL) {
+    if (kernel == NULL) {
         return NULL;
     }
     if (threads == 0) {
@@ -196,12 +245,9 @@ forest_cpu_executor_create(const forest_model *m, unsigned threads, char *err,
     }
     ex->base.ops = &cpu_ops;
     ex->base.model = m;
-    ex->block = block;
-    ex->few_rows = block == forest_cpu_block_avx512
-                   ? forest_cpu_rows_by_tree_avx512 : forest_cpu_rows_by_tree;
-    if (forest_cpu_plan_build(&ex->plan, m,
-                              ex->few_rows == forest_cpu_rows_by_tree_avx512,
-                              err, errlen) != 0)
+    ex->block = kernel->block;
+    ex->few_rows = kernel->few_rows;
+    if (forest_cpu_plan_build(&ex->plan, m, kernel->blocked, err, errlen) != 0)
     {
         free(ex);
         return NULL;

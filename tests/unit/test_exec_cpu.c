@@ -9,6 +9,7 @@
 #include "forest_exec.h"
 #include "forest_internal.h"
 #include "cpu_plan.h"
+#include "simd_levels.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -261,23 +262,10 @@ matches(forest_executor *ex, const forest_model *m, const float *rows,
     return 1;
 }
 
-static const char *const simd_levels[] = { "scalar", "avx2", "avx512" };
 
-static int
-simd_available(const char *level)
-{
-    if (strcmp(level, "avx2") == 0) {
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-               && __builtin_cpu_supports("bmi2");
-    }
-    if (strcmp(level, "avx512") == 0) {
-        return __builtin_cpu_supports("avx512f")
-               && __builtin_cpu_supports("avx512vl")
-               && __builtin_cpu_supports("avx512bw")
-               && __builtin_cpu_supports("avx512dq");
-    }
-    return 1;
-}
+/* argv[1], if given: the one kernel to test (the emulated arm64 runs test
+ * NEON only, the portable kernel being the same C as on x86) */
+static const char *only_level;
 
 static void
 run_cfg(const forest_cfg *c)
@@ -319,7 +307,10 @@ run_cfg(const forest_cfg *c)
     }
 
     for (size_t s = 0; s < sizeof(simd_levels) / sizeof(simd_levels[0]); s++) {
-        if (!simd_available(simd_levels[s])) {
+        if (only_level != NULL && strcmp(only_level, simd_levels[s]) != 0) {
+            continue;
+        }
+        if (!forest_cpu_simd_runs(simd_levels[s])) {
             char why[64];
 
             snprintf(why, sizeof(why), "no %s on this CPU", simd_levels[s]);
@@ -445,7 +436,7 @@ test_bad_simd_name(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
     static const forest_cfg cfgs[] = {
         /* name, trees, features, outputs, vector, depth, p_leaf, p_cat,
@@ -486,6 +477,7 @@ main(void)
           FOREST_POST_SOFTMAX, CPU_TREE_DENSE },
     };
 
+    only_level = argc > 1 ? argv[1] : NULL;
     rng_state = 20260501;
     for (size_t i = 0; i < sizeof(cfgs) / sizeof(cfgs[0]); i++) {
         run_cfg(&cfgs[i]);
