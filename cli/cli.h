@@ -27,7 +27,9 @@ enum {
     CLI_OPT_BATCH      = 1 << 4,
     CLI_OPT_REPEAT     = 1 << 5,
     CLI_OPT_DEVICE     = 1 << 6,
-    CLI_OPT_GPU_KERNEL = 1 << 7
+    CLI_OPT_GPU_KERNEL = 1 << 7,
+    CLI_OPT_THRESHOLDS = 1 << 8,
+    CLI_OPT_TREES      = 1 << 9
 };
 
 typedef enum {
@@ -40,12 +42,14 @@ typedef enum {
 typedef struct {
     forest_format      format;      /* --format, default auto */
     int                margin;      /* --margin */
+    int                thresholds;  /* --thresholds (info) */
     unsigned           threads;     /* --threads, 0 = forest_cpu_count() */
     uint32_t           features;    /* --features, for .f32 input */
     size_t             batch;       /* --batch */
     unsigned           repeat;      /* --repeat */
     cli_device         device;      /* --device, default cpu */
     forest_gpu_kernel  gpu_kernel;  /* --gpu-kernel, default auto */
+    uint32_t           trees;       /* --trees: FOREST_TREES_* or rounds */
     const char        *pos[2];      /* positional arguments */
     int                n_pos;
 } cli_args;
@@ -67,17 +71,24 @@ int cli_fail(const char *fmt, ...)
 #endif
     ;
 
-forest_model *cli_load_model(const char *path, forest_format format);
+/* The model with the trees --trees keeps; NULL after a message. */
+forest_model *cli_load_model(const char *path, forest_format format,
+    uint32_t trees);
 
-/* The model a->pos[0] and the input file a->pos[1], read and arranged for
- * the model; NULL after an error message (then nothing is left to free). */
-forest_model *cli_load_model_and_input(const cli_args *a, forest_matrix *mat);
+typedef int (*cli_executor_fn)(forest_executor *ex, const forest_matrix *mat,
+    const cli_args *a);
 
-/* The executor --device asks for (cpu by default); NULL after a message. */
-forest_executor *cli_executor_create(const forest_model *m, const cli_args *a);
+/*
+ * Loads the model a->pos[0] and the input a->pos[1], builds the executor
+ * --device asks for (cpu by default), calls run with them and frees them
+ * again; CLI_EXIT_FAIL after a message when any of that fails, otherwise
+ * what run returns.
+ */
+int cli_run_executor(const cli_args *a, cli_executor_fn run);
 
 int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 #endif /* FOREST_CLI_H */

@@ -19,12 +19,14 @@ typedef struct {
 static const cli_option options[] = {
     { "format",     CLI_OPT_FORMAT,     1, 0 },
     { "margin",     CLI_OPT_MARGIN,     0, 0 },
+    { "thresholds", CLI_OPT_THRESHOLDS, 0, 0 },
     { "threads",    CLI_OPT_THREADS,    1, 4096 },
     { "features",   CLI_OPT_FEATURES,   1, FOREST_MAX_FEATURES },
     { "batch",      CLI_OPT_BATCH,      1, 1u << 24 },
     { "repeat",     CLI_OPT_REPEAT,     1, 1000 },
     { "device",     CLI_OPT_DEVICE,     1, 0 },
     { "gpu-kernel", CLI_OPT_GPU_KERNEL, 1, 0 },
+    { "trees",      CLI_OPT_TREES,      1, 0 },
 };
 
 void
@@ -32,12 +34,15 @@ cli_usage(FILE *f)
 {
     const forest_format_info *fi;
 
-    fputs("usage: forest info MODEL [--format F]\n"
+    fputs("usage: forest info MODEL [--format F] [--thresholds] [--trees T]\n"
           "       forest predict MODEL INPUT [--format F] [--margin] "
-          "[--threads N] [--features N] [--device D] [--gpu-kernel K]\n"
+          "[--threads N] [--features N] [--device D] [--gpu-kernel K] "
+          "[--trees T]\n"
           "       forest bench MODEL INPUT [--format F] [--batch N] "
           "[--threads N] [--repeat R] [--features N] [--device D] "
           "[--gpu-kernel K]\n"
+          "       forest tune MODEL [--requests FILE] [--rows N] [--p99 T] "
+          "[--concurrency C,C..] [--time T] [--out DIR] (forest tune --help)\n"
           "       forest --version\n"
           "INPUT is CSV with a header line, or raw float32 when it ends in "
           ".f32 (needs --features);\n"
@@ -47,6 +52,8 @@ cli_usage(FILE *f)
           "make test-gpu-cpu only);\n"
           "K is the GPU kernel (--device gpu): auto (default: by batch "
           "size), rows or trees;\n"
+          "T is all (default), best (XGBoost's best_iteration, as its "
+          "scikit-learn wrappers predict) or N boosting rounds;\n"
           "F is one of:\n", f);
     for (size_t i = 0; (fi = forest_format_at(i)) != NULL; i++) {
         fprintf(f, "  %-20s %s%s%s\n", fi->name, fi->description,
@@ -107,6 +114,10 @@ apply_option(const char *cmd, const cli_option *o, const char *v,
         a->margin = 1;
         return 0;
     }
+    if (o->bit == CLI_OPT_THRESHOLDS) {
+        a->thresholds = 1;
+        return 0;
+    }
     if (o->bit == CLI_OPT_DEVICE) {
         if (strcmp(v, "cpu") == 0) {
             a->device = CLI_DEVICE_CPU;
@@ -129,9 +140,18 @@ apply_option(const char *cmd, const cli_option *o, const char *v,
             a->gpu_kernel = FOREST_GPU_KERNEL_ROWS;
         } else if (strcmp(v, "trees") == 0) {
             a->gpu_kernel = FOREST_GPU_KERNEL_TREES;
+        } else if (strcmp(v, "compact") == 0) {
+            a->gpu_kernel = FOREST_GPU_KERNEL_COMPACT;
         } else {
-            return usage_error(cmd, "--gpu-kernel is auto, rows or trees, "
-                               "not '%s'", v);
+            return usage_error(cmd, "--gpu-kernel is auto, rows, trees or "
+                               "compact, not '%s'", v);
+        }
+        return 0;
+    }
+    if (o->bit == CLI_OPT_TREES) {
+        if (forest_trees_parse(v, strlen(v), &a->trees) != 0) {
+            return usage_error(cmd, "--trees is all, best or a number of "
+                               "boosting rounds, not '%s'", v);
         }
         return 0;
     }
@@ -218,13 +238,19 @@ cli_parse_args(int argc, char **argv, int first, const char *cmd,
 }
 
 forest_model *
-cli_load_model(const char *path, forest_format format)
+cli_load_model(const char *path, forest_format format, uint32_t trees)
 {
     char          err[FOREST_ERR_LEN];
     forest_model *m = forest_load(path, format, err, sizeof(err));
 
     if (m == NULL) {
         cli_fail("%s", err);
+        return NULL;
+    }
+    if (forest_select_rounds(m, trees, path, err, sizeof(err)) != 0) {
+        cli_fail("%s", err);
+        forest_free(m);
+        return NULL;
     }
     return m;
 }
@@ -258,10 +284,12 @@ load_input(const char *path, const forest_model *m, uint32_t features,
     return 0;
 }
 
-forest_model *
-cli_load_model_and_input(const cli_args *a, forest_matrix *mat)
+/* The model a->pos[0] and the input file a->pos[1], read and arranged for
+ * the model; NULL after an error message (then nothing is left to free). */
+static forest_model *
+load_model_and_input(const cli_args *a, forest_matrix *mat)
 {
-    forest_model *m = cli_load_model(a->pos[0], a->format);
+    forest_model *m = cli_load_model(a->pos[0], a->format, a->trees);
 
     if (m != NULL && load_input(a->pos[1], m, a->features, mat) != 0) {
         forest_free(m);
@@ -270,8 +298,9 @@ cli_load_model_and_input(const cli_args *a, forest_matrix *mat)
     return m;
 }
 
-forest_executor *
-cli_executor_create(const forest_model *m, const cli_args *a)
+/* The executor --device asks for (cpu by default); NULL after a message. */
+static forest_executor *
+executor_create(const forest_model *m, const cli_args *a)
 {
     forest_executor *ex;
     char             err[FOREST_ERR_LEN];
@@ -303,4 +332,28 @@ cli_executor_create(const forest_model *m, const cli_args *a)
         cli_fail("%s", err);
     }
     return ex;
+}
+
+int
+cli_run_executor(const cli_args *a, cli_executor_fn run)
+{
+    forest_model    *m;
+    forest_matrix    mat;
+    forest_executor *ex;
+    int              rc;
+
+    m = load_model_and_input(a, &mat);
+    if (m == NULL) {
+        return CLI_EXIT_FAIL;
+    }
+    ex = executor_create(m, a);
+    if (ex == NULL) {
+        rc = CLI_EXIT_FAIL;
+    } else {
+        rc = run(ex, &mat, a);
+        forest_executor_destroy(ex);
+    }
+    forest_matrix_free(&mat);
+    forest_free(m);
+    return rc;
 }

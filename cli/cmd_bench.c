@@ -63,6 +63,9 @@ run_bench(forest_executor *ex, const forest_matrix *mat, const cli_args *a)
     float              *out;
     int                 rc = 0;
 
+    if (mat->n_rows == 0) {
+        return cli_fail("%s: no rows to time", a->pos[1]);
+    }
     batch = batch < mat->n_rows ? batch : mat->n_rows;
     out = malloc(batch * forest_output_columns(m, 0) * sizeof(float));
     rate = malloc(repeat * sizeof(double));
@@ -106,11 +109,7 @@ run_bench(forest_executor *ex, const forest_matrix *mat, const cli_args *a)
 int
 cmd_bench(int argc, char **argv)
 {
-    cli_args         a = { 0 };
-    forest_model    *m;
-    forest_matrix    mat;
-    forest_executor *ex;
-    int              rc;
+    cli_args a = { 0 };
 
     if (cli_parse_args(argc, argv, 2, "bench", CLI_OPT_FORMAT | CLI_OPT_BATCH
             | CLI_OPT_THREADS | CLI_OPT_REPEAT | CLI_OPT_FEATURES
@@ -118,19 +117,5 @@ cmd_bench(int argc, char **argv)
     {
         return CLI_EXIT_USAGE;
     }
-    m = cli_load_model_and_input(&a, &mat);
-    if (m == NULL) {
-        return CLI_EXIT_FAIL;
-    }
-    if (mat.n_rows == 0) {
-        rc = cli_fail("%s: no rows to time", a.pos[1]);
-    } else if ((ex = cli_executor_create(m, &a)) == NULL) {
-        rc = CLI_EXIT_FAIL;
-    } else {
-        rc = run_bench(ex, &mat, &a);
-        forest_executor_destroy(ex);
-    }
-    forest_matrix_free(&mat);
-    forest_free(m);
-    return rc;
+    return cli_run_executor(&a, run_bench);
 }

@@ -12,9 +12,9 @@
 #define PREDICT_CHUNK 65536
 
 static int
-predict_rows(forest_executor *ex, const forest_matrix *mat, int margin)
+predict_rows(forest_executor *ex, const forest_matrix *mat, const cli_args *a)
 {
-    uint32_t cols = forest_output_columns(ex->model, margin);
+    uint32_t cols = forest_output_columns(ex->model, a->margin);
     size_t   chunk = mat->n_rows < PREDICT_CHUNK ? mat->n_rows : PREDICT_CHUNK;
     float   *out = malloc(chunk * cols * sizeof(float) + 1);
     char     err[FOREST_ERR_LEN];
@@ -26,7 +26,7 @@ predict_rows(forest_executor *ex, const forest_matrix *mat, int margin)
         size_t n = mat->n_rows - r0 < chunk ? mat->n_rows - r0 : chunk;
 
         if (forest_executor_predict(ex, mat->values + r0 * mat->n_cols, n,
-                margin, out, err, sizeof(err)) != 0)
+                a->margin, out, err, sizeof(err)) != 0)
         {
             free(out);
             return cli_fail("prediction failed: %s", err);
@@ -46,30 +46,13 @@ predict_rows(forest_executor *ex, const forest_matrix *mat, int margin)
 int
 cmd_predict(int argc, char **argv)
 {
-    cli_args         a = { 0 };
-    forest_model    *m;
-    forest_matrix    mat;
-    forest_executor *ex;
-    int              rc;
+    cli_args a = { 0 };
 
     if (cli_parse_args(argc, argv, 2, "predict", CLI_OPT_FORMAT
             | CLI_OPT_MARGIN | CLI_OPT_THREADS | CLI_OPT_FEATURES
-            | CLI_OPT_DEVICE | CLI_OPT_GPU_KERNEL, 2, &a) != 0)
+            | CLI_OPT_DEVICE | CLI_OPT_GPU_KERNEL | CLI_OPT_TREES, 2, &a) != 0)
     {
         return CLI_EXIT_USAGE;
     }
-    m = cli_load_model_and_input(&a, &mat);
-    if (m == NULL) {
-        return CLI_EXIT_FAIL;
-    }
-    ex = cli_executor_create(m, &a);
-    if (ex == NULL) {
-        rc = CLI_EXIT_FAIL;
-    } else {
-        rc = predict_rows(ex, &mat, a.margin);
-        forest_executor_destroy(ex);
-    }
-    forest_matrix_free(&mat);
-    forest_free(m);
-    return rc;
+    return cli_run_executor(&a, predict_rows);
 }

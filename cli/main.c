@@ -1,6 +1,6 @@
 /*
- * `forest`: inspect a model, predict from a CSV or float32 file, and time
- * prediction.  Each subcommand lives in its own cmd_*.c.
+ * `forest`: inspect a model, predict from a CSV or float32 file, time
+ * prediction, and tune a served model's configuration.  Each subcommand lives in its own cmd_*.c.
  */
 #include "cli.h"
 
@@ -22,6 +22,9 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "bench") == 0) {
         return cmd_bench(argc, argv);
+    }
+    if (strcmp(argv[1], "tune") == 0) {
+        return cmd_tune(argc, argv);
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0
         || strcmp(argv[1], "help") == 0)

@@ -31,7 +31,8 @@ sources() {
 
 # what the packages are made of; the tests and tools around them are not
 inputs=(VERSION config Makefile debian forest codec cli ngx_module lua gpu
-        scripts/build-deb.sh scripts/convert_sklearn.py README.md docs/MODULE.md)
+        scripts/build-deb.sh scripts/convert_sklearn.py scripts/forest_tune.py
+        scripts/forest_tune_wrk.lua README.md docs/MODULE.md)
 stamp=$( { sources "${inputs[@]}" | xargs -0 stat -c '%n %s %Y'; dpkg-query -W nginx-dev; } \
          | sha256sum)
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ] \

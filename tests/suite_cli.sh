@@ -48,7 +48,7 @@ expect "option without value" 2 "'--threads' needs a value" \
 expect "non-numeric threads" 2 'needs a non-negative integer' \
     "$FOREST" predict m i --threads abc
 expect "batch 0" 2 'must be at least 1' "$FOREST" bench m i --batch 0
-expect "bad gpu kernel" 2 "--gpu-kernel is auto, rows or trees, not 'warps'" \
+expect "bad gpu kernel" 2 "--gpu-kernel is auto, rows, trees or compact, not 'warps'" \
     "$FOREST" bench m i --gpu-kernel warps
 expect "flag with value" 2 "takes no value" "$FOREST" predict m i --margin=1
 expect "missing model file" 1 "$TMP/none.json: cannot open" \
@@ -139,5 +139,33 @@ if [ "$?" -eq 0 ] && tail -1 <<<"$out" \
 else
     bad "bench output: ${out:0:300}"
 fi
+
+# ---- --trees: the boosting rounds an early-stopped model predicts with --
+# (tests/reference/rounds: 12 rounds of 6 trees, best_iteration 7)
+rounds=tests/reference/rounds
+expect "info shows best_iteration" 0 '^best_iteration: 7$' \
+    "$FOREST" info "$rounds/xgb_early.json"
+expect "info --trees best keeps 8 rounds" 0 '^rounds: 8 \(6 trees each\)$' \
+    "$FOREST" info "$rounds/xgb_early.ubj" --trees best
+expect "--trees past the rounds" 1 'trees: 13 rounds asked, the model has 12' \
+    "$FOREST" info "$rounds/xgb_early.json" --trees 13
+expect "--trees best without best_iteration" 1 \
+    'xgb3_aft.json: trees=best: the model stores no best_iteration' \
+    "$FOREST" info tests/models/xgb3_aft.json --trees best
+expect "bad --trees" 2 "--trees is all, best or a number of boosting rounds, not 'some'" \
+    "$FOREST" predict m i --trees some
+for t in all:all best:best 2:r2; do
+    if "$FOREST" predict "$rounds/xgb_early.json" "$rounds/xgb_early.input.csv" \
+           --trees "${t%%:*}" > "$TMP/trees.csv" \
+       && [ "$(wc -l < "$TMP/trees.csv")" -eq 50 ] \
+       && paste -d, "$TMP/trees.csv" <(tail -n +2 "$rounds/xgb_early.${t#*:}.csv") \
+          | awk -F, '{ for (i = 1; i <= 3; i++) { d = $i - $(i + 3);
+                       if (d > 1e-5 || d < -1e-5) bad = 1 } } END { exit bad }'
+    then
+        ok "predict --trees ${t%%:*} gives XGBoost's xgb_early.${t#*:}.csv"
+    else
+        bad "predict --trees ${t%%:*} differs from $rounds/xgb_early.${t#*:}.csv"
+    fi
+done
 
 summary
