@@ -1,7 +1,8 @@
 /*
  * Counters in shared memory (so they add up over workers and survive a
  * reload), served as Prometheus text by forest_metrics with Triton's metric
- * names, and as Triton's statistics extension JSON by .../stats.
+ * names plus histograms and per-worker counts of our own, and as Triton's
+ * statistics extension JSON by .../stats.
  */
 #include "ngx_http_forest_module.h"
 
@@ -9,9 +10,26 @@
 #define NGX_HTTP_FOREST_ZONE_SIZE  (1024 * 1024)
 
 
+/* What one worker process (by ngx_worker) answered, over all models. */
 typedef struct {
-    ngx_queue_t   entries;                 /* ngx_http_forest_stats_t */
+    ngx_atomic_t  requests;
+    ngx_atomic_t  rows;
+} ngx_http_forest_worker_stats_t;
+
+
+typedef struct {
+    ngx_queue_t                      entries;  /* ngx_http_forest_stats_t */
+    ngx_http_forest_worker_stats_t  *workers;
+    ngx_uint_t                       n_workers;
+    ngx_http_forest_worker_stats_t  *retired;  /* before the last growth */
 } ngx_http_forest_shctx_t;
+
+
+/* the zone's data: the configuration it serves */
+typedef struct {
+    ngx_http_forest_main_conf_t     *fmcf;
+    ngx_core_conf_t                 *ccf;      /* worker_processes */
+} ngx_http_forest_zone_conf_t;
 
 
 typedef struct {
@@ -59,14 +77,94 @@ static ngx_http_forest_counter_t  ngx_http_forest_counters[] = {
     (sizeof(ngx_http_forest_counters) / sizeof(ngx_http_forest_counters[0]))
 
 
+/* field: of ngx_http_forest_worker_stats_t */
+static ngx_http_forest_counter_t  ngx_http_forest_worker_counters[] = {
+
+    { "ngx_forest_worker_requests_total",
+      "Inference requests answered by each worker process, all models",
+      offsetof(ngx_http_forest_worker_stats_t, requests), 0 },
+
+    { "ngx_forest_worker_rows_total",
+      "Rows predicted by each worker process, all models",
+      offsetof(ngx_http_forest_worker_stats_t, rows), 0 },
+};
+
+#define NGX_HTTP_FOREST_N_WORKER_COUNTERS                                     \
+    (sizeof(ngx_http_forest_worker_counters)                                  \
+     / sizeof(ngx_http_forest_worker_counters[0]))
+
+
+/* bucket upper bounds (+Inf not listed), in rows and in microseconds */
+static const uint64_t
+    ngx_http_forest_batch_le[NGX_HTTP_FOREST_BATCH_BUCKETS - 1] = {
+    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
+    32768, 65536
+};
+
+static const uint64_t
+    ngx_http_forest_time_le[NGX_HTTP_FOREST_TIME_BUCKETS - 1] = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+    250000, 500000, 1000000, 2500000, 5000000
+};
+
+
+typedef struct {
+    const char       *name;
+    const char       *help;
+    const uint64_t   *le;
+    ngx_uint_t        n;                   /* bounds; the buckets are n + 1 */
+    uint64_t          scale;               /* le and sum are printed / scale */
+    size_t            buckets;             /* ngx_atomic_t[n + 1] */
+    size_t            sum;
+    size_t            sum_plus;            /* a second field added, or 0 */
+} ngx_http_forest_histogram_t;
+
+
+#define NGX_HTTP_FOREST_BOUNDS(le)  le, sizeof(le) / sizeof(le[0])
+
+static ngx_http_forest_histogram_t  ngx_http_forest_histograms[] = {
+
+    { "ngx_forest_batch_size",
+      "Rows per model execution",
+      NGX_HTTP_FOREST_BOUNDS(ngx_http_forest_batch_le), 1,
+      NGX_HTTP_FOREST_FIELD(batch_bucket),
+      NGX_HTTP_FOREST_FIELD(inference_count), 0 },
+
+    { "ngx_forest_request_duration_seconds",
+      "Time from request start to response, successes and failures",
+      NGX_HTTP_FOREST_BOUNDS(ngx_http_forest_time_le), 1000000,
+      NGX_HTTP_FOREST_FIELD(request_bucket),
+      NGX_HTTP_FOREST_FIELD(success_us), NGX_HTTP_FOREST_FIELD(failure_us) },
+
+    { "ngx_forest_queue_duration_seconds",
+      "Time a request waited for its batch to start",
+      NGX_HTTP_FOREST_BOUNDS(ngx_http_forest_time_le), 1000000,
+      NGX_HTTP_FOREST_FIELD(queue_bucket),
+      NGX_HTTP_FOREST_FIELD(queue_us), 0 },
+};
+
+#define NGX_HTTP_FOREST_N_HISTOGRAMS                                          \
+    (sizeof(ngx_http_forest_histograms)                                       \
+     / sizeof(ngx_http_forest_histograms[0]))
+
+
 static ngx_int_t ngx_http_forest_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_uint_t ngx_http_forest_stats_named(
     ngx_http_forest_main_conf_t *fmcf, ngx_http_forest_stats_t *st);
 static ngx_uint_t ngx_http_forest_stats_of(ngx_http_forest_stats_t *st,
     ngx_http_forest_model_t *m);
+static ngx_int_t ngx_http_forest_init_workers(ngx_slab_pool_t *shpool,
+    ngx_http_forest_shctx_t *sh, ngx_uint_t n);
+static ngx_http_forest_worker_stats_t *ngx_http_forest_worker(void);
+static void ngx_http_forest_observe(ngx_atomic_t *bucket, const uint64_t *le,
+    ngx_uint_t n, uint64_t v);
 static ngx_atomic_uint_t ngx_http_forest_get(ngx_http_forest_stats_t *st,
     size_t field);
+static u_char *ngx_http_forest_histogram(u_char *p, u_char *end,
+    ngx_http_forest_histogram_t *h, ngx_http_forest_model_t *m);
+static u_char *ngx_http_forest_decimal(u_char *p, u_char *end, uint64_t v,
+    uint64_t scale);
 
 
 static ngx_str_t  ngx_http_forest_zone_name =
@@ -77,6 +175,19 @@ ngx_int_t
 ngx_http_forest_metrics_zone(ngx_conf_t *cf,
     ngx_http_forest_main_conf_t *fmcf)
 {
+    ngx_http_forest_zone_conf_t  *zcf;
+
+    zcf = ngx_palloc(cf->pool, sizeof(ngx_http_forest_zone_conf_t));
+    if (zcf == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* worker_processes may follow the http block: read when the zone is
+     * initialized, after the core module's configuration is complete */
+    zcf->fmcf = fmcf;
+    zcf->ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                                ngx_core_module);
+
     fmcf->shm_zone = ngx_shared_memory_add(cf, &ngx_http_forest_zone_name,
                                            NGX_HTTP_FOREST_ZONE_SIZE,
                                            &ngx_http_forest_module);
@@ -85,7 +196,7 @@ ngx_http_forest_metrics_zone(ngx_conf_t *cf,
     }
 
     fmcf->shm_zone->init = ngx_http_forest_init_zone;
-    fmcf->shm_zone->data = fmcf;
+    fmcf->shm_zone->data = zcf;
 
     return NGX_OK;
 }
@@ -100,16 +211,19 @@ ngx_http_forest_metrics_zone(ngx_conf_t *cf,
 static ngx_int_t
 ngx_http_forest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_forest_main_conf_t *fmcf = shm_zone->data;
-    ngx_http_forest_main_conf_t *old = data;
+    ngx_http_forest_zone_conf_t *zcf = shm_zone->data;
+    ngx_http_forest_zone_conf_t *ozcf = data;
 
-    ngx_uint_t                 i;
-    ngx_queue_t               *q, *next;
-    ngx_slab_pool_t           *shpool;
-    ngx_http_forest_shctx_t   *sh;
-    ngx_http_forest_stats_t   *st;
-    ngx_http_forest_model_t  **models, *m;
+    ngx_uint_t                    i;
+    ngx_queue_t                  *q, *next;
+    ngx_slab_pool_t              *shpool;
+    ngx_http_forest_shctx_t      *sh;
+    ngx_http_forest_stats_t      *st;
+    ngx_http_forest_model_t     **models, *m;
+    ngx_http_forest_main_conf_t  *fmcf, *old;
 
+    fmcf = zcf->fmcf;
+    old = ozcf ? ozcf->fmcf : NULL;
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (old != NULL || shm_zone->shm.exists) {
@@ -122,7 +236,20 @@ ngx_http_forest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         ngx_queue_init(&sh->entries);
+        sh->workers = NULL;
+        sh->n_workers = 0;
+        sh->retired = NULL;
         shpool->data = sh;
+    }
+
+    if (ngx_http_forest_init_workers(shpool, sh,
+                                     (ngx_uint_t) zcf->ccf->worker_processes)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "forest: no room for the counters of %i workers "
+                      "in the metrics zone", zcf->ccf->worker_processes);
+        return NGX_ERROR;
     }
 
     for (q = ngx_queue_head(&sh->entries);
@@ -183,6 +310,70 @@ ngx_http_forest_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/*
+ * The per-worker counters go by worker number, which nginx gives anew from
+ * 0 at a reload: new worker N carries on the count of slot N, as the model
+ * counters carry on, and the old workers finishing their requests add to
+ * the same slots.  More workers than ever before get a larger array with
+ * the counts copied; workers read the array through the zone on every
+ * count, so the old one is only freed at the next growth, as its last
+ * readers were told to quit at the reload before.  Fewer workers keep the
+ * array: the slots above worker_processes are not exported, and show again
+ * with their counts if the workers come back.
+ */
+static ngx_int_t
+ngx_http_forest_init_workers(ngx_slab_pool_t *shpool,
+    ngx_http_forest_shctx_t *sh, ngx_uint_t n)
+{
+    ngx_http_forest_worker_stats_t  *w;
+
+    if (n <= sh->n_workers) {
+        return NGX_OK;
+    }
+
+    w = ngx_slab_calloc(shpool, n * sizeof(ngx_http_forest_worker_stats_t));
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (sh->workers != NULL) {
+        ngx_memcpy(w, sh->workers,
+                   sh->n_workers * sizeof(ngx_http_forest_worker_stats_t));
+    }
+
+    if (sh->retired != NULL) {
+        ngx_slab_free(shpool, sh->retired);
+    }
+
+    sh->retired = sh->workers;
+    sh->workers = w;
+    sh->n_workers = n;
+
+    return NGX_OK;
+}
+
+
+/* The slot of this worker process (NULL: no zone, or not a worker of it). */
+static ngx_http_forest_worker_stats_t *
+ngx_http_forest_worker(void)
+{
+    ngx_slab_pool_t              *shpool;
+    ngx_http_forest_shctx_t      *sh;
+    ngx_http_forest_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_forest_module);
+    if (fmcf == NULL || fmcf->shm_zone == NULL) {
+        return NULL;
+    }
+
+    shpool = (ngx_slab_pool_t *) fmcf->shm_zone->shm.addr;
+    sh = shpool->data;
+
+    return ngx_worker < sh->n_workers ? &sh->workers[ngx_worker] : NULL;
+}
+
+
 /* Whether a model of the configuration has its counters in st. */
 static ngx_uint_t
 ngx_http_forest_stats_named(ngx_http_forest_main_conf_t *fmcf,
@@ -218,11 +409,20 @@ void
 ngx_http_forest_stats_request(ngx_http_forest_model_t *m,
     ngx_uint_t success, uint64_t duration_us)
 {
-    ngx_http_forest_stats_t  *st;
+    ngx_http_forest_stats_t         *st;
+    ngx_http_forest_worker_stats_t  *w;
 
     st = m->stats;
     if (st == NULL) {
         return;
+    }
+
+    ngx_http_forest_observe(st->request_bucket, ngx_http_forest_time_le,
+                            NGX_HTTP_FOREST_TIME_BUCKETS - 1, duration_us);
+
+    w = ngx_http_forest_worker();
+    if (w != NULL) {
+        (void) ngx_atomic_fetch_add(&w->requests, 1);
     }
 
     if (success) {
@@ -240,22 +440,23 @@ void
 ngx_http_forest_stats_batch(ngx_http_forest_model_t *m, size_t rows,
     ngx_uint_t n_requests, uint64_t queue_us_total, uint64_t compute_us)
 {
-    ngx_uint_t                 b;
-    ngx_time_t                *tp;
-    ngx_http_forest_stats_t   *st;
+    ngx_time_t                      *tp;
+    ngx_http_forest_stats_t         *st;
+    ngx_http_forest_worker_stats_t  *w;
 
     st = m->stats;
     if (st == NULL) {
         return;
     }
 
-    for (b = 0; b < NGX_HTTP_FOREST_BATCH_BUCKETS - 1; b++) {
-        if (rows <= ((size_t) 1 << b)) {
-            break;
-        }
+    ngx_http_forest_observe(st->batch_bucket, ngx_http_forest_batch_le,
+                            NGX_HTTP_FOREST_BATCH_BUCKETS - 1, rows);
+
+    w = ngx_http_forest_worker();
+    if (w != NULL) {
+        (void) ngx_atomic_fetch_add(&w->rows, rows);
     }
 
-    (void) ngx_atomic_fetch_add(&st->batch_bucket[b], 1);
     (void) ngx_atomic_fetch_add(&st->exec_count, 1);
     (void) ngx_atomic_fetch_add(&st->inference_count, rows);
     (void) ngx_atomic_fetch_add(&st->exec_compute_us, compute_us);
@@ -265,6 +466,31 @@ ngx_http_forest_stats_batch(ngx_http_forest_model_t *m, size_t rows,
 
     tp = ngx_timeofday();
     st->last_inference_ms = (ngx_atomic_uint_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/* One request's wait for its batch; the total is in stats_batch's. */
+void
+ngx_http_forest_stats_queue(ngx_http_forest_model_t *m, uint64_t queue_us)
+{
+    if (m->stats != NULL) {
+        ngx_http_forest_observe(m->stats->queue_bucket,
+                                ngx_http_forest_time_le,
+                                NGX_HTTP_FOREST_TIME_BUCKETS - 1, queue_us);
+    }
+}
+
+
+/* bucket: n + 1 counts, the first bound >= v's, or the last (+Inf) */
+static void
+ngx_http_forest_observe(ngx_atomic_t *bucket, const uint64_t *le,
+    ngx_uint_t n, uint64_t v)
+{
+    ngx_uint_t  b;
+
+    for (b = 0; b < n && v > le[b]; b++) { /* void */ }
+
+    (void) ngx_atomic_fetch_add(&bucket[b], 1);
 }
 
 
@@ -278,13 +504,16 @@ ngx_http_forest_get(ngx_http_forest_stats_t *st, size_t field)
 ngx_int_t
 ngx_http_forest_metrics_handler(ngx_http_request_t *r)
 {
-    u_char                       *buf, *p, *end;
-    size_t                        size;
-    ngx_uint_t                    i, c, b;
-    ngx_atomic_uint_t             v, cumulative;
-    ngx_http_forest_model_t     **models, *m;
-    ngx_http_forest_counter_t    *ctr;
-    ngx_http_forest_main_conf_t  *fmcf;
+    u_char                          *buf, *p, *end;
+    size_t                           size, lines;
+    ngx_uint_t                       i, c, h, n_workers;
+    ngx_atomic_uint_t                v;
+    ngx_core_conf_t                 *ccf;
+    ngx_slab_pool_t                 *shpool;
+    ngx_http_forest_shctx_t         *sh;
+    ngx_http_forest_model_t        **models, *m;
+    ngx_http_forest_counter_t       *ctr;
+    ngx_http_forest_main_conf_t     *fmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return ngx_http_forest_not_allowed(r, "GET, HEAD");
@@ -293,10 +522,31 @@ ngx_http_forest_metrics_handler(ngx_http_request_t *r)
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_forest_module);
     models = fmcf->models.elts;
 
-    /* a label pair is at most ~110 bytes, a value 20 */
-    size = 4096 + fmcf->models.nelts
-                  * (NGX_HTTP_FOREST_N_COUNTERS
-                     + NGX_HTTP_FOREST_BATCH_BUCKETS + 2) * 200;
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ngx_cycle->conf_ctx,
+                                           ngx_core_module);
+    sh = NULL;
+    n_workers = 0;
+
+    if (fmcf->shm_zone != NULL) {
+        shpool = (ngx_slab_pool_t *) fmcf->shm_zone->shm.addr;
+        sh = shpool->data;
+        n_workers = ngx_min(sh->n_workers,
+                            (ngx_uint_t) ccf->worker_processes);
+    }
+
+    /* per model: the counters, and each histogram's buckets, sum, count */
+    lines = NGX_HTTP_FOREST_N_COUNTERS;
+
+    for (h = 0; h < NGX_HTTP_FOREST_N_HISTOGRAMS; h++) {
+        lines += ngx_http_forest_histograms[h].n + 3;
+    }
+
+    /*
+     * a model's line is at most a 42-byte name, 118 bytes of labels (model,
+     * version, le) and a 20-digit value; a worker's line 75 bytes; the HELP
+     * and TYPE lines fit the 4096
+     */
+    size = 4096 + fmcf->models.nelts * lines * 200 + n_workers * 2 * 80;
 
     buf = ngx_pnalloc(r->pool, size);
     if (buf == NULL) {
@@ -328,43 +578,32 @@ ngx_http_forest_metrics_handler(ngx_http_request_t *r)
         }
     }
 
-    p = ngx_slprintf(p, end,
-                     "# HELP ngx_forest_batch_size Rows per model execution\n"
-                     "# TYPE ngx_forest_batch_size histogram\n");
+    for (h = 0; h < NGX_HTTP_FOREST_N_HISTOGRAMS; h++) {
+        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s histogram\n",
+                         ngx_http_forest_histograms[h].name,
+                         ngx_http_forest_histograms[h].help,
+                         ngx_http_forest_histograms[h].name);
 
-    for (i = 0; i < fmcf->models.nelts; i++) {
-        m = models[i];
-        if (m->stats == NULL) {
-            continue;
-        }
-
-        cumulative = 0;
-
-        for (b = 0; b < NGX_HTTP_FOREST_BATCH_BUCKETS; b++) {
-            cumulative += m->stats->batch_bucket[b];
-
-            if (b < NGX_HTTP_FOREST_BATCH_BUCKETS - 1) {
-                p = ngx_slprintf(p, end,
-                                 "ngx_forest_batch_size_bucket{model=\"%V\","
-                                 "version=\"%V\",le=\"%uz\"} %uA\n",
-                                 &m->name, &m->version, (size_t) 1 << b,
-                                 cumulative);
-            } else {
-                p = ngx_slprintf(p, end,
-                                 "ngx_forest_batch_size_bucket{model=\"%V\","
-                                 "version=\"%V\",le=\"+Inf\"} %uA\n",
-                                 &m->name, &m->version, cumulative);
+        for (i = 0; i < fmcf->models.nelts; i++) {
+            if (models[i]->stats != NULL) {
+                p = ngx_http_forest_histogram(p, end,
+                                              &ngx_http_forest_histograms[h],
+                                              models[i]);
             }
         }
+    }
 
-        p = ngx_slprintf(p, end,
-                         "ngx_forest_batch_size_sum{model=\"%V\","
-                         "version=\"%V\"} %uA\n"
-                         "ngx_forest_batch_size_count{model=\"%V\","
-                         "version=\"%V\"} %uA\n",
-                         &m->name, &m->version,
-                         (ngx_atomic_uint_t) m->stats->inference_count,
-                         &m->name, &m->version, cumulative);
+    for (c = 0; c < NGX_HTTP_FOREST_N_WORKER_COUNTERS; c++) {
+        ctr = &ngx_http_forest_worker_counters[c];
+
+        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s counter\n",
+                         ctr->name, ctr->help, ctr->name);
+
+        for (i = 0; i < n_workers; i++) {
+            v = *(ngx_atomic_t *) ((u_char *) &sh->workers[i] + ctr->field);
+            p = ngx_slprintf(p, end, "%s{worker=\"%ui\"} %uA\n",
+                             ctr->name, i, v);
+        }
     }
 
     if (p == end) {
@@ -376,6 +615,77 @@ ngx_http_forest_metrics_handler(ngx_http_request_t *r)
     return ngx_http_forest_send(r, NGX_HTTP_OK,
                                 "text/plain; version=0.0.4; charset=utf-8",
                                 buf, p - buf);
+}
+
+
+/*
+ * One model's lines of a histogram: cumulative buckets, the sum, and the
+ * count as the +Inf bucket, so that a scrape racing an observation still
+ * has _count equal to the +Inf bucket.
+ */
+static u_char *
+ngx_http_forest_histogram(u_char *p, u_char *end,
+    ngx_http_forest_histogram_t *h, ngx_http_forest_model_t *m)
+{
+    ngx_uint_t          b;
+    ngx_atomic_t       *bucket;
+    ngx_atomic_uint_t   cumulative, sum;
+
+    bucket = (ngx_atomic_t *) ((u_char *) m->stats + h->buckets);
+    cumulative = 0;
+
+    for (b = 0; b <= h->n; b++) {
+        cumulative += bucket[b];
+
+        p = ngx_slprintf(p, end, "%s_bucket{model=\"%V\",version=\"%V\","
+                         "le=\"", h->name, &m->name, &m->version);
+
+        if (b < h->n) {
+            p = ngx_http_forest_decimal(p, end, h->le[b], h->scale);
+
+        } else {
+            p = ngx_slprintf(p, end, "+Inf");
+        }
+
+        p = ngx_slprintf(p, end, "\"} %uA\n", cumulative);
+    }
+
+    sum = ngx_http_forest_get(m->stats, h->sum);
+    if (h->sum_plus) {
+        sum += ngx_http_forest_get(m->stats, h->sum_plus);
+    }
+
+    p = ngx_slprintf(p, end, "%s_sum{model=\"%V\",version=\"%V\"} ",
+                     h->name, &m->name, &m->version);
+    p = ngx_http_forest_decimal(p, end, sum, h->scale);
+
+    return ngx_slprintf(p, end,
+                        "\n%s_count{model=\"%V\",version=\"%V\"} %uA\n",
+                        h->name, &m->name, &m->version, cumulative);
+}
+
+
+/* v / scale (a power of ten) in decimal, without trailing zeros */
+static u_char *
+ngx_http_forest_decimal(u_char *p, u_char *end, uint64_t v, uint64_t scale)
+{
+    uint64_t  frac;
+
+    p = ngx_slprintf(p, end, "%uL", v / scale);
+    frac = v % scale;
+
+    if (frac == 0) {
+        return p;
+    }
+
+    p = ngx_slprintf(p, end, ".");
+
+    for (scale /= 10; frac != 0; scale /= 10) {
+        p = ngx_slprintf(p, end, "%uL", frac / scale);
+        frac %= scale;
+    }
+
+    return p;
 }
 
 
