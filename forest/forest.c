@@ -3,9 +3,11 @@
  * format table, load/formats.c; forest_free) and the structural validation
  * every loaded model goes through.
  */
+#include "category.h"
 #include "forest_internal.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,20 +49,37 @@ forest_errf(char *err, size_t errlen, const char *name, const char *fmt, ...)
     va_end(ap);
 }
 
-float
-forest_threshold_le(double t)
+int
+forest_threshold_le(double t, float *thr)
 {
     float f;
 
     if (isnan(t)) {
-        return NAN;
+        *thr = NAN;
+        return 0;
     }
-    /* largest float <= t, then the next float up */
-    f = (float) t;
+    if (t == INFINITY) {
+        *thr = -INFINITY;
+        return 1;
+    }
+    /* largest float <= t, then the next float up (+inf above FLT_MAX,
+     * where only +inf itself is not <= t) */
+    f = t > FLT_MAX ? FLT_MAX : (float) t;
     if ((double) f > t) {
         f = nextafterf(f, -INFINITY);
     }
-    return nextafterf(f, INFINITY);
+    *thr = nextafterf(f, INFINITY);
+    return 0;
+}
+
+void
+forest_node_swap_children(forest_node *nd)
+{
+    int32_t tmp = nd->left;
+
+    nd->left = nd->right;
+    nd->right = tmp;
+    nd->default_left = !nd->default_left;
 }
 
 float
@@ -140,6 +159,10 @@ forest_free(forest_model *m)
         free(m->feature_names);
     }
     free(m->feature_is_categorical);
+    free(m->category_whole_only);
+    forest_category_free(m);
+    free(m->node_cover);
+    free(m->node_source_id);
     free(m);
 }
 
@@ -262,6 +285,39 @@ forest_validate(const forest_model *m, char *err, size_t errlen)
 }
 
 int
+forest_node_info_grow(forest_model *m, size_t *cap, size_t need)
+{
+    size_t c = *cap;
+
+    if (forest_grow((void **) &m->node_cover, &c, need, sizeof(double), 256)
+        != 0)
+    {
+        return -1;
+    }
+    c = *cap;
+    if (forest_grow((void **) &m->node_source_id, &c, need, sizeof(int32_t),
+                    256) != 0)
+    {
+        return -1;
+    }
+    *cap = c;
+    return 0;
+}
+
+/* A cover TreeSHAP cannot use (absent somewhere: NaN; negative) drops the
+ * covers of the whole model: contributions are then refused. */
+static void
+drop_unusable_cover(forest_model *m)
+{
+    for (size_t i = 0; m->node_cover != NULL && i < m->n_nodes; i++) {
+        if (!(m->node_cover[i] >= 0.0)) {
+            free(m->node_cover);
+            m->node_cover = NULL;
+        }
+    }
+}
+
+int
 forest_model_finish(forest_model *m, const char *name, char *err,
     size_t errlen)
 {
@@ -289,6 +345,7 @@ forest_model_finish(forest_model *m, const char *name, char *err,
         m->sigmoid_alpha = 1.0;
     }
     m->format = m->format ? m->format : FOREST_FORMAT_AUTO;
+    drop_unusable_cover(m);
     if (forest_validate(m, why, sizeof(why)) != 0) {
         /* why starts with "model: " */
         forest_errf(err, errlen, name, "%s", why + 7);

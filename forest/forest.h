@@ -66,7 +66,8 @@ typedef struct {
 } forest_node;
 
 /*
- * Categorical rule: NaN -> default child; otherwise c = (int) trunc(x);
+ * Categorical rule: NaN, or x not a whole number on a feature marked
+ * category_whole_only -> default child; otherwise c = (int) trunc(x);
  * c >= cat_nbits or bit c clear -> "not in set"; below the lowest category
  * (forest_cat_truncates) -> "not in set" too.  The formats differ only there:
  * XGBoost and Treelite refuse x < 0, while LightGBM truncates first, so a
@@ -116,6 +117,31 @@ typedef struct forest_model {
     char        **feature_names;   /* n_features entries or NULL; entries may be NULL */
     /* per feature: 1 when the source marks it categorical, or NULL */
     uint8_t      *feature_is_categorical;
+    /* per feature: 1 when a value that is not a whole number is missing at
+     * the feature's categorical nodes (they take the default child), or
+     * NULL.  scikit-learn's HistGradientBoosting (>= 1.4) treats every value
+     * it was not trained on as missing; scripts/convert_sklearn.py moves the
+     * unseen whole numbers into the sets and names these features in the
+     * checkpoint's attributes ("category_fraction_is_missing"). */
+    uint8_t      *category_whole_only;
+    /* per feature: the names of its categories (category.h), or NULL */
+    struct forest_category_list *categories;
+
+    /* per node (n_nodes): its training cover, the weight TreeSHAP splits
+     * on (XGBoost sum_hessian, LightGBM internal_count/leaf_count,
+     * Treelite sum_hess else data_count); NULL when the file lacks it */
+    double       *node_cover;
+    /* per node: the number its library gives it, what leaf_index answers
+     * (XGBoost and Treelite node id, LightGBM leaf index); NULL: the
+     * node's position in its tree */
+    int32_t      *node_source_id;
+
+    /* boosting rounds of trees_per_round trees each, in tree order (XGBoost:
+     * num_parallel_tree x output groups); 0 when rounds are unknown */
+    uint32_t      trees_per_round;
+    /* early stopping: the stored best_iteration + 1, 0 when the file has
+     * none (XGBoost learner attribute best_iteration) */
+    uint32_t      best_rounds;
 } forest_model;
 
 /* The formats whose categories truncate x toward zero before the c < 0 test. */
@@ -141,6 +167,19 @@ forest_model *forest_load_buffer(const void *data, size_t len,
 forest_format forest_detect_format(const void *data, size_t len);
 
 void forest_free(forest_model *m);
+
+/* Which trees predict (forest_model key trees=, the CLI's --trees): all,
+ * the rounds up to best_iteration as XGBoost's scikit-learn wrappers
+ * predict, or the first N boosting rounds. */
+#define FOREST_TREES_ALL   0u
+#define FOREST_TREES_BEST  UINT32_MAX
+/* "all", "best" or a round count >= 1 into *rounds; -1 when none. */
+int forest_trees_parse(const char *s, size_t len, uint32_t *rounds);
+/* Keeps the trees of the chosen rounds (drops the rest), so every executor
+ * sees the same model.  0, or -1 + "name: reason" (no best_iteration, more
+ * rounds than the model has, rounds unknown). */
+int forest_select_rounds(forest_model *m, uint32_t rounds, const char *name,
+    char *err, size_t errlen);
 
 /* One format a caller may ask for by name. */
 typedef struct {
@@ -179,6 +218,22 @@ void forest_predict_row_reference(const forest_model *m, const float *row,
  * (out gets forest_output_columns(m, 0) values). */
 void forest_postprocess_row(const forest_model *m, const double *margin,
     float *out);
+
+/*
+ * base_margin (XGBoost's): each row's margins start from its own values
+ * (n_outputs per row) instead of base_score.  margins: n_rows rows of
+ * n_outputs as forest_predict gives them with margin=1; out gets
+ * forest_output_columns(m, margin) per row (out may be margins when margin).
+ * Models with more outputs than FOREST_REBASE_MAX_OUTPUTS take no
+ * base_margin (the codec refuses it).
+ */
+#define FOREST_REBASE_MAX_OUTPUTS 4096
+void forest_rebase_margins(const forest_model *m, const float *base_margin,
+    size_t n_rows, const float *margins, int margin, float *out);
+/* The bias (last value of each output) of TreeSHAP contributions laid out
+ * [n_rows][n_outputs][n_features + 1] moved the same way. */
+void forest_rebase_contribs(const forest_model *m, const float *base_margin,
+    size_t n_rows, float *contribs);
 
 #ifdef __cplusplus
 }

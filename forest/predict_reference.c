@@ -33,6 +33,11 @@ forest_node_goes_left(const forest_model *m, const forest_node *nd, float x)
         return nd->default_left;
     }
     if (nd->kind == FOREST_NODE_CATEGORICAL) {
+        if (m->category_whole_only != NULL
+            && m->category_whole_only[nd->feature] && x != truncf(x))
+        {
+            return nd->default_left;
+        }
         return category_in_set(m, nd, x) == nd->cat_in_set_left;
     }
     return x < nd->threshold;

@@ -5,6 +5,7 @@
  */
 #include "lightgbm_tree.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +105,7 @@ split_node(lgb_trees *T, uint32_t t, uint32_t i, uint32_t num_cat,
     size_t cat_base, forest_node *nd)
 {
     int32_t dt = T->dtype[i];
-    int     missing = (dt >> LGB_MISSING_SHIFT) & 3;
+    int     missing = (dt >> LGB_MISSING_SHIFT) & 3, swap = 0;
     double  th = T->threshold[i];
 
     nd->feature = T->feature[i];
@@ -131,26 +132,33 @@ split_node(lgb_trees *T, uint32_t t, uint32_t i, uint32_t num_cat,
      * needs moving to the band's edge for the rule to hold.
      */
     if (th >= -(double) LGB_ZERO && th < (double) LGB_ZERO) {
-        nd->threshold = th < 0.0 ? forest_threshold_lt(-(double) LGB_ZERO)
-                                 : forest_threshold_le((double) LGB_ZERO);
+        if (th < 0.0) {
+            nd->threshold = forest_threshold_lt(-(double) LGB_ZERO);
+        } else {
+            (void) forest_threshold_le((double) LGB_ZERO, &nd->threshold);
+        }
     } else {
-        nd->threshold = forest_threshold_le(th);
+        swap = forest_threshold_le(th, &nd->threshold);
     }
     switch (missing) {
     case LGB_MISSING_NONE:
         /* NaN is compared as 0.0 */
         nd->default_left = 0.0 <= th;
-        return 0;
+        break;
     case LGB_MISSING_ZERO:
         nd->zero_is_missing = 1;
         /* fall through */
     case LGB_MISSING_NAN:
         nd->default_left = (dt & LGB_DEFAULT_LEFT) != 0;
-        return 0;
+        break;
     default:
         return LGB_FAIL(T, "tree %u node %u: unknown missing type in "
             "decision_type %d", t, i, dt);
     }
+    if (swap) {
+        forest_node_swap_children(nd);
+    }
+    return 0;
 }
 
 /*
@@ -174,6 +182,10 @@ layout_tree(lgb_trees *T, uint32_t t, uint32_t nl, uint32_t num_cat,
 
         memset(nd, 0, sizeof(*nd));
         nd->left = nd->right = -1;
+        m->node_cover[base + q] = ref < 0 ? T->cover[nl - 1 + ~ref]
+                                          : T->cover[ref];
+        /* pred_leaf numbers the leaves 0..num_leaves-1 */
+        m->node_source_id[base + q] = ref < 0 ? ~ref : ref;
         if (ref < 0) {
             nd->kind = FOREST_NODE_LEAF;
             nd->leaf = (uint32_t) m->n_leaf_values;
@@ -263,7 +275,8 @@ grow_scratch(lgb_trees *T, size_t n)
     }
     if (GROW(T->feature) || GROW(T->dtype) || GROW(T->child[0])
         || GROW(T->child[1]) || GROW(T->queue) || GROW(T->threshold)
-        || GROW(T->leaf) || GROW(T->cat_bounds) || GROW(T->seen))
+        || GROW(T->leaf) || GROW(T->cat_bounds) || GROW(T->seen)
+        || GROW(T->cover))
     {
         return -1;
     }
@@ -272,13 +285,40 @@ grow_scratch(lgb_trees *T, size_t n)
     return 0;
 }
 
+/*
+ * The data counts LightGBM's own TreeSHAP weighs the nodes by; NaN where
+ * the file lacks them.  A one-leaf tree needs none.
+ */
+static int
+read_counts(lgb_trees *T, uint32_t t, const lgb_tree_text *tx, uint32_t nl)
+{
+    size_t total = 2 * (size_t) nl - 1;
+
+    if (nl == 1 && tx->leaf_count.p == NULL) {
+        T->cover[0] = 0.0;
+        return 0;
+    }
+    if (tx->leaf_count.p == NULL || (nl > 1 && tx->internal_count.p == NULL)) {
+        for (size_t i = 0; i < total; i++) {
+            T->cover[i] = NAN;
+        }
+        return 0;
+    }
+    return (nl > 1 && doubles(T, t, "internal_count", tx->internal_count,
+                              nl - 1, T->cover) != 0)
+           || doubles(T, t, "leaf_count", tx->leaf_count, nl,
+                      T->cover + (nl - 1)) != 0 ? -1 : 0;
+}
+
 /* leaf values, and for nl > 1 the nl - 1 internal nodes */
 static int
 read_arrays(lgb_trees *T, uint32_t t, const lgb_tree_text *tx, uint32_t nl)
 {
     long long ni = (long long) nl - 1, lo = -(long long) nl;
 
-    if (doubles(T, t, "leaf_value", tx->leaf_value, nl, T->leaf) != 0) {
+    if (doubles(T, t, "leaf_value", tx->leaf_value, nl, T->leaf) != 0
+        || read_counts(T, t, tx, nl) != 0)
+    {
         return -1;
     }
     if (ni == 0) {
@@ -344,7 +384,9 @@ forest_lgb_build_tree(lgb_trees *T, uint32_t t, const lgb_tree_text *tx)
         || grow(T, (void **) &m->leaf_values, &T->cap_leaves,
             m->n_leaf_values + (size_t) nl, sizeof(double)) != 0
         || grow(T, (void **) &m->tree_begin, &T->cap_trees, (size_t) t + 2,
-            sizeof(uint32_t)) != 0)
+            sizeof(uint32_t)) != 0
+        || (forest_node_info_grow(m, &T->cap_info, m->n_nodes + total) != 0
+            && LGB_FAIL(T, "out of memory") != 0))
     {
         return -1;
     }
@@ -364,6 +406,7 @@ forest_lgb_tree_line(lgb_tree_text *tx, text_span key, text_span value)
         F(num_leaves), F(num_cat), F(split_feature), F(threshold),
         F(decision_type), F(left_child), F(right_child), F(leaf_value),
         F(cat_boundaries), F(cat_threshold), F(is_linear),
+        F(internal_count), F(leaf_count),
 #undef F
     };
 
@@ -387,4 +430,5 @@ forest_lgb_trees_free(lgb_trees *T)
     free(T->leaf);
     free(T->cat_bounds);
     free(T->seen);
+    free(T->cover);
 }

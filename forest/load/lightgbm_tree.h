@@ -12,7 +12,7 @@
 typedef struct {
     text_span num_leaves, num_cat, split_feature, threshold, decision_type,
               left_child, right_child, leaf_value, cat_boundaries,
-              cat_threshold, is_linear;
+              cat_threshold, is_linear, internal_count, leaf_count;
 } lgb_tree_text;
 
 /* the model being filled, where errors go, and per-tree scratch */
@@ -21,11 +21,12 @@ typedef struct {
     const char   *name;
     char         *err;
     size_t        errlen;
-    size_t        cap_nodes, cap_leaves, cap_cat, cap_trees;
+    size_t        cap_nodes, cap_leaves, cap_cat, cap_trees, cap_info;
     /* sized for the largest tree so far */
     size_t        cap_scratch;
     int32_t      *feature, *dtype, *child[2], *queue;
     double       *threshold, *leaf;
+    double       *cover;            /* internal nodes, then leaves */
     uint32_t     *cat_bounds;
     uint8_t      *seen;             /* internal nodes, then leaves */
 } lgb_trees;

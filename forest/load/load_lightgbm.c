@@ -3,9 +3,11 @@
  *
  * Layout: a header of key=value lines, "Tree=N" blocks, "end of trees",
  * then feature importances, parameters and the pandas_categorical trailer,
- * none of which affects prediction, so reading stops at "end of trees".
+ * none of which affects prediction, so reading stops at "end of trees"
+ * (category_formats.c reads the pandas_categorical line for its names).
  * Node rules: tests/reference/models/SEMANTICS.md.
  */
+#include "category_formats.h"
 #include "lightgbm_tree.h"
 #include "loaders.h"
 
@@ -338,6 +340,7 @@ forest_load_lightgbm(const uint8_t *data, size_t len, const char *name,
     rc = read_header(&L, &r, &line, &have_line) == 0
          && read_trees(&L, &r, &line, &have_line) == 0
          && set_averaging(&L) == 0
+         && forest_lgb_categories(L.b.m, data, len, name, err, errlen) == 0
          && forest_model_finish(L.b.m, name, err, errlen) == 0;
     forest_lgb_trees_free(&L.b);
     if (!rc) {

@@ -174,11 +174,10 @@ numeric_test(const tl_header *h, const tl_tree *t, uint64_t ti, uint32_t id,
         nd->threshold = forest_threshold_lt(thr);
         return 0;
     case TL_OP_LE:
-        nd->threshold = forest_threshold_le(thr);
+        *swap = forest_threshold_le(thr, &nd->threshold);
         return 0;
     case TL_OP_GT:                 /* left iff !(x <= t) */
-        nd->threshold = forest_threshold_le(thr);
-        *swap = 1;
+        *swap = !forest_threshold_le(thr, &nd->threshold);
         return 0;
     case TL_OP_GE:                 /* left iff !(x < t) */
         nd->threshold = forest_threshold_lt(thr);
@@ -310,6 +309,24 @@ leaf_values(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
     return 0;
 }
 
+/* Node id's cover: sum_hess (XGBoost's and scikit-learn's TreeSHAP
+ * weight), else data_count (LightGBM's), else NaN. */
+static double
+node_cover(const tl_tree *t, uint32_t id)
+{
+    if (t->sum_hess.base != NULL && t->sum_hess_present.base != NULL
+        && *at(t->sum_hess_present, id))
+    {
+        return forest_le_f64(at(t->sum_hess, id));
+    }
+    if (t->data_count.base != NULL && t->data_count_present.base != NULL
+        && *at(t->data_count_present, id))
+    {
+        return (double) forest_le_u64(at(t->data_count, id));
+    }
+    return NAN;
+}
+
 static int
 convert_tree(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
     uint32_t width, forest_reader *r)
@@ -344,6 +361,8 @@ convert_tree(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
 
         memset(nd, 0, sizeof(*nd));
         nd->left = nd->right = -1;
+        m->node_cover[m->n_nodes + k] = node_cover(t, id);
+        m->node_source_id[m->n_nodes + k] = (int32_t) id;
         if (left == -1) {
             nd->kind = FOREST_NODE_LEAF;
             if (leaf_values(b, h, t, ti, id, width, nd, r) != 0) {
@@ -384,11 +403,7 @@ convert_tree(tl_build *b, const tl_header *h, const tl_tree *t, uint64_t ti,
         nd->left = b->new_id[left];
         nd->right = b->new_id[le_i32(at(t->cright, id))];
         if (swap) {
-            int32_t tmp = nd->left;
-
-            nd->left = nd->right;
-            nd->right = tmp;
-            nd->default_left = !nd->default_left;
+            forest_node_swap_children(nd);
         }
     }
     m->n_nodes += count;
@@ -538,12 +553,15 @@ load(forest_reader *r)
         goto done;
     }
     m->nodes = malloc((size_t) total_nodes * sizeof(forest_node));
+    m->node_cover = malloc((size_t) total_nodes * sizeof(double));
+    m->node_source_id = malloc((size_t) total_nodes * sizeof(int32_t));
     m->tree_begin = malloc(((size_t) h.n_trees + 1) * sizeof(uint32_t));
     m->tree_group = malloc((size_t) h.n_trees * sizeof(int32_t));
     n_contrib = calloc(m->n_outputs, sizeof(uint32_t));
     widths = malloc((size_t) h.n_trees * sizeof(uint32_t));
     if (m->nodes == NULL || m->tree_begin == NULL || m->tree_group == NULL
-        || n_contrib == NULL || widths == NULL)
+        || n_contrib == NULL || widths == NULL || m->node_cover == NULL
+        || m->node_source_id == NULL)
     {
         forest_errf(r->err, r->errlen, r->name, "out of memory");
         goto done;
@@ -569,6 +587,8 @@ load(forest_reader *r)
     }
     m->tree_begin[h.n_trees] = (uint32_t) m->n_nodes;
     if (set_scores(m, &h, n_contrib, r) != 0
+        || forest_tl_category_attributes(m, h.attributes, h.n_attributes,
+               r->name, r->err, r->errlen) != 0
         || forest_model_finish(m, r->name, r->err, r->errlen) != 0)
     {
         goto done;

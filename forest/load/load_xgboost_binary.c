@@ -86,21 +86,46 @@ read_count(forest_reader *r, uint64_t *n, size_t min_size, const char *what)
     return 0;
 }
 
-/* the dmlc tail after the trees: attributes and metric names */
-static int
-skip_tail(forest_reader *r, int attrs, int metrics)
+/* "best_iteration" value: a whole number below UINT32_MAX, else ignored */
+static uint32_t
+attr_uint(const uint8_t *s, size_t n)
 {
-    const uint8_t *s;
-    size_t         n;
+    uint64_t x = 0;
+
+    if (n == 0 || n > 9) {
+        return UINT32_MAX;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return UINT32_MAX;
+        }
+        x = x * 10 + (uint64_t) (s[i] - '0');
+    }
+    return (uint32_t) x;
+}
+
+/* the dmlc tail after the trees: attributes (*best: best_iteration, or
+ * UINT32_MAX) and metric names */
+static int
+read_tail(forest_reader *r, int attrs, int metrics, uint32_t *best)
+{
+    const uint8_t *s, *k;
+    size_t         n, kn;
     uint64_t       count;
 
+    *best = UINT32_MAX;
     if (attrs) {
         if (read_count(r, &count, 16, "attributes") != 0) {
             return -1;
         }
-        for (uint64_t i = 0; i < 2 * count; i++) {
-            if (read_string(r, &s, &n, "attribute") != 0) {
+        for (uint64_t i = 0; i < count; i++) {
+            if (read_string(r, &k, &kn, "attribute") != 0
+                || read_string(r, &s, &n, "attribute") != 0)
+            {
                 return -1;
+            }
+            if (kn == 14 && memcmp(k, "best_iteration", 14) == 0) {
+                *best = attr_uint(s, n);
             }
         }
     }
@@ -128,6 +153,7 @@ typedef struct {
     int64_t  *feature;
     float    *cond;
     uint8_t  *default_left;
+    double   *cover;
 } node_arrays;
 
 static void
@@ -138,6 +164,7 @@ arrays_free(node_arrays *a)
     free(a->feature);
     free(a->cond);
     free(a->default_left);
+    free(a->cover);
 }
 
 static int
@@ -152,9 +179,10 @@ arrays_reserve(node_arrays *a, uint32_t n)
     a->feature = malloc(n * sizeof(int64_t));
     a->cond = malloc(n * sizeof(float));
     a->default_left = malloc(n);
+    a->cover = malloc(n * sizeof(double));
     a->cap = n;
     if (!a->left || !a->right || !a->feature || !a->cond
-        || !a->default_left)
+        || !a->default_left || !a->cover)
     {
         a->cap = 0;
         return -1;
@@ -202,6 +230,10 @@ read_tree(forest_reader *r, uint32_t tree_no, node_arrays *a, xgb_tree *t)
         a->default_left[i] = sindex >> 31;
         a->cond[i] = forest_le_f32(nd + 16);
     }
+    /* RTreeNodeStat: f32 loss_chg, sum_hess, base_weight; i32 leaf count */
+    for (int32_t i = 0; i < n; i++, nd += NODE_STAT_SIZE) {
+        a->cover[i] = forest_le_f32(nd + 4);
+    }
     r->pos += (size_t) n * (NODE_SIZE + NODE_STAT_SIZE);
     memset(t, 0, sizeof(*t));
     t->n_nodes = (uint32_t) n;
@@ -210,6 +242,7 @@ read_tree(forest_reader *r, uint32_t tree_no, node_arrays *a, xgb_tree *t)
     t->feature = a->feature;
     t->cond = a->cond;
     t->default_left = a->default_left;
+    t->cover = a->cover;
     return 0;
 }
 
@@ -266,6 +299,11 @@ read_header(forest_reader *r, xgb_learner *l, double *base, int *attrs,
         return -1;
     }
     l->n_trees = forest_le_u32(r->p + r->pos);
+    /* files before 1.0 keep num_roots (1) there */
+    l->num_parallel_tree = forest_le_u32(r->p + r->pos + 4);
+    if (l->num_parallel_tree > FOREST_MAX_TREES) {
+        l->num_parallel_tree = 1;
+    }
     r->pos += GBTREE_PARAM_SIZE;
     if (l->n_trees == 0 || l->n_trees > FOREST_MAX_TREES
         || l->n_trees > r->len / TREE_PARAM_SIZE)
@@ -295,6 +333,7 @@ forest_load_xgboost_binary(const uint8_t *data, size_t len, const char *name,
     node_arrays  *arrays = NULL;
     double        base;
     uint64_t      n_weights = 0;
+    uint32_t      best;
     size_t        info_pos, weight_pos = 0;
     int           attrs, metrics, dart;
     forest_model *m = NULL;
@@ -335,8 +374,11 @@ forest_load_xgboost_binary(const uint8_t *data, size_t len, const char *name,
         weight_pos = r.pos;
         r.pos += (size_t) n_weights * 4;
     }
-    if (skip_tail(&r, attrs, metrics) != 0) {
+    if (read_tail(&r, attrs, metrics, &best) != 0) {
         goto done;
+    }
+    if (best != UINT32_MAX) {
+        forest_xgb_builder_set_best(b, best);
     }
     for (uint32_t i = 0; i < l.n_trees; i++) {
         size_t  at = 4 * (size_t) i;

@@ -30,6 +30,9 @@ typedef struct {
     tl_field  node_type, cleft, cright, split_index, default_left,
               leaf_value, threshold, cmp, cat_right, lv_begin, lv_end,
               cat_begin, cat_end;
+    /* node statistics: u64 data_count, f64 sum_hess, each with a u8
+     * "present" flag per node; base NULL when the tree stores none */
+    tl_field  data_count, data_count_present, sum_hess, sum_hess_present;
     int       sindex_packed;    /* 3.9: default_left is bit 31 of split_index */
     int       has_lv;           /* leaf_vector_begin/end present */
     int       has_cat;          /* category_list_begin/end present */
@@ -53,6 +56,8 @@ typedef struct {
     double    sigmoid_alpha, ratio_c;
     const uint8_t *base_scores;       /* float64[...] (4.x) */
     uint64_t  n_base_scores;
+    const uint8_t *attributes;        /* JSON text (4.x), not NUL-terminated */
+    uint64_t  n_attributes;
     double    v3_global_bias;
 } tl_header;
 
@@ -80,6 +85,11 @@ at(tl_field f, uint32_t i)
 
 /* Header, model-level fields and optional-field slots (4.x or 3.9). */
 int forest_tl_read_header(forest_reader *r, tl_header *h);
+
+/* Sets m->category_whole_only from the header's attributes
+ * (category_treelite.c); 0, or -1 with err. */
+int forest_tl_category_attributes(forest_model *m, const uint8_t *json,
+    size_t len, const char *name, char *err, size_t errlen);
 /* One tree: the 4.x column arrays, or the 3.9 array of node structs. */
 int forest_tl_read_tree_v4(forest_reader *r, const tl_header *h, tl_tree *t);
 int forest_tl_read_tree_v3(forest_reader *r, const tl_header *h, tl_tree *t);

@@ -214,12 +214,13 @@ read_header_v4(forest_reader *r, tl_header *h)
         return -1;
     }
     h->n_base_scores = n;
-    /* attributes: a JSON string with nothing prediction needs */
+    /* attributes: a JSON string; load_treelite.c reads its categories */
     if (rd_u64(r, &len, "attributes") != 0
-        || rd_bytes(r, len, "attributes") == NULL)
+        || (h->attributes = rd_bytes(r, len, "attributes")) == NULL)
     {
         return -1;
     }
+    h->n_attributes = len;
     return skip_optional_fields(r, "per-model optional fields");
 }
 
@@ -458,11 +459,19 @@ forest_tl_read_tree_v4(forest_reader *r, const tl_header *h, tl_tree *t)
     }
     t->cat_end = col(a, 8);
     t->has_cat = n_cat_begin != 0;
-    for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
-        uint64_t count;
+    tl_field *stat_fields[] = {
+        &t->data_count, &t->data_count_present, &t->sum_hess,
+        &t->sum_hess_present, NULL, NULL
+    };
 
-        if (rd_array(r, stats[i].elem, &count, stats[i].what) == NULL) {
+    for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
+        if ((a = rd_array_n(r, stats[i].elem, t->n_nodes, 1, stats[i].what))
+            == NULL)
+        {
             return -1;
+        }
+        if (stat_fields[i] != NULL && forest_le_u64(a - 8) != 0) {
+            *stat_fields[i] = col(a, stats[i].elem);
         }
     }
     if (skip_optional_fields(r, "per-tree optional fields") != 0
@@ -502,6 +511,10 @@ forest_tl_read_tree_v3(forest_reader *r, const tl_header *h, tl_tree *t)
     t->node_type = col(nodes + dc + 24, size);   /* split_type: 1 num, 2 cat */
     t->cmp = col(nodes + dc + 25, size);
     t->cat_right = col(nodes + dc + 29, size);
+    t->data_count = col(nodes + dc, size);
+    t->sum_hess = col(nodes + dc + 8, size);
+    t->data_count_present = col(nodes + dc + 26, size);
+    t->sum_hess_present = col(nodes + dc + 27, size);
     if (read_leaf_vectors(r, h, t) != 0) {
         return -1;
     }

@@ -2,6 +2,7 @@
  * XGBoost model document (the schema save_model() writes as JSON or UBJSON,
  * xgboost 1.x to 3.x) -> xgb_learner + xgb_tree views -> xgb_builder.
  */
+#include "category_formats.h"
 #include "doc.h"
 #include "xgboost_model.h"
 
@@ -15,6 +16,7 @@ typedef struct {
     int32_t  *left, *right;
     int64_t  *feature, *leaf_index;
     float    *cond;
+    double   *cover;
     uint8_t  *default_left, *is_cat;
     uint32_t *cat_begin, *cat_count;
     size_t    cap_cats, cap_vec;
@@ -37,6 +39,7 @@ scratch_free(tree_scratch *s)
     free(s->feature);
     free(s->leaf_index);
     free(s->cond);
+    free(s->cover);
     free(s->default_left);
     free(s->is_cat);
     free(s->cat_begin);
@@ -58,12 +61,13 @@ scratch_reserve(tree_scratch *s, uint32_t n)
     s->feature = malloc(n * sizeof(int64_t));
     s->leaf_index = malloc(n * sizeof(int64_t));
     s->cond = malloc(n * sizeof(float));
+    s->cover = malloc(n * sizeof(double));
     s->default_left = malloc(n);
     s->is_cat = malloc(n);
     s->cat_begin = malloc(n * sizeof(uint32_t));
     s->cat_count = malloc(n * sizeof(uint32_t));
     if (!s->left || !s->right || !s->feature || !s->leaf_index || !s->cond
-        || !s->default_left || !s->is_cat || !s->cat_begin || !s->cat_count)
+        || !s->cover || !s->default_left || !s->is_cat || !s->cat_begin || !s->cat_count)
     {
         return -1;
     }
@@ -334,7 +338,7 @@ static int
 load_tree(const ctx *c, const doc_value *tree, tree_scratch *s, xgb_tree *t)
 {
     const doc_value *tp = forest_doc_get(tree, "tree_param");
-    const double    *left, *right, *feat, *cond, *dl, *st;
+    const double    *left, *right, *feat, *cond, *dl, *st, *hess;
     uint32_t         n, width;
     int64_t          x;
 
@@ -360,8 +364,10 @@ load_tree(const ctx *c, const doc_value *tree, tree_scratch *s, xgb_tree *t)
     cond = numbers(c, tree, "split_conditions", n, 0);
     dl = numbers(c, tree, "default_left", n, 0);
     st = numbers(c, tree, "split_type", n, 1);
+    hess = numbers(c, tree, "sum_hessian", n, 1);
     if (BAD_ARRAY(left) || BAD_ARRAY(right) || BAD_ARRAY(feat)
-        || BAD_ARRAY(cond) || BAD_ARRAY(dl) || BAD_ARRAY(st))
+        || BAD_ARRAY(cond) || BAD_ARRAY(dl) || BAD_ARRAY(st)
+        || BAD_ARRAY(hess))
     {
         return -1;
     }
@@ -386,6 +392,7 @@ load_tree(const ctx *c, const doc_value *tree, tree_scratch *s, xgb_tree *t)
             return -1;
         }
         s->cond[i] = (float) cond[i];
+        s->cover[i] = hess != NULL ? hess[i] : NAN;
         s->default_left[i] = dl[i] != 0.0;
         s->is_cat[i] = 0;
         if (st != NULL) {
@@ -403,6 +410,7 @@ load_tree(const ctx *c, const doc_value *tree, tree_scratch *s, xgb_tree *t)
     t->feature = s->feature;
     t->cond = s->cond;
     t->default_left = s->default_left;
+    t->cover = s->cover;
     t->is_categorical = s->is_cat;
     if (load_categories(c, tree, n, s, t) != 0) {
         return -1;
@@ -543,6 +551,7 @@ forest_xgb_model_from_doc(const doc *d, forest_format format, const char *name,
     double          *base = NULL;
     xgb_learner      l;
     xgb_builder     *b = NULL;
+    uint32_t         best;
     tree_scratch     s;
     ctx              c = { name, err, errlen, 0 };
     forest_model    *m = NULL;
@@ -578,6 +587,13 @@ forest_xgb_model_from_doc(const doc *d, forest_format format, const char *name,
         goto done;
     }
     groups = info->u.nums;
+    if (param_uint(&c, forest_doc_get(model, "gbtree_model_param"),
+                   "num_parallel_tree", 1, &l.num_parallel_tree) != 0
+        || param_uint(&c, forest_doc_get(learner, "attributes"),
+                      "best_iteration", UINT32_MAX, &best) != 0)
+    {
+        goto done;
+    }
     if (string_list(&c, forest_doc_get(learner, "feature_names"),
                     "feature_names", l.n_features, &names) != 0
         || string_list(&c, forest_doc_get(learner, "feature_types"),
@@ -590,6 +606,9 @@ forest_xgb_model_from_doc(const doc *d, forest_format format, const char *name,
         || forest_xgb_builder_set_features(b, names, types, err, errlen) != 0)
     {
         goto done;
+    }
+    if (best != UINT32_MAX) {
+        forest_xgb_builder_set_best(b, best);
     }
     for (uint32_t i = 0; i < l.n_trees; i++) {
         xgb_tree t;
@@ -606,6 +625,12 @@ forest_xgb_model_from_doc(const doc *d, forest_format format, const char *name,
     }
     m = forest_xgb_builder_finish(b, format, err, errlen);
     b = NULL;
+    if (m != NULL && forest_xgb_categories(m, forest_doc_get(model, "cats"),
+                                           name, err, errlen) != 0)
+    {
+        forest_free(m);
+        m = NULL;
+    }
 done:
     forest_xgb_builder_free(b);
     scratch_free(&s);

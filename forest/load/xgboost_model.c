@@ -59,7 +59,8 @@ struct xgb_builder {
     const objective_info  *obj;
     const char            *name;
     uint32_t               expect_trees;
-    size_t                 cap_nodes, cap_leaves, cap_cats;
+    uint32_t               parallel;       /* num_parallel_tree */
+    size_t                 cap_nodes, cap_leaves, cap_cats, cap_info;
     /* per-tree scratch, sized for the largest tree so far */
     int32_t               *new_index;
     uint32_t              *order;
@@ -198,6 +199,7 @@ forest_xgb_builder_new(const xgb_learner *l, const char *name, char *err,
         }
     }
     b->expect_trees = l->n_trees;
+    b->parallel = l->num_parallel_tree ? l->num_parallel_tree : 1;
     return b;
 fail:
     forest_xgb_builder_free(b);
@@ -392,7 +394,9 @@ forest_xgb_builder_add_tree(xgb_builder *b, const xgb_tree *t, int64_t group,
         return -1;
     }
     if (forest_grow((void **) &m->nodes, &b->cap_nodes,
-                    m->n_nodes + (size_t) n, sizeof(forest_node), 256) != 0)
+                    m->n_nodes + (size_t) n, sizeof(forest_node), 256) != 0
+        || forest_node_info_grow(m, &b->cap_info, m->n_nodes + (size_t) n)
+           != 0)
     {
         forest_errf(err, errlen, b->name, "out of memory");
         return -1;
@@ -402,6 +406,8 @@ forest_xgb_builder_add_tree(xgb_builder *b, const xgb_tree *t, int64_t group,
         forest_node *nd = &m->nodes[base + k];
 
         memset(nd, 0, sizeof(*nd));
+        m->node_cover[base + k] = t->cover ? t->cover[i] : NAN;
+        m->node_source_id[base + k] = (int32_t) i;
         if (t->left[i] == -1) {
             if (add_leaf(b, t, i, weight, nd, tree_no, err, errlen) != 0) {
                 return -1;
@@ -468,11 +474,18 @@ oom:
     return -1;
 }
 
+void
+forest_xgb_builder_set_best(xgb_builder *b, uint32_t best_iteration)
+{
+    b->m->best_rounds = best_iteration + 1;
+}
+
 forest_model *
 forest_xgb_builder_finish(xgb_builder *b, forest_format format, char *err,
     size_t errlen)
 {
     forest_model *m = b->m;
+    uint64_t      per_round;
 
     if (m->n_trees != b->expect_trees) {
         forest_errf(err, errlen, b->name, "%u trees declared, %u found",
@@ -481,6 +494,13 @@ forest_xgb_builder_finish(xgb_builder *b, forest_format format, char *err,
         return NULL;
     }
     m->format = format;
+    /* a round adds num_parallel_tree trees per output group, or per round
+     * for vector leaves (XGBoost's num_boosted_rounds) */
+    per_round = (uint64_t) b->parallel
+                * (m->leaf_width > 1 ? 1 : m->n_outputs);
+    if (per_round <= m->n_trees && m->n_trees % per_round == 0) {
+        m->trees_per_round = (uint32_t) per_round;
+    }
     if (forest_model_finish(m, b->name, err, errlen) != 0) {
         forest_xgb_builder_free(b);
         return NULL;

@@ -16,6 +16,7 @@ typedef struct {
     const int64_t  *feature;       /* split feature (unchecked) */
     const float    *cond;          /* split condition, or the leaf value */
     const uint8_t  *default_left;
+    const double   *cover;             /* sum_hessian; NULL: not stored */
     const uint8_t  *is_categorical;    /* NULL: all numeric */
     /* categorical node i: categories cats[cat_begin[i] .. + cat_count[i]) */
     const uint32_t *cat_begin;
@@ -41,6 +42,7 @@ typedef struct {
     const double *base_score;
     uint32_t  n_base_score;
     uint32_t  n_trees;
+    uint32_t  num_parallel_tree;   /* 0: not stored (1) */
 } xgb_learner;
 
 typedef struct xgb_builder xgb_builder;
@@ -57,6 +59,9 @@ int forest_xgb_builder_add_tree(xgb_builder *b, const xgb_tree *t,
 /* feature_names: n_features strings or NULL; types "c" = categorical. */
 int forest_xgb_builder_set_features(xgb_builder *b, const char *const *names,
     const char *const *types, char *err, size_t errlen);
+
+/* The learner attribute best_iteration (early stopping), when stored. */
+void forest_xgb_builder_set_best(xgb_builder *b, uint32_t best_iteration);
 
 /* Consumes b (also on failure). */
 forest_model *forest_xgb_builder_finish(xgb_builder *b, forest_format format,
