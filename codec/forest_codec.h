@@ -19,20 +19,59 @@ typedef struct {
     void   *ctx;
 } fcodec_alloc;
 
+/* What a category name became. */
+typedef enum {
+    FCODEC_CAT_FOUND = 0,                 /* *code: its code, or NaN for an
+                                           * unseen name the library takes
+                                           * as missing */
+    FCODEC_CAT_REFUSED,                   /* unseen, and the library refuses
+                                           * it */
+    FCODEC_CAT_NO_LIST                    /* the feature has no names */
+} fcodec_cat_lookup;
+
+/* A body under construction (forest_codec_out.c; the protobuf writer of
+ * forest_pb.h builds on it); ok turns 0 once memory ran out. */
+typedef struct {
+    fcodec_alloc   *a;
+    uint8_t        *buf;
+    size_t          len, cap;
+    int             ok;
+} fcodec_out;
+
 /* What the codec needs to know about the model a request targets. */
 typedef struct {
     const char          *name;
     uint32_t             n_features;
     char *const         *feature_names;   /* n_features entries or NULL */
     size_t               max_rows;        /* forest_max_rows: 413 past it */
+    int                  contributions;   /* can answer treeshap_output */
+    /* A string sent for feature f: its category's code into *code
+     * (forest/category.h); NULL when the model has no category names. */
+    fcodec_cat_lookup  (*category)(const void *ctx, uint32_t f,
+                                   const char *s, size_t len, float *code);
+    const void          *category_ctx;
+    /* margins per row a "base_margin" input holds (the model's outputs);
+     * 0: the model takes none */
+    uint32_t             n_margins;
 } fcodec_model;
+
+/* Outputs a request may ask for besides output__0 (fcodec_request.extras). */
+#define FCODEC_OUT_CONTRIBS  1u           /* "treeshap_output" */
+#define FCODEC_OUT_LEAVES    2u           /* "leaf_index" */
+#define FCODEC_OUTPUT_NAMES  "output__0, treeshap_output, leaf_index"
+
+/* A per-request option: not given (the model's setting), off or on. */
+enum { FCODEC_OPT_UNSET = 0, FCODEC_OPT_OFF, FCODEC_OPT_ON };
 
 typedef enum {
     FCODEC_KSERVE = 0,                     /* POST .../infer */
     FCODEC_SIMPLE,                         /* POST /predict/<model> */
     /* a KServe request's own members only (id, parameters, outputs), its
      * "inputs" skipped: for a Lua pre hook, which makes the rows itself */
-    FCODEC_KSERVE_ENVELOPE
+    FCODEC_KSERVE_ENVELOPE,
+    /* ModelInfer over gRPC: decoded whole by fcodec_grpc_infer_decode()
+     * (forest_codec_grpc.h), never by the streaming parser */
+    FCODEC_GRPC
 } fcodec_api;
 
 /* The decoded request. */
@@ -47,6 +86,25 @@ typedef struct {
     int         want_output;               /* output__0 requested (or none listed) */
     int         binary_output;             /* answer output__0 as binary data */
     uint32_t    class_count;               /* classification extension: top-k, 0 = off */
+
+    /* per-request outputs and options: KServe "outputs" and "parameters"
+     * (of the request or its input), simple API "contributions",
+     * "leaf_index", "predict_proba", "output_margin" members */
+    unsigned    extras;                    /* FCODEC_OUT_* asked for */
+    unsigned    extras_binary;             /* those to send as binary data */
+    int         opt_predict_proba;         /* FCODEC_OPT_* */
+    int         opt_margin;                /* output_margin / raw_score */
+    /* the "base_margin" input (KServe) or member (simple API): each row's
+     * starting margins, n_rows * fcodec_model.n_margins; NULL when absent */
+    const float *base_margin;
+
+    /* filled by the caller before fcodec_encode() for the extras asked */
+    /* n_rows * contrib_groups * contrib_width */
+    const float   *contribs;
+    uint32_t       contrib_groups;         /* > 1: shape [N, groups, width] */
+    uint32_t       contrib_width;          /* features + 1 (the bias) */
+    const int32_t *leaves;                 /* n_rows * n_trees */
+    uint32_t       n_trees;
 
     /* error: HTTP status (400, 413, ...) and message; 0 when valid */
     int         status;

@@ -68,6 +68,8 @@ typedef struct {
 
     int             data_nested;       /* -1 unknown, 0 flat values, 1 rows */
     int             saw_bool, saw_num;
+    int             saw_str;           /* category names (forest_codec_category.c) */
+    int             saw_text_num;      /* numbers as strings (BYTES only) */
     int             saw_fraction;
     double          fraction, vmin, vmax;
     /* a double cannot tell values from 2^63 on from the 64-bit types'
@@ -79,7 +81,25 @@ typedef struct {
     int             req_binary_output;
     int             out_have_name, out_binary;   /* out_binary: -1 unset */
     uint32_t        out_class;
+    unsigned        out_extra;         /* FCODEC_OUT_* of the output, 0: output__0 */
+    unsigned        extras_json;       /* extras with binary_data false */
+    int             out_main;          /* output__0 listed */
+    /* the input being read: members seen before its name, named */
+    int             in_members, in_named;
 } fcodec_kserve_state;
+
+/* The "base_margin" tensor or array (forest_codec_base_margin.c). */
+typedef struct {
+    int             active;            /* the KServe input being read is it */
+    int             given;
+    int             have_shape, have_dtype, have_data;
+    uint64_t        shape[FCODEC_MAX_DIMS];
+    uint32_t        rank;
+    int             nested;            /* -1 unknown, 0 flat, 1 rows */
+    size_t          row_start;         /* first value of the current row */
+    float          *vals;
+    size_t          n, cap;
+} fcodec_bm_state;
 
 typedef struct {
     int             have_rows;         /* the wrapper named its rows */
@@ -121,6 +141,7 @@ struct fcodec_parser {
     fcodec_kserve_state ks;
     fcodec_simple_state ss;
     fcodec_binary_state bin;
+    fcodec_bm_state     bm;
 };
 
 /* Records the first error (later ones are consequences); returns 0 so that a
@@ -165,6 +186,12 @@ extern const fcodec_api_ops fcodec_kserve_ops;
 extern const fcodec_api_ops fcodec_simple_ops;
 
 /* Row buffer (forest_codec_rows.c).  All return 1, or 0 after fcodec_fail. */
+/* A string cell of row `row`, feature f: a category name's code (NaN for an
+ * unseen name taken as missing) into *out (1), or with bytes (a KServe BYTES
+ * tensor) a number as text (2); 0 after fcodec_fail (400). */
+int fcodec_category_cell(fcodec_parser *p, size_t row, uint32_t f,
+    const fcodec_value *v, int bytes, float *out);
+
 int fcodec_rows_reserve(fcodec_parser *p, size_t n_vals);
 int fcodec_rows_push_slow(fcodec_parser *p, float v);
 int fcodec_row_begin(fcodec_parser *p);
@@ -206,6 +233,16 @@ int fcodec_names_build(fcodec_parser *p, fcodec_names *n);
 long fcodec_names_find(const fcodec_names *n, const fcodec_model *m,
     const char *name, size_t len);
 
+/* base_margin (forest_codec_base_margin.c), KServe's input or the simple
+ * API's member.  start when it begins; every value inside its data array
+ * through data, which pushes row_ctx (the API's context for one row's
+ * array) for a row, and row_end at the end of that row; done once the
+ * input's rows are known.  All return 1, or 0 after fcodec_fail. */
+int fcodec_bm_start(fcodec_parser *p);
+int fcodec_bm_data(fcodec_parser *p, const fcodec_value *v, int row_ctx);
+int fcodec_bm_row_end(fcodec_parser *p);
+int fcodec_bm_done(fcodec_parser *p, size_t n_rows);
+
 /* Binary tensor section (forest_codec_binary.c). */
 int fcodec_binary_expect(fcodec_parser *p, const fcodec_dtype *dt,
     uint64_t declared);
@@ -215,13 +252,7 @@ int fcodec_binary_finish(fcodec_parser *p);
 /* Output shaping (forest_codec_shape.c): one served row from one forest row. */
 void fcodec_shape_row(const fcodec_shape *s, const float *in, float *out);
 
-/* Output buffer (forest_codec_out.c); ok turns 0 once memory ran out. */
-typedef struct {
-    fcodec_alloc   *a;
-    uint8_t        *buf;
-    size_t          len, cap;
-    int             ok;
-} fcodec_out;
+/* Output buffer (fcodec_out, forest_codec.h). */
 
 void fcodec_out_init(fcodec_out *o, fcodec_alloc *a, size_t hint);
 uint8_t *fcodec_out_reserve(fcodec_out *o, size_t n);

@@ -1,10 +1,13 @@
 /*
  * KServe v2 inference requests, decoded as yajl streams them:
- *   {"id": "...", "parameters": {"binary_data_output": bool},
+ *   {"id": "...", "parameters": {"binary_data_output": bool,
+ *                   "predict_proba": bool, "output_margin": bool},
  *    "inputs": [{"name": "input__0", "shape": [N, F], "datatype": "FP32",
  *                "data": [flat or one array per row],
- *                "parameters": {"binary_data_size": B}}],
- *    "outputs": [{"name": "output__0",
+ *                "parameters": {"binary_data_size": B, "predict_proba": ..}},
+ *               {"name": "base_margin", "shape": [N] or [N, C],
+ *                "datatype": "FP32" or "FP64", "data": [...]}],
+ *    "outputs": [{"name": "output__0" | "treeshap_output" | "leaf_index",
  *                 "parameters": {"binary_data": bool, "classification": K}}]}
  * Members may come in any order, so what depends on several of them (shape
  * against values, datatype against values, binary size against shape) is
@@ -18,14 +21,16 @@
 
 enum {
     K_ROOT = 0, K_REQ, K_REQ_PARAMS, K_INPUTS, K_INPUT, K_SHAPE, K_DATA,
-    K_DATA_ROW, K_IN_PARAMS, K_OUTPUTS, K_OUTPUT, K_OUT_PARAMS
+    K_DATA_ROW, K_IN_PARAMS, K_OUTPUTS, K_OUTPUT, K_OUT_PARAMS,
+    /* the base_margin input's members */
+    K_BM_SHAPE, K_BM_DATA, K_BM_ROW, K_BM_PARAMS
 };
 
 enum {
     KEY_OTHER = 0, KEY_ID, KEY_INPUTS, KEY_OUTPUTS, KEY_PARAMS, KEY_NAME,
     KEY_SHAPE, KEY_DATATYPE, KEY_DATA, KEY_BINARY_DATA_SIZE,
     KEY_BINARY_DATA_OUTPUT, KEY_BINARY_DATA, KEY_CLASSIFICATION,
-    KEY_SHARED_MEMORY
+    KEY_SHARED_MEMORY, KEY_PREDICT_PROBA, KEY_OUTPUT_MARGIN
 };
 
 static const struct {
@@ -38,6 +43,9 @@ static const struct {
     { K_REQ,        "outputs",              KEY_OUTPUTS },
     { K_REQ,        "parameters",           KEY_PARAMS },
     { K_REQ_PARAMS, "binary_data_output",   KEY_BINARY_DATA_OUTPUT },
+    { K_REQ_PARAMS, "predict_proba",        KEY_PREDICT_PROBA },
+    { K_REQ_PARAMS, "output_margin",        KEY_OUTPUT_MARGIN },
+    { K_REQ_PARAMS, "raw_score",            KEY_OUTPUT_MARGIN },
     { K_INPUT,      "name",                 KEY_NAME },
     { K_INPUT,      "shape",                KEY_SHAPE },
     { K_INPUT,      "datatype",             KEY_DATATYPE },
@@ -45,11 +53,16 @@ static const struct {
     { K_INPUT,      "parameters",           KEY_PARAMS },
     { K_IN_PARAMS,  "binary_data_size",     KEY_BINARY_DATA_SIZE },
     { K_IN_PARAMS,  "shared_memory_region", KEY_SHARED_MEMORY },
+    { K_IN_PARAMS,  "predict_proba",        KEY_PREDICT_PROBA },
+    { K_IN_PARAMS,  "output_margin",        KEY_OUTPUT_MARGIN },
+    { K_IN_PARAMS,  "raw_score",            KEY_OUTPUT_MARGIN },
     { K_OUTPUT,     "name",                 KEY_NAME },
     { K_OUTPUT,     "parameters",           KEY_PARAMS },
     { K_OUT_PARAMS, "binary_data",          KEY_BINARY_DATA },
     { K_OUT_PARAMS, "classification",       KEY_CLASSIFICATION },
     { K_OUT_PARAMS, "shared_memory_region", KEY_SHARED_MEMORY },
+    { K_BM_PARAMS,  "binary_data_size",     KEY_BINARY_DATA_SIZE },
+    { K_BM_PARAMS,  "shared_memory_region", KEY_SHARED_MEMORY },
 };
 
 /* Shape-announced rows are reserved up front only this far: a small body
@@ -64,6 +77,24 @@ get_bool(fcodec_parser *p, const fcodec_value *v, const char *what, int *out)
                            what, fcodec_type_name(v));
     }
     *out = v->boolean;
+    return 1;
+}
+
+/* predict_proba / output_margin (raw_score), of the request or its input */
+static int
+option(fcodec_parser *p, const fcodec_value *v)
+{
+    int  on = 0;
+    int *opt = p->key == KEY_PREDICT_PROBA ? &p->req.opt_predict_proba
+                                           : &p->req.opt_margin;
+
+    if (!get_bool(p, v, p->key == KEY_PREDICT_PROBA
+                        ? "parameters.predict_proba"
+                        : "parameters.output_margin", &on))
+    {
+        return 0;
+    }
+    *opt = on ? FCODEC_OPT_ON : FCODEC_OPT_OFF;
     return 1;
 }
 
@@ -135,10 +166,136 @@ request_member(fcodec_parser *p, const fcodec_value *v)
 }
 
 static int
+shared_memory(fcodec_parser *p)
+{
+    return fcodec_fail(p, 400, "shared memory tensors are not supported; send "
+                       "the data in the request body");
+}
+
+/* The base_margin input's members: its values go to fcodec_bm_*, its
+ * shape and datatype are checked against input__0 when the JSON ends. */
+static int
+base_margin_member(fcodec_parser *p, const fcodec_value *v)
+{
+    fcodec_bm_state *bm = &p->bm;
+    const char      *want = p->key == KEY_PARAMS ? "an object" : "an array";
+
+    switch (p->key) {
+    case KEY_DATATYPE:
+        if (v->type != FCODEC_V_STR
+            || !((v->len == 4 && memcmp(v->str, "FP32", 4) == 0)
+                 || (v->len == 4 && memcmp(v->str, "FP64", 4) == 0)))
+        {
+            return fcodec_fail(p, 400, "base_margin datatype must be FP32 or "
+                               "FP64");
+        }
+        bm->have_dtype = 1;
+        return 1;
+    case KEY_SHAPE:
+    case KEY_DATA:
+    case KEY_PARAMS:
+        if (v->type != (p->key == KEY_PARAMS ? FCODEC_V_MAP : FCODEC_V_ARR)) {
+            return fcodec_fail(p, 400, "base_margin \"%s\" is %s; it must "
+                               "be %s", p->key == KEY_SHAPE ? "shape"
+                               : p->key == KEY_DATA ? "data" : "parameters",
+                               fcodec_type_name(v), want);
+        }
+        if (p->key == KEY_SHAPE) {
+            bm->have_shape = 1;
+            bm->rank = 0;
+            return fcodec_push(p, K_BM_SHAPE);
+        }
+        if (p->key == KEY_DATA) {
+            if (bm->have_data) {
+                return fcodec_fail(p, 400, "base_margin gives \"data\" "
+                                   "twice");
+            }
+            bm->have_data = 1;
+            return fcodec_push(p, K_BM_DATA);
+        }
+        return fcodec_push(p, K_BM_PARAMS);
+    case KEY_NAME:
+        return fcodec_fail(p, 400, "base_margin gives \"name\" twice");
+    default:
+        return fcodec_skip(p, v);
+    }
+}
+
+static int
+base_margin_value(fcodec_parser *p, const fcodec_value *v)
+{
+    fcodec_bm_state *bm = &p->bm;
+    uint64_t         dim = 0;
+
+    switch (fcodec_top(p)) {
+    case K_BM_SHAPE:
+        if (!get_count(p, v, "each dimension of base_margin \"shape\"",
+                       UINT64_C(1) << 53, &dim))
+        {
+            return 0;
+        }
+        if (bm->rank < FCODEC_MAX_DIMS) {
+            bm->shape[bm->rank] = dim;
+        }
+        bm->rank++;
+        return 1;
+    case K_BM_DATA:
+    case K_BM_ROW:
+        return fcodec_bm_data(p, v, K_BM_ROW);
+    default: /* K_BM_PARAMS */
+        if (p->key == KEY_BINARY_DATA_SIZE) {
+            return fcodec_fail(p, 400, "base_margin: send its values as JSON "
+                               "\"data\" (binary data is taken for input__0 "
+                               "only)");
+        }
+        return p->key == KEY_SHARED_MEMORY ? shared_memory(p)
+                                           : fcodec_skip(p, v);
+    }
+}
+
+/* "name" first: an input's other members go where its name says */
+static int
+input_name(fcodec_parser *p, const fcodec_value *v)
+{
+    fcodec_kserve_state *ks = &p->ks;
+    int                  shown = fcodec_shown(v->len);
+
+    if (v->len == 11 && memcmp(v->str, "base_margin", 11) == 0) {
+        if (ks->in_members) {
+            return fcodec_fail(p, 400, "input base_margin must give its "
+                               "\"name\" before its other members");
+        }
+        p->bm.active = 1;
+        return fcodec_bm_start(p);
+    }
+    if (v->len != 8 || memcmp(v->str, "input__0", 8) != 0) {
+        return fcodec_fail(p, 400, "unknown input \"%.*s\": model %s has "
+                           "the inputs input__0 and base_margin", shown,
+                           v->str, p->m->name);
+    }
+    if (ks->have_name) {
+        return fcodec_fail(p, 400, "the request gives input__0 twice");
+    }
+    return 1;
+}
+
+static int
 input_member(fcodec_parser *p, const fcodec_value *v)
 {
     fcodec_kserve_state *ks = &p->ks;
     int                  shown;
+
+    if (p->bm.active) {
+        return base_margin_member(p, v);
+    }
+    if (p->key != KEY_NAME) {
+        /* the members of a later input would change input__0's */
+        if (ks->have_name && !ks->in_named) {
+            return fcodec_fail(p, 400, "an input after input__0 must give "
+                               "its \"name\" before its other members");
+        }
+        ks->in_members++;
+    }
 
     switch (p->key) {
     case KEY_NAME:
@@ -146,11 +303,12 @@ input_member(fcodec_parser *p, const fcodec_value *v)
             return fcodec_fail(p, 400, "the input's \"name\" is %s; it must "
                                "be a string", fcodec_type_name(v));
         }
-        if (v->len != 8 || memcmp(v->str, "input__0", 8) != 0) {
-            shown = fcodec_shown(v->len);
-            return fcodec_fail(p, 400, "unknown input \"%.*s\": model %s has "
-                               "one input, input__0", shown, v->str,
-                               p->m->name);
+        ks->in_named = 1;
+        if (!input_name(p, v)) {
+            return 0;
+        }
+        if (p->bm.active) {
+            return 1;
         }
         ks->have_name = 1;
         p->req.input_name = fcodec_pstrdup(p, v->str, v->len);
@@ -169,7 +327,10 @@ input_member(fcodec_parser *p, const fcodec_value *v)
                                "be a string", fcodec_type_name(v));
         }
         ks->dtype = fcodec_dtype_find(v->str, v->len);
-        if (ks->dtype == NULL || ks->dtype->size == 0) {
+        /* BYTES: strings, for models with category names */
+        if (ks->dtype == NULL
+            || (ks->dtype->size == 0 && p->m->category == NULL))
+        {
             shown = fcodec_shown(v->len);
             return fcodec_fail(p, 400, "input__0 datatype \"%.*s\" is not "
                                "supported: send FP32, FP64, FP16, BF16, an "
@@ -209,10 +370,23 @@ output_member(fcodec_parser *p, const fcodec_value *v)
             return fcodec_fail(p, 400, "an output's \"name\" is %s; it must "
                                "be a string", fcodec_type_name(v));
         }
-        if (v->len != 9 || memcmp(v->str, "output__0", 9) != 0) {
-            shown = fcodec_shown(v->len);
-            return fcodec_fail(p, 400, "unknown output \"%.*s\": model %s has "
-                               "one output, output__0", shown, v->str,
+        shown = fcodec_shown(v->len);
+        if (v->len == 9 && memcmp(v->str, "output__0", 9) == 0) {
+            p->ks.out_extra = 0;
+        } else if (v->len == 15 && memcmp(v->str, "treeshap_output", 15) == 0)
+        {
+            if (!p->m->contributions) {
+                return fcodec_fail(p, 400, "model %s cannot answer "
+                                   "treeshap_output: its file stores no node "
+                                   "cover (training hessian sums or counts)",
+                                   p->m->name);
+            }
+            p->ks.out_extra = FCODEC_OUT_CONTRIBS;
+        } else if (v->len == 10 && memcmp(v->str, "leaf_index", 10) == 0) {
+            p->ks.out_extra = FCODEC_OUT_LEAVES;
+        } else {
+            return fcodec_fail(p, 400, "unknown output \"%.*s\": model %s "
+                               "answers " FCODEC_OUTPUT_NAMES, shown, v->str,
                                p->m->name);
         }
         p->ks.out_have_name = 1;
@@ -226,13 +400,6 @@ output_member(fcodec_parser *p, const fcodec_value *v)
     default:
         return fcodec_skip(p, v);
     }
-}
-
-static int
-shared_memory(fcodec_parser *p)
-{
-    return fcodec_fail(p, 400, "shared memory tensors are not supported; send "
-                       "the data in the request body");
 }
 
 /* ---- tensor values ------------------------------------------------------ */
@@ -276,7 +443,9 @@ data_value(fcodec_parser *p, const fcodec_value *v)
         ks->data_nested = 1;
         return fcodec_row_begin(p) && fcodec_push(p, K_DATA_ROW);
     }
-    if (v->type == FCODEC_V_STR || v->type == FCODEC_V_MAP) {
+    if (v->type == FCODEC_V_MAP
+        || (v->type == FCODEC_V_STR && p->m->category == NULL))
+    {
         return fcodec_fail(p, 400, "input__0 data value %zu is %s; values "
                            "must be numbers (null marks a missing value)",
                            p->n_vals, fcodec_type_name(v));
@@ -286,6 +455,19 @@ data_value(fcodec_parser *p, const fcodec_value *v)
             goto mixed;
         }
         ks->data_nested = 0;
+    }
+    if (v->type == FCODEC_V_STR) {
+        /* a category name (or, in a BYTES tensor, a number as text) */
+        float x;
+        int   rc;
+
+        /* the datatype may come after the data: BYTES is checked then */
+        ks->saw_str = 1;
+        rc = fcodec_category_cell(p, p->n_vals / p->m->n_features,
+                 (uint32_t) (p->n_vals % p->m->n_features), v,
+                 ks->dtype == NULL || ks->dtype->size == 0, &x);
+        ks->saw_text_num |= rc == 2;
+        return rc && fcodec_rows_push(p, x);
     }
     if (v->type == FCODEC_V_BOOL) {
         ks->saw_bool = 1;
@@ -323,6 +505,23 @@ check_values(fcodec_parser *p)
     const fcodec_dtype        *dt = ks->dtype;
     const char                *past;
 
+    if (dt->size == 0) {
+        if (ks->saw_num || ks->saw_bool) {
+            return fcodec_fail(p, 400, "input__0 is BYTES but its data holds "
+                               "%s; send every value as a string",
+                               ks->saw_num ? "numbers" : "true or false");
+        }
+        return 1;
+    }
+    if (ks->saw_text_num) {
+        return fcodec_fail(p, 400, "input__0 is %s but its data holds "
+                           "numbers as strings (a BYTES tensor holds those)",
+                           dt->name);
+    }
+    if (ks->saw_str && dt->is_bool) {
+        return fcodec_fail(p, 400, "input__0 is BOOL but its data holds "
+                           "category names");
+    }
     if (dt->is_bool) {
         if (ks->saw_num) {
             return fcodec_fail(p, 400, "input__0 is BOOL but its data holds "
@@ -410,6 +609,20 @@ end_output(fcodec_parser *p)
         return fcodec_fail(p, 400, "an entry of \"outputs\" has no \"name\"");
     }
     p->req.outputs_listed = 1;
+    if (p->ks.out_extra != 0) {
+        if (p->ks.out_class > 0) {
+            return fcodec_fail(p, 400, "parameters.classification applies to "
+                               "output__0 only");
+        }
+        p->req.extras |= p->ks.out_extra;
+        if (p->ks.out_binary == 1) {
+            p->req.extras_binary |= p->ks.out_extra;
+        } else if (p->ks.out_binary == 0) {
+            p->ks.extras_json |= p->ks.out_extra;
+        }
+        return 1;
+    }
+    p->ks.out_main = 1;
     p->req.binary_output = p->ks.out_binary;
     p->req.class_count = p->ks.out_class;
     return 1;
@@ -437,16 +650,23 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
             return get_bool(p, v, "parameters.binary_data_output",
                             &ks->req_binary_output);
         }
+        if (p->key == KEY_PREDICT_PROBA || p->key == KEY_OUTPUT_MARGIN) {
+            return option(p, v);
+        }
         return fcodec_skip(p, v);
     case K_INPUTS:
         if (v->type != FCODEC_V_MAP) {
             return fcodec_fail(p, 400, "an entry of \"inputs\" is %s; it must "
                                "be an object", fcodec_type_name(v));
         }
-        if (++ks->n_inputs > 1) {
-            return fcodec_fail(p, 400, "model %s has one input, input__0; "
-                               "the request has more", p->m->name);
+        if (++ks->n_inputs > 2) {
+            return fcodec_fail(p, 400, "model %s has the inputs input__0 "
+                               "and base_margin; the request has more",
+                               p->m->name);
         }
+        ks->in_members = 0;
+        ks->in_named = 0;
+        p->bm.active = 0;
         return fcodec_push(p, K_INPUT);
     case K_INPUT:
         return input_member(p, v);
@@ -461,6 +681,9 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
             return get_count(p, v, "input__0 parameters.binary_data_size",
                              UINT64_C(1) << 53, &ks->binary_size);
         }
+        if (p->key == KEY_PREDICT_PROBA || p->key == KEY_OUTPUT_MARGIN) {
+            return option(p, v);
+        }
         return p->key == KEY_SHARED_MEMORY ? shared_memory(p)
                                            : fcodec_skip(p, v);
     case K_OUTPUTS:
@@ -471,9 +694,15 @@ kserve_value(fcodec_parser *p, const fcodec_value *v)
         ks->out_have_name = 0;
         ks->out_binary = -1;
         ks->out_class = 0;
+        ks->out_extra = 0;
         return fcodec_push(p, K_OUTPUT);
     case K_OUTPUT:
         return output_member(p, v);
+    case K_BM_SHAPE:
+    case K_BM_DATA:
+    case K_BM_ROW:
+    case K_BM_PARAMS:
+        return base_margin_value(p, v);
     default: /* K_OUT_PARAMS */
         if (p->key == KEY_BINARY_DATA) {
             return get_bool(p, v, "output__0 parameters.binary_data",
@@ -536,6 +765,18 @@ kserve_end(fcodec_parser *p)
             return 0;
         }
         break;
+    case K_BM_ROW:
+        if (!fcodec_bm_row_end(p)) {
+            return 0;
+        }
+        break;
+    case K_INPUT:
+        /* of two inputs, an unnamed one would mix into input__0 */
+        if (!p->ks.in_named && p->ks.n_inputs > 1) {
+            return fcodec_fail(p, 400, "an input has no \"name\"; model %s "
+                               "takes input__0 and base_margin", p->m->name);
+        }
+        break;
     case K_OUTPUT:
         if (!end_output(p)) {
             return 0;
@@ -583,6 +824,9 @@ inputs_done(fcodec_parser *p)
                                "got %zu", text, (unsigned long long) n,
                                p->n_vals);
         }
+    } else if (ks->dtype->size == 0) {
+        return fcodec_fail(p, 400, "input__0 is BYTES: send its strings as "
+                           "JSON \"data\", not as binary data");
     } else {
         need = n * ks->dtype->size;
         if (ks->binary_size != need) {
@@ -593,7 +837,7 @@ inputs_done(fcodec_parser *p)
         }
         fcodec_binary_expect(p, ks->dtype, need);
     }
-    return 1;
+    return fcodec_bm_done(p, (size_t) ks->shape[0]);
 }
 
 static int
@@ -607,7 +851,10 @@ kserve_done(fcodec_parser *p)
     if (!p->req.outputs_listed || p->req.binary_output < 0) {
         p->req.binary_output = ks->req_binary_output;
     }
-    p->req.want_output = 1;
+    if (ks->req_binary_output) {
+        p->req.extras_binary |= p->req.extras & ~ks->extras_json;
+    }
+    p->req.want_output = !p->req.outputs_listed || ks->out_main;
     return 1;
 }
 

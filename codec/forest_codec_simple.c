@@ -5,7 +5,11 @@
  *   [1, 2, null, ...]          a bare row
  *   {"f0": 1, "f3": null}      one row keyed by feature name
  * where a row is an array of n_features numbers (null = missing) or an
- * object keyed by the model's feature names (absent = missing).
+ * object keyed by the model's feature names (absent = missing).  The
+ * wrapper object may also carry options, each true or false:
+ *   "contributions", "leaf_index" (extra outputs), "predict_proba",
+ *   "output_margin" (or "raw_score"); and "base_margin": each row's
+ *   starting margins, a number per row or an array of one per output.
  */
 #include <math.h>
 #include <string.h>
@@ -19,10 +23,27 @@ enum {
     S_LIST,            /* array of rows */
     S_ARRAY,           /* root array before its first element tells its form */
     S_ROW,             /* row as an array */
-    S_NAMED            /* row as an object */
+    S_NAMED,           /* row as an object */
+    S_BM,              /* "base_margin" */
+    S_BM_ROW           /* one row's base margins */
 };
 
-enum { KEY_OTHER = -2, KEY_ROWS = -1 };     /* >= 0: a feature index */
+/* >= 0: a feature index */
+enum {
+    KEY_CONTRIBS = -8, KEY_LEAVES, KEY_PROBA, KEY_MARGIN, KEY_OTHER,
+    KEY_ROWS, KEY_BASE_MARGIN
+};
+
+static const struct {
+    const char *name;
+    int         key;
+} options[] = {
+    { "contributions", KEY_CONTRIBS },
+    { "leaf_index",    KEY_LEAVES },
+    { "predict_proba", KEY_PROBA },
+    { "output_margin", KEY_MARGIN },
+    { "raw_score",     KEY_MARGIN },
+};
 
 
 static int
@@ -30,6 +51,60 @@ is_rows_key(const char *s, size_t len)
 {
     return (len == 9 && memcmp(s, "instances", 9) == 0)
            || (len == 6 && memcmp(s, "inputs", 6) == 0);
+}
+
+static int
+wrap_key(const char *s, size_t len)
+{
+    size_t i;
+
+    if (is_rows_key(s, len)) {
+        return KEY_ROWS;
+    }
+    if (len == 11 && memcmp(s, "base_margin", 11) == 0) {
+        return KEY_BASE_MARGIN;
+    }
+    for (i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        if (strlen(options[i].name) == len
+            && memcmp(options[i].name, s, len) == 0)
+        {
+            return options[i].key;
+        }
+    }
+    return KEY_OTHER;
+}
+
+static int
+option_value(fcodec_parser *p, const fcodec_value *v)
+{
+    int on;
+
+    if (v->type != FCODEC_V_BOOL) {
+        return fcodec_fail(p, 400, "option %s is %s; it must be true or "
+                           "false", options[p->key - KEY_CONTRIBS].name,
+                           fcodec_type_name(v));
+    }
+    on = v->boolean;
+    switch (p->key) {
+    case KEY_CONTRIBS:
+        if (on && !p->m->contributions) {
+            return fcodec_fail(p, 400, "model %s cannot answer "
+                               "contributions: its file stores no node cover "
+                               "(training hessian sums or counts)",
+                               p->m->name);
+        }
+        p->req.extras |= on ? FCODEC_OUT_CONTRIBS : 0;
+        return 1;
+    case KEY_LEAVES:
+        p->req.extras |= on ? FCODEC_OUT_LEAVES : 0;
+        return 1;
+    case KEY_PROBA:
+        p->req.opt_predict_proba = on ? FCODEC_OPT_ON : FCODEC_OPT_OFF;
+        return 1;
+    default: /* KEY_MARGIN */
+        p->req.opt_margin = on ? FCODEC_OPT_ON : FCODEC_OPT_OFF;
+        return 1;
+    }
 }
 
 static int
@@ -75,6 +150,15 @@ row_value(fcodec_parser *p, const fcodec_value *v)
         return fcodec_rows_push(p, fcodec_to_float(v->num));
     case FCODEC_V_NULL:
         return fcodec_rows_push(p, NAN);
+    case FCODEC_V_STR:
+        if (p->m->category != NULL) {
+            float code;
+
+            return fcodec_category_cell(p, p->n_rows - 1,
+                       (uint32_t) (p->n_vals - p->row_start), v, 0, &code)
+                   && fcodec_rows_push(p, code);
+        }
+        /* fall through */
     default:
         return fcodec_fail(p, 400, "row %zu, feature %zu: %s is not a number "
                            "(null marks a missing value)", p->n_rows - 1,
@@ -99,6 +183,12 @@ named_value(fcodec_parser *p, const fcodec_value *v)
         return 1;
     case FCODEC_V_NULL:
         return 1;
+    case FCODEC_V_STR:
+        if (p->m->category != NULL) {
+            return fcodec_category_cell(p, p->n_rows - 1, (uint32_t) p->key,
+                       v, 0, &p->vals[p->row_start + (size_t) p->key]);
+        }
+        /* fall through */
     default:
         return fcodec_fail(p, 400, "row %zu, feature \"%.*s\": %s is not a "
                            "number (null marks a missing value)",
@@ -145,6 +235,17 @@ simple_value(fcodec_parser *p, const fcodec_value *v)
                            "[[...], ...]}, a row [...] or an object keyed by "
                            "feature name", fcodec_type_name(v));
     case S_WRAP:
+        if (p->key < KEY_OTHER) {
+            return option_value(p, v);
+        }
+        if (p->key == KEY_BASE_MARGIN) {
+            if (v->type != FCODEC_V_ARR) {
+                return fcodec_fail(p, 400, "\"base_margin\" is %s; it must "
+                                   "be an array, a value or an array of "
+                                   "values per row", fcodec_type_name(v));
+            }
+            return fcodec_bm_start(p) && fcodec_push(p, S_BM);
+        }
         if (p->key != KEY_ROWS) {
             return fcodec_skip(p, v);
         }
@@ -169,6 +270,9 @@ simple_value(fcodec_parser *p, const fcodec_value *v)
         return list_element(p, v);
     case S_ROW:
         return row_value(p, v);
+    case S_BM:
+    case S_BM_ROW:
+        return fcodec_bm_data(p, v, S_BM_ROW);
     default: /* S_NAMED */
         return named_value(p, v);
     }
@@ -198,15 +302,15 @@ simple_key(fcodec_parser *p, const char *s, size_t len)
 {
     switch (fcodec_top(p)) {
     case S_OBJECT:
-        if (is_rows_key(s, len)) {
+        if (wrap_key(s, len) != KEY_OTHER) {
             fcodec_set_top(p, S_WRAP);
-            p->key = KEY_ROWS;
+            p->key = wrap_key(s, len);
             return 1;
         }
         fcodec_set_top(p, S_NAMED);
         return begin_named_row(p) && named_key(p, s, len);
     case S_WRAP:
-        p->key = is_rows_key(s, len) ? KEY_ROWS : KEY_OTHER;
+        p->key = wrap_key(s, len);
         return 1;
     case S_NAMED:
         return named_key(p, s, len);
@@ -227,6 +331,11 @@ simple_end(fcodec_parser *p)
             return 0;
         }
         break;
+    case S_BM_ROW:
+        if (!fcodec_bm_row_end(p)) {
+            return 0;
+        }
+        break;
     }
     fcodec_pop(p);
     return 1;
@@ -238,7 +347,7 @@ simple_done(fcodec_parser *p)
     if (p->n_rows == 0) {
         return fcodec_fail(p, 400, "the request holds no rows");
     }
-    return 1;
+    return fcodec_bm_done(p, p->n_rows);
 }
 
 const fcodec_api_ops fcodec_simple_ops = {

@@ -38,6 +38,11 @@ seeds = {
                                        "sequence_id": 4}),
     "nan": b'{"inputs":[{"name":"input__0","shape":[1,4],"datatype":"FP32",'
            b'"data":[NaN,1,2,3]}]}',
+    # the fuzz model takes 3 margins a row
+    "base_margin": b'{"inputs":[{"name":"input__0","shape":[2,4],'
+                   b'"datatype":"FP32","data":[1,2,3,4,5,6,7,8]},'
+                   b'{"name":"base_margin","shape":[2,3],"datatype":"FP64",'
+                   b'"data":[[0.5,-1,2],[1,1,1]]}]}',
 }
 for i, (name, body) in enumerate(seeds.items()):
     write("fuzz_codec_kserve", name, bytes([i, i * 37 % 256]) + body)
@@ -49,6 +54,7 @@ simple = {
     "rows": b'[[1,2,3,4],{"f0":1,"f3":2}]',
     "object": b'{"f0":1,"f1":null,"f2":3}',
     "named": b'{"instances":[{"f0":1},{"f2":2,"f3":4}],"signature_name":"x"}',
+    "base_margin": b'{"base_margin":[[1,2,3]],"instances":[[1,2,3,4]]}',
 }
 for i, (name, body) in enumerate(simple.items()):
     write("fuzz_codec_simple", name, bytes([i, i * 53 % 256]) + body)

@@ -27,10 +27,37 @@ static fcodec_alloc A = { feed_alloc, &the_arena };
 /* ---- models -------------------------------------------------------------- */
 
 static char *names4[] = { "f0", "f1", "f2", "f3" };
-static const fcodec_model fraud = { "fraud", 4, names4, 8 };
-static const fcodec_model plain = { "plain", 4, NULL, 8 };
-static const fcodec_model one = { "one", 1, NULL, 8 };
-static const fcodec_model wide = { "wide", 4, NULL, 1000 };
+static const fcodec_model fraud = { "fraud", 4, names4, 8, 1, NULL, NULL, 1 };
+static const fcodec_model plain = { "plain", 4, NULL, 8, 0, NULL, NULL, 0 };
+static const fcodec_model one = { "one", 1, NULL, 8, 0, NULL, NULL, 0 };
+static const fcodec_model wide = { "wide", 4, NULL, 1000, 0, NULL, NULL, 0 };
+
+/* f1 names red/blue, an unseen one refused (XGBoost); f2 names S/L, an
+ * unseen one missing (LightGBM); f0 and f3 have none */
+static fcodec_cat_lookup
+test_category(const void *ctx, uint32_t f, const char *s, size_t len,
+    float *code)
+{
+    static const char *const names[2][2] = { { "red", "blue" }, { "S", "L" } };
+
+    (void) ctx;
+    if (f != 1 && f != 2) {
+        return FCODEC_CAT_NO_LIST;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (strlen(names[f - 1][i]) == len
+            && memcmp(names[f - 1][i], s, len) == 0)
+        {
+            *code = (float) i;
+            return FCODEC_CAT_FOUND;
+        }
+    }
+    *code = NAN;
+    return f == 1 ? FCODEC_CAT_REFUSED : FCODEC_CAT_FOUND;
+}
+
+static const fcodec_model named_cats = { "cats", 4, names4, 8, 0,
+                                         test_category, NULL, 0 };
 
 /* ---- parsing helpers ----------------------------------------------------- */
 
@@ -287,11 +314,18 @@ test_kserve_errors(void)
           "an array");
     FAILS(KS("{\"inputs\":[1]}"), 400, "an entry of \"inputs\" is a number");
     FAILS(KS("{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],"
+             "\"datatype\":\"FP32\",\"data\":[1,2,3,4]},"
+             "{\"name\":\"base_margin\"},{}]}"),
+          400, "model fraud has the inputs input__0 and base_margin; the "
+          "request has more");
+    FAILS(KS("{\"inputs\":[{\"name\":\"input__0\",\"shape\":[1,4],"
              "\"datatype\":\"FP32\",\"data\":[1,2,3,4]},{\"name\":\"input__1\"}]}"),
-          400, "model fraud has one input, input__0; the request has more");
+          400, "unknown input \"input__1\": model fraud has the inputs "
+          "input__0 and base_margin");
     FAILS(KS(INPUT("[1,4]", "FP32", "[1,2,3,4]") "x"), 400, "invalid JSON");
     FAILS(KS("{\"inputs\":[{\"name\":\"features\"}]}"), 400,
-          "unknown input \"features\": model fraud has one input, input__0");
+          "unknown input \"features\": model fraud has the inputs input__0 "
+          "and base_margin");
     FAILS(KS("{\"inputs\":[{\"name\":7}]}"), 400, "\"name\" is a number");
     FAILS(KS("{\"inputs\":[{\"shape\":[1,4],\"datatype\":\"FP32\","
              "\"data\":[1,2,3,4]}]}"), 400, "the input has no \"name\"");
@@ -365,8 +399,8 @@ test_kserve_errors(void)
 
     /* outputs */
     FAILS(KS("{\"outputs\":[{\"name\":\"output__1\"}]}"), 400,
-          "unknown output \"output__1\": model fraud has one output, "
-          "output__0");
+          "unknown output \"output__1\": model fraud answers output__0, "
+          "treeshap_output, leaf_index");
     FAILS(KS("{\"outputs\":[{\"parameters\":{}}]}"), 400,
           "an entry of \"outputs\" has no \"name\"");
     FAILS(KS("{\"outputs\":[{\"name\":\"output__0\",\"parameters\":{"
@@ -421,6 +455,94 @@ parse_binreq(const binreq *b)
 
 /* Members the parser ignores are skipped whole, however deep they nest,
  * with their keys and values unread. */
+/* base_margin: a second KServe input, a simple API member (iris: 3) */
+#define BM_ROWS "[[1,2,3,4],[5,6,7,8]]"
+#define BM_INPUT0 "{\"name\":\"input__0\",\"shape\":[2,4],\"datatype\":" \
+    "\"FP32\",\"data\":" BM_ROWS "}"
+#define KS_BM(bm) "{\"inputs\":[" BM_INPUT0 ",{\"name\":\"base_margin\"," bm "}]}"
+#define BM(model, api, json) parse(api, &(model), json)
+
+static void
+test_base_margin(void)
+{
+    static const fcodec_model iris = { "iris", 4, NULL, 16, 0, NULL, NULL, 3 };
+    static const float        want1[2] = { 0.5f, -1 };
+    static const float        want3[6] = { 1, 2, 3, 4, 5, 6 };
+    fcodec_request            r;
+
+    /* KServe: [N] for one output, [N, C] flat or per row; either order of
+     * the inputs */
+    r = KS(KS_BM("\"shape\":[2],\"datatype\":\"FP64\",\"data\":[0.5,-1]"));
+    CHECK(r.status == 0 && r.base_margin != NULL
+          && memcmp(r.base_margin, want1, sizeof(want1)) == 0);
+    r = KS("{\"inputs\":[{\"name\":\"base_margin\",\"data\":[[0.5],[-1]],"
+           "\"datatype\":\"FP32\",\"shape\":[2,1]}," BM_INPUT0 "]}");
+    CHECK(r.status == 0 && r.base_margin != NULL
+          && memcmp(r.base_margin, want1, sizeof(want1)) == 0);
+    r = BM(iris, FCODEC_KSERVE, KS_BM("\"shape\":[2,3],\"datatype\":\"FP32\","
+                                     "\"data\":[[1,2,3],[4,5,6]]"));
+    CHECK(r.status == 0 && r.base_margin != NULL
+          && memcmp(r.base_margin, want3, sizeof(want3)) == 0);
+    r = BM(iris, FCODEC_KSERVE, KS_BM("\"shape\":[2,3],\"datatype\":\"FP32\","
+                                     "\"data\":[1,2,3,4,5,6]"));
+    CHECK(r.status == 0 && r.base_margin != NULL
+          && memcmp(r.base_margin, want3, sizeof(want3)) == 0);
+    r = KS(INPUT("[1,4]", "FP32", "[1,2,3,4]"));
+    CHECK(r.status == 0 && r.base_margin == NULL);
+
+    /* wrong count, shape or type */
+    FAILS(KS(KS_BM("\"shape\":[3],\"datatype\":\"FP32\",\"data\":[1,2,3]")),
+          400, "base_margin shape has 3 rows; input__0 has 2");
+    FAILS(KS(KS_BM("\"shape\":[2],\"datatype\":\"FP32\",\"data\":[1]")),
+          400, "base_margin holds 1 values; 2 rows of 1 margins take 2");
+    FAILS(BM(iris, FCODEC_KSERVE, KS_BM("\"shape\":[2],\"datatype\":\"FP32\","
+                                        "\"data\":[1,2]")),
+          400, "base_margin shape must be [2, 3]: model iris has 3 outputs");
+    FAILS(BM(iris, FCODEC_KSERVE, KS_BM("\"shape\":[2,3],\"datatype\":"
+                                        "\"FP32\",\"data\":[[1,2],[3,4]]")),
+          400, "base_margin row 0 holds 2 values; model iris takes 3");
+    FAILS(KS(KS_BM("\"shape\":[2],\"datatype\":\"INT32\",\"data\":[1,2]")),
+          400, "base_margin datatype must be FP32 or FP64");
+    FAILS(KS(KS_BM("\"shape\":[2],\"datatype\":\"FP32\",\"data\":[1,null]")),
+          400, "base_margin value 1 is null; it must be a number");
+    FAILS(KS(KS_BM("\"shape\":[2],\"datatype\":\"FP32\"")), 400,
+          "base_margin has no \"data\"");
+    FAILS(KS(KS_BM("\"shape\":[2],\"datatype\":\"FP32\",\"parameters\":"
+                   "{\"binary_data_size\":8}")),
+          400, "base_margin: send its values as JSON \"data\"");
+    FAILS(KS("{\"inputs\":[" BM_INPUT0 ",{\"shape\":[2],\"name\":"
+             "\"base_margin\"}]}"),
+          400, "an input after input__0 must give its \"name\" before its "
+          "other members");
+    FAILS(KS("{\"inputs\":[{\"datatype\":\"FP32\",\"name\":\"base_margin\"},"
+             BM_INPUT0 "]}"),
+          400, "input base_margin must give its \"name\" before its other "
+          "members");
+    FAILS(KS("{\"inputs\":[" BM_INPUT0 "," BM_INPUT0 "]}"), 400,
+          "the request gives input__0 twice");
+    FAILS(KS("{\"inputs\":[" BM_INPUT0 ",{}]}"), 400,
+          "an input has no \"name\"");
+    FAILS(BM(plain, FCODEC_KSERVE, KS_BM("\"shape\":[2],\"data\":[1,2]")),
+          400, "model plain takes no base_margin");
+
+    /* simple API */
+    r = SI("{\"instances\":" BM_ROWS ",\"base_margin\":[0.5,-1]}");
+    CHECK(r.status == 0 && r.base_margin != NULL
+          && memcmp(r.base_margin, want1, sizeof(want1)) == 0);
+    r = BM(iris, FCODEC_SIMPLE, "{\"base_margin\":[[1,2,3],[4,5,6]],"
+                                "\"instances\":" BM_ROWS "}");
+    CHECK(r.status == 0 && r.base_margin != NULL
+          && memcmp(r.base_margin, want3, sizeof(want3)) == 0);
+    FAILS(SI("{\"instances\":" BM_ROWS ",\"base_margin\":[0.5]}"), 400,
+          "base_margin holds 1 values; 2 rows of 1 margins take 2");
+    FAILS(SI("{\"instances\":" BM_ROWS ",\"base_margin\":0.5}"), 400,
+          "\"base_margin\" is a number; it must be an array");
+    FAILS(SI("{\"instances\":" BM_ROWS ",\"base_margin\":[[[1]]]}"), 400,
+          "nested deeper");
+    FAILS(SI("{\"instances\":" BM_ROWS ",\"base_margin\":[1,[2]]}"), 400,
+          "base_margin mixes rows (arrays) and single values");
+}
+
 static void
 test_ignored_members(void)
 {
@@ -1187,7 +1309,7 @@ test_triton_bodies(const char *dir)
 {
     static const char *cases[] = { "json", "binary", "fp64_binary",
                                    "int32_json", "classify" };
-    static const fcodec_model iris = { "iris", 4, NULL, 16 };
+    static const fcodec_model iris = { "iris", 4, NULL, 16, 0, NULL, NULL, 3 };
     fcodec_shape       proba = { 3, 3, 1, 1, 0, 0.5f };
     char               name[64];
     size_t             i, len, hlen, elen;
@@ -1226,16 +1348,68 @@ test_triton_bodies(const char *dir)
     }
 }
 
+/* category names: simple rows and objects, KServe JSON, BYTES tensors */
+static void
+test_categories(void)
+{
+    fcodec_request r;
+    float          want[8] = { 1, 1, 0, 4, 5, 0, NAN, 8 };
+
+    r = parse(FCODEC_SIMPLE, &named_cats,
+              "{\"instances\":[[1,\"blue\",\"S\",4],"
+              "{\"f0\":5,\"f1\":\"red\",\"f2\":\"XXL\",\"f3\":8}]}");
+    CHECK(r.n_rows == 2 && rows_are(&r, want, 8));
+    r = parse(FCODEC_KSERVE, &named_cats, INPUT("[2,4]", "FP32",
+              "[1,\"blue\",\"S\",4,5,\"red\",\"XXL\",8]"));
+    CHECK(r.n_rows == 2 && rows_are(&r, want, 8));
+    /* BYTES: numbers as text, whatever the members' order */
+    r = parse(FCODEC_KSERVE, &named_cats,
+              "{\"inputs\":[{\"data\":[\"1\",\"blue\",\"S\",\"4\","
+              "\"5e0\",\"red\",\"XXL\",\"8\"],\"datatype\":\"BYTES\","
+              "\"name\":\"input__0\",\"shape\":[2,4]}]}");
+    CHECK(r.n_rows == 2 && rows_are(&r, want, 8));
+    FAILS(parse(FCODEC_SIMPLE, &named_cats, "[[1,\"green\",\"S\",4]]"), 400,
+          "row 0, feature \"f1\": \"green\" is not one of the model's "
+          "categories");
+    FAILS(parse(FCODEC_SIMPLE, &named_cats, "[[\"1\",\"red\",\"S\",4]]"),
+          400, "row 0, feature \"f0\": \"1\" is a string, but the feature "
+          "has no category names: send a number");
+    FAILS(parse(FCODEC_KSERVE, &named_cats, INPUT("[1,4]", "FP32",
+          "[\"1\",\"red\",\"S\",4]")), 400,
+          "row 0, feature \"f0\": \"1\" is a string, but the feature has "
+          "no category names: send a number");
+    /* the datatype after the data: the strings are checked against it then */
+    FAILS(parse(FCODEC_KSERVE, &named_cats,
+          "{\"inputs\":[{\"data\":[\"1\",\"red\",\"S\",4],"
+          "\"datatype\":\"FP32\",\"name\":\"input__0\",\"shape\":[1,4]}]}"),
+          400, "input__0 is FP32 but its data holds numbers as strings");
+    FAILS(parse(FCODEC_KSERVE, &named_cats, INPUT("[1,4]", "BYTES",
+          "[\"1\",\"red\",\"S\",4]")), 400,
+          "input__0 is BYTES but its data holds numbers");
+    FAILS(parse(FCODEC_KSERVE, &named_cats, INPUT("[1,4]", "BYTES",
+          "[\"1\",\"red\",\"S\",\"x\"]")), 400,
+          "row 0, feature \"f3\": \"x\" is a string, but the feature has "
+          "no category names and the string is not a number");
+    FAILS(parse(FCODEC_KSERVE, &named_cats, INPUT("[1,4]", "BOOL",
+          "[true,\"red\",\"S\",false]")), 400,
+          "input__0 is BOOL but its data holds category names");
+    FAILS(parse(FCODEC_KSERVE, &fraud, INPUT("[1,4]", "BYTES",
+          "[\"1\",\"2\",\"3\",\"4\"]")), 400,
+          "datatype \"BYTES\" is not supported");
+}
+
 int
 main(int argc, char **argv)
 {
     test_kserve_valid();
     test_kserve_datatypes();
     test_kserve_errors();
+    test_base_margin();
     test_ignored_members();
     test_number_cmp();
     test_binary();
     test_simple();
+    test_categories();
     test_numbers();
     test_shape();
     test_encode_kserve();
