@@ -41,6 +41,12 @@ struct ngx_http_forest_batch_s {
     size_t                    cap_rows;
     float                    *out;
 
+    /* outputs some request asked for besides the prediction (FCODEC_OUT_*),
+     * computed for every row of the batch */
+    unsigned                  extras;
+    float                    *contribs;
+    int32_t                  *leaves;
+
     ngx_http_forest_ctx_t   **ctxs;
     ngx_uint_t                n_ctxs;
     ngx_uint_t                cap_ctxs;
@@ -79,6 +85,10 @@ static void ngx_http_forest_batch_run(void *data);
 static void ngx_http_forest_batch_task(void *data, ngx_log_t *log);
 static void ngx_http_forest_batch_finish(void *data);
 static void ngx_http_forest_batch_task_done(ngx_event_t *ev);
+static void ngx_http_forest_batch_extras(ngx_http_forest_batch_t *b,
+    ngx_http_forest_ctx_t *ctx);
+static float *ngx_http_forest_batch_rebase(ngx_http_forest_batch_t *b,
+    ngx_http_forest_ctx_t *ctx, float *margins);
 static void ngx_http_forest_batch_delay_handler(ngx_event_t *ev);
 static void ngx_http_forest_batch_guard_handler(ngx_event_t *ev);
 static void ngx_http_forest_batch_wait(ngx_http_forest_batch_t *b);
@@ -145,13 +155,18 @@ ngx_http_forest_batch_exit_worker(void)
 ngx_int_t
 ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx)
 {
+    int                       margin;
     size_t                    n;
     ngx_http_forest_model_t  *m;
     ngx_http_forest_batch_t  *b;
 
     m = ctx->model;
     n = ctx->req.n_rows;
-    b = m->pending[ctx->margin];
+
+    /* a request with base_margin runs with the margins, rebased and
+     * transformed per request once the batch is back */
+    margin = ctx->margin || ctx->req.base_margin != NULL;
+    b = m->pending[margin];
 
     if (b != NULL && b->n_rows + n > m->max_batch_size) {
         ngx_http_forest_batch_dispatch(b);
@@ -159,17 +174,17 @@ ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx)
     }
 
     if (b == NULL) {
-        b = ngx_http_forest_batch_create(m, ctx->margin);
+        b = ngx_http_forest_batch_create(m, margin);
         if (b == NULL) {
             return NGX_ERROR;
         }
 
-        m->pending[ctx->margin] = b;
+        m->pending[margin] = b;
     }
 
     if (ngx_http_forest_batch_append(b, ctx) != NGX_OK) {
         if (b->n_ctxs == 0) {
-            m->pending[ctx->margin] = NULL;
+            m->pending[margin] = NULL;
             ngx_destroy_pool(b->pool);
         }
 
@@ -304,6 +319,7 @@ ngx_http_forest_batch_append(ngx_http_forest_batch_t *b,
     ctx->batch = b;
     ctx->slot = b->n_ctxs;
     ctx->row_offset = b->n_rows;
+    b->extras |= ctx->req.extras;
     ctx->queued_us = ngx_http_forest_now_us();
 
     b->ctxs[b->n_ctxs++] = ctx;
@@ -341,6 +357,22 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
 
     b->out = ngx_palloc(b->pool, b->n_rows * cols * sizeof(float));
     task = fmcf->thread_pool ? ngx_thread_task_alloc(b->pool, 0) : NULL;
+
+    if ((b->extras & FCODEC_OUT_CONTRIBS) && m->shap != NULL) {
+        b->contribs = ngx_palloc(b->pool, b->n_rows * sizeof(float)
+                                          * forest_shap_row_values(m->shap));
+        if (b->contribs == NULL) {
+            b->out = NULL;
+        }
+    }
+
+    if (b->extras & FCODEC_OUT_LEAVES) {
+        b->leaves = ngx_palloc(b->pool, b->n_rows * sizeof(int32_t)
+                                        * m->forest->n_trees);
+        if (b->leaves == NULL) {
+            b->out = NULL;
+        }
+    }
 
     if (b->out == NULL || (fmcf->thread_pool != NULL && task == NULL)) {
         ngx_http_forest_batch_fail(b, NGX_HTTP_INTERNAL_SERVER_ERROR,
@@ -441,6 +473,20 @@ ngx_http_forest_batch_run(void *data)
                                     b->margin, b->out, b->err,
                                     sizeof(b->err));
 
+    if (b->rc == 0 && b->contribs != NULL
+        && forest_shap_run(b->model->shap, b->rows, b->n_rows, b->contribs)
+           != 0)
+    {
+        b->rc = -1;
+        ngx_cpystrn((u_char *) b->err,
+                    (u_char *) "out of memory for the contributions",
+                    sizeof(b->err));
+    }
+
+    if (b->rc == 0 && b->leaves != NULL) {
+        forest_leaf_index(b->model->forest, b->rows, b->n_rows, b->leaves);
+    }
+
     b->start_us = start;
     b->compute_us = ngx_http_forest_now_us() - start;
 }
@@ -452,6 +498,7 @@ ngx_http_forest_batch_finish(void *data)
     ngx_http_forest_batch_t *b = data;
 
     int                       margin;
+    float                    *out;
     size_t                    cols;
     uint64_t                  queue_us;
     ngx_uint_t                i, n_reqs;
@@ -483,6 +530,7 @@ ngx_http_forest_batch_finish(void *data)
         if (ctx != NULL) {
             queue_us += b->start_us - ctx->queued_us;
             n_reqs++;
+            ngx_http_forest_stats_queue(m, b->start_us - ctx->queued_us);
         }
     }
 
@@ -505,8 +553,21 @@ ngx_http_forest_batch_finish(void *data)
         ctx->batch = NULL;
 
         if (b->rc == 0) {
-            ngx_http_forest_complete(ctx, b->out + ctx->row_offset * cols,
-                                     0, NULL);
+            ngx_http_forest_batch_extras(b, ctx);
+            out = b->out + ctx->row_offset * cols;
+
+            if (ctx->req.base_margin != NULL) {
+                out = ngx_http_forest_batch_rebase(b, ctx, out);
+            }
+
+            if (out == NULL) {
+                ngx_http_forest_complete(ctx, NULL,
+                                         NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                         "out of memory for the outputs");
+                continue;
+            }
+
+            ngx_http_forest_complete(ctx, out, 0, NULL);
 
         } else {
             /* the executor (e.g. a CUDA error) failed this batch only and
@@ -517,6 +578,75 @@ ngx_http_forest_batch_finish(void *data)
     }
 
     ngx_destroy_pool(b->pool);
+}
+
+
+/*
+ * A request's rows of a margins batch started from its base_margin instead
+ * of the model's base_score: the margins in place when it asked for them,
+ * else its outputs from the request's pool (NULL: no memory).  Its
+ * contributions' bias moves the same way.
+ */
+static float *
+ngx_http_forest_batch_rebase(ngx_http_forest_batch_t *b,
+    ngx_http_forest_ctx_t *ctx, float *margins)
+{
+    float         *out;
+    size_t         n;
+    forest_model  *fm;
+
+    fm = b->model->forest;
+    n = ctx->req.n_rows;
+
+    if (ctx->req.contribs != NULL) {
+        forest_rebase_contribs(fm, ctx->req.base_margin, n,
+                               (float *) ctx->req.contribs);
+    }
+
+    if (ctx->margin) {
+        out = margins;
+
+    } else {
+        out = ngx_palloc(ctx->request->pool, n * sizeof(float)
+                                             * forest_output_columns(fm, 0));
+        if (out == NULL) {
+            return NULL;
+        }
+    }
+
+    forest_rebase_margins(fm, ctx->req.base_margin, n, margins, ctx->margin,
+                          out);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "forest base_margin: %uz rows rebased, margin:%d", n,
+                   ctx->margin);
+
+    return out;
+}
+
+
+/* Points the request at its rows of the batch's extra outputs, which live
+ * until the answer is encoded (in ngx_http_forest_complete()). */
+static void
+ngx_http_forest_batch_extras(ngx_http_forest_batch_t *b,
+    ngx_http_forest_ctx_t *ctx)
+{
+    ngx_http_forest_model_t  *m;
+
+    m = b->model;
+
+    if (b->contribs != NULL) {
+        ctx->req.contrib_groups = m->forest->n_outputs;
+        ctx->req.contrib_width = m->forest->n_features + 1;
+        ctx->req.contribs = b->contribs
+                            + ctx->row_offset
+                              * forest_shap_row_values(m->shap);
+    }
+
+    if (b->leaves != NULL) {
+        ctx->req.n_trees = m->forest->n_trees;
+        ctx->req.leaves = b->leaves + ctx->row_offset * m->forest->n_trees;
+    }
 }
 
 

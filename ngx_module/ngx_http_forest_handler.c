@@ -25,6 +25,8 @@ static ngx_int_t ngx_http_forest_respond(ngx_http_forest_ctx_t *ctx,
     const float *out, ngx_uint_t status, const char *error);
 static int ngx_http_forest_want_margin(ngx_http_request_t *r);
 static void ngx_http_forest_ctx_cleanup(void *data);
+static fcodec_cat_lookup ngx_http_forest_category(const void *model,
+    uint32_t f, const char *s, size_t len, float *code);
 
 
 static ngx_str_t  ngx_http_forest_json_len_header =
@@ -142,6 +144,16 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
     ctx->fm.n_features = m->forest->n_features;
     ctx->fm.feature_names = m->forest->feature_names;
     ctx->fm.max_rows = flcf->max_rows;
+    ctx->fm.contributions = m->shap != NULL;
+
+    if (m->forest->n_outputs <= FOREST_REBASE_MAX_OUTPUTS) {
+        ctx->fm.n_margins = m->forest->n_outputs;
+    }
+
+    if (forest_has_categories(m->forest)) {
+        ctx->fm.category = ngx_http_forest_category;
+        ctx->fm.category_ctx = m->forest;
+    }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -257,6 +269,11 @@ ngx_http_forest_body_read(ngx_http_request_t *r)
         ngx_http_finalize_request(r,
                                   ngx_http_forest_respond(ctx, NULL, 0, NULL));
         return;
+    }
+
+    /* the request's own output_margin outranks ?margin= */
+    if (ctx->req.opt_margin != FCODEC_OPT_UNSET) {
+        ctx->margin = ctx->req.opt_margin == FCODEC_OPT_ON;
     }
 
     if (ngx_http_forest_batch_submit(ctx) != NGX_OK) {
@@ -544,12 +561,21 @@ ngx_http_forest_respond(ngx_http_forest_ctx_t *ctx, const float *out,
                                           error);
     }
 
+    if (ctx->api == FCODEC_GRPC) {
+        return ngx_http_forest_grpc_result(ctx, out);
+    }
+
     rc = ngx_http_forest_lua_respond(ctx, out);
     if (rc != NGX_DECLINED) {
         return rc;
     }
 
     ngx_http_forest_model_shape(m, ctx->margin, &shape);
+
+    if (ctx->req.opt_predict_proba != FCODEC_OPT_UNSET && m->is_classifier) {
+        shape.is_classifier = 1;
+        shape.predict_proba = ctx->req.opt_predict_proba == FCODEC_OPT_ON;
+    }
 
     if (fcodec_encode(ctx->api, &ctx->req, &shape,
                       (const char *) m->name.data,
@@ -595,4 +621,27 @@ ngx_http_forest_ctx_cleanup(void *data)
     }
 
     ngx_http_forest_batch_detach(ctx);
+}
+
+
+/* The codec's category lookup (fcodec_model.category): forest's answer
+ * with the library's policy for names it never saw. */
+static fcodec_cat_lookup
+ngx_http_forest_category(const void *model, uint32_t f, const char *s,
+    size_t len, float *code)
+{
+    const forest_model  *m = model;
+
+    switch (forest_category_code(m, f, s, len, code)) {
+
+    case FOREST_CAT_FOUND:
+        return FCODEC_CAT_FOUND;
+
+    case FOREST_CAT_UNSEEN:
+        return forest_category_unseen(m) == FOREST_UNSEEN_MISSING
+               ? FCODEC_CAT_FOUND : FCODEC_CAT_REFUSED;
+
+    default:
+        return FCODEC_CAT_NO_LIST;
+    }
 }

@@ -7,7 +7,8 @@
  *   GET  /v2/models/{m}[/versions/{v}]         model metadata
  *   GET  .../ready, .../config, .../stats
  *   POST .../infer
- *   POST /v2/repository/index                  every model and its state
+ *   GET|POST /v2/repository/index              every model and its state
+ *   POST /v2/repository/models/{m}/load, /unload   (ngx_http_forest_repo_api.c)
  */
 #include "ngx_http_forest_module.h"
 
@@ -29,8 +30,6 @@ static ngx_int_t ngx_http_forest_kserve_model(ngx_http_request_t *r,
 static ngx_int_t ngx_http_forest_server_metadata(ngx_http_request_t *r);
 static ngx_int_t ngx_http_forest_health(ngx_http_request_t *r,
     ngx_http_forest_main_conf_t *fmcf, ngx_str_t *what);
-static ngx_int_t ngx_http_forest_repository_index(ngx_http_request_t *r,
-    ngx_http_forest_main_conf_t *fmcf);
 static ngx_int_t ngx_http_forest_model_metadata(ngx_http_request_t *r,
     ngx_http_forest_main_conf_t *fmcf, ngx_http_forest_model_t *m);
 static ngx_int_t ngx_http_forest_model_config(ngx_http_request_t *r,
@@ -94,11 +93,17 @@ ngx_http_forest_kserve_handler(ngx_http_request_t *r)
     if (n == 2 && ngx_http_forest_is(&seg[0], "repository")
         && ngx_http_forest_is(&seg[1], "index"))
     {
-        if (!(r->method & NGX_HTTP_POST)) {
-            return ngx_http_forest_not_allowed(r, "POST");
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
+            return ngx_http_forest_not_allowed(r, "GET, HEAD, POST");
         }
 
-        return ngx_http_forest_repository_index(r, fmcf);
+        return ngx_http_forest_repo_index(r, fmcf);
+    }
+
+    if (n == 4 && ngx_http_forest_is(&seg[0], "repository")
+        && ngx_http_forest_is(&seg[1], "models"))
+    {
+        return ngx_http_forest_repo_control(r, fmcf, &seg[2], &seg[3]);
     }
 
     /* a path that is no endpoint is 404 whatever the method */
@@ -251,7 +256,7 @@ ngx_http_forest_server_metadata(ngx_http_request_t *r)
                         "{\"name\":\"ngx_forest\",\"version\":%s,"
                         "\"extensions\":[\"classification\","
                         "\"binary_tensor_data\",\"statistics\","
-                        "\"model_configuration\"]}",
+                        "\"model_configuration\",\"model_repository\"]}",
                         version);
 
     return ngx_http_forest_send_json(r, buf, last, buf + size);
@@ -287,54 +292,10 @@ ngx_http_forest_health(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_forest_repository_index(ngx_http_request_t *r,
-    ngx_http_forest_main_conf_t *fmcf)
-{
-    u_char                    *buf, *p, *end, *name, *version;
-    size_t                     size;
-    ngx_uint_t                 i;
-    ngx_http_forest_model_t  **models;
-
-    models = fmcf->models.elts;
-    size = 16 + fmcf->models.nelts * (NGX_HTTP_FOREST_JSON_LEN(
-                                          NGX_HTTP_FOREST_NAME_MAX
-                                          + NGX_HTTP_FOREST_VERSION_MAX)
-                                      + 64);
-
-    buf = ngx_pnalloc(r->pool, size);
-    if (buf == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    end = buf + size;
-    p = ngx_slprintf(buf, end, "[");
-
-    for (i = 0; i < fmcf->models.nelts; i++) {
-        name = ngx_http_forest_json_string(r->pool,
-                                           (char *) models[i]->name.data);
-        version = ngx_http_forest_json_string(r->pool,
-                                            (char *) models[i]->version.data);
-        if (name == NULL || version == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p = ngx_slprintf(p, end,
-                         "%s{\"name\":%s,\"version\":%s,\"state\":\"%s\"}",
-                         i ? "," : "", name, version,
-                         models[i]->executor ? "READY" : "UNAVAILABLE");
-    }
-
-    p = ngx_slprintf(p, end, "]");
-
-    return ngx_http_forest_send_json(r, buf, p, end);
-}
-
-
-static ngx_int_t
 ngx_http_forest_model_metadata(ngx_http_request_t *r,
     ngx_http_forest_main_conf_t *fmcf, ngx_http_forest_model_t *m)
 {
-    u_char                    *buf, *p, *end, *s;
+    u_char                    *buf, *p, *end, *s, *cats;
     size_t                     size;
     ngx_uint_t                 i, first;
     ngx_http_forest_model_t  **models;
@@ -342,11 +303,12 @@ ngx_http_forest_model_metadata(ngx_http_request_t *r,
     models = fmcf->models.elts;
 
     s = ngx_http_forest_json_string(r->pool, (char *) m->name.data);
-    if (s == NULL) {
+    cats = ngx_http_forest_categories_json(r->pool, m->forest);
+    if (s == NULL || cats == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    size = 512 + ngx_strlen(s)
+    size = 640 + ngx_strlen(s) + ngx_strlen(cats)
            + fmcf->models.nelts
              * (NGX_HTTP_FOREST_JSON_LEN(NGX_HTTP_FOREST_VERSION_MAX) + 1);
 
@@ -382,9 +344,19 @@ ngx_http_forest_model_metadata(ngx_http_request_t *r,
                      "\"inputs\":[{\"name\":\"input__0\",\"datatype\":\"FP32\","
                      "\"shape\":[-1,%uD]}],"
                      "\"outputs\":[{\"name\":\"output__0\","
-                     "\"datatype\":\"FP32\",\"shape\":[-1,%uD]}]}",
+                     "\"datatype\":\"FP32\",\"shape\":[-1,%uD]}]",
                      m->forest->n_features,
                      ngx_http_forest_model_columns(m, 0));
+
+    /* the names a request may send for categorical features */
+    if (cats[0] != '\0') {
+        p = ngx_slprintf(p, end, ",\"parameters\":{\"categories\":%s,"
+                         "\"unseen_category\":\"%s\"}", cats,
+                         forest_category_unseen(m->forest)
+                         == FOREST_UNSEEN_MISSING ? "missing" : "refused");
+    }
+
+    p = ngx_slprintf(p, end, "}");
 
     return ngx_http_forest_send_json(r, buf, p, end);
 }
@@ -395,20 +367,31 @@ static ngx_int_t
 ngx_http_forest_model_config(ngx_http_request_t *r,
     ngx_http_forest_model_t *m)
 {
-    u_char  *buf, *p, *end, *name, *model_type, *objective;
+    u_char  *buf, *p, *end, *name, *model_type, *objective, *cats;
     size_t   size;
 
     name = ngx_http_forest_json_string(r->pool, (char *) m->name.data);
     model_type = ngx_http_forest_json_string(r->pool,
                                       forest_format_name(m->forest->format));
     objective = ngx_http_forest_json_string(r->pool, m->forest->objective);
+    cats = ngx_http_forest_categories_json(r->pool, m->forest);
 
-    if (name == NULL || model_type == NULL || objective == NULL) {
+    if (name == NULL || model_type == NULL || objective == NULL
+        || cats == NULL)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    size = 1536 + ngx_strlen(name) + ngx_strlen(model_type)
-           + ngx_strlen(objective);
+    /* Triton's parameters hold strings: the lists as JSON text */
+    if (cats[0] != '\0') {
+        cats = ngx_http_forest_json_string(r->pool, (char *) cats);
+        if (cats == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    size = 1600 + ngx_strlen(name) + ngx_strlen(model_type)
+           + ngx_strlen(objective) + ngx_strlen(cats);
 
     buf = ngx_pnalloc(r->pool, size);
     if (buf == NULL) {
@@ -438,7 +421,7 @@ ngx_http_forest_model_config(ngx_http_request_t *r,
                      "\"threshold\":{\"string_value\":\"%.6f\"},"
                      "\"threads\":{\"string_value\":\"%ui\"},"
                      "\"num_trees\":{\"string_value\":\"%uD\"},"
-                     "\"num_class\":{\"string_value\":\"%uD\"}}}",
+                     "\"num_class\":{\"string_value\":\"%uD\"}",
                      name, &m->version, m->max_batch_size,
                      m->forest->n_features,
                      ngx_http_forest_model_columns(m, 0),
@@ -451,6 +434,16 @@ ngx_http_forest_model_config(ngx_http_request_t *r,
                      m->predict_proba ? "true" : "false",
                      (double) m->threshold, m->threads,
                      m->forest->n_trees, m->forest->n_classes);
+
+    if (cats[0] != '\0') {
+        p = ngx_slprintf(p, end, ",\"categories\":{\"string_value\":%s},"
+                         "\"unseen_category\":{\"string_value\":\"%s\"}",
+                         cats, forest_category_unseen(m->forest)
+                               == FOREST_UNSEEN_MISSING
+                               ? "missing" : "refused");
+    }
+
+    p = ngx_slprintf(p, end, "}}");
 
     return ngx_http_forest_send_json(r, buf, p, end);
 }

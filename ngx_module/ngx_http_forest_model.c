@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "../gpu/forest_gpu.h"
+#include "repo/model_config.h"
 
 
 #define NGX_HTTP_FOREST_DEFAULT_MAX_BATCH  1024
@@ -19,10 +20,10 @@ static char *ngx_http_forest_model_param(ngx_conf_t *cf,
     ngx_http_forest_model_t *m, ngx_str_t *param);
 static ngx_int_t ngx_http_forest_parse_flag(ngx_str_t *v, ngx_flag_t *out);
 static ngx_int_t ngx_http_forest_parse_delay(ngx_str_t *v, ngx_uint_t *us);
-static ngx_int_t ngx_http_forest_valid_name(ngx_str_t *name);
-static char *ngx_http_forest_model_check(ngx_conf_t *cf,
-    ngx_http_forest_model_t *m);
+static ngx_int_t ngx_http_forest_model_check(ngx_http_forest_model_t *m,
+    char *err, size_t errlen);
 static void ngx_http_forest_model_cleanup(void *data);
+static void ngx_http_forest_shap_cleanup(void *data);
 static forest_executor *ngx_http_forest_executor_create(
     ngx_http_forest_model_t *m, char *err, size_t errlen);
 
@@ -36,8 +37,7 @@ ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     char                      err[FOREST_ERR_LEN];
     ngx_str_t                *value;
     ngx_uint_t                i;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_forest_model_t  *m, **mp;
+    ngx_http_forest_model_t  *m;
 
     value = cf->args->elts;
 
@@ -50,22 +50,23 @@ ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    m = ngx_pcalloc(cf->pool, sizeof(ngx_http_forest_model_t));
+    /* configuration tokens are NUL-terminated */
+    m = ngx_http_forest_model_create(cf, &value[1]);
     if (m == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    /* configuration tokens are NUL-terminated */
-    m->name = value[1];
-    ngx_str_set(&m->version, "1");
-    m->version_n = 1;
-    m->format = FOREST_FORMAT_AUTO;
-    m->predict_proba = 0;
-    m->is_classifier = NGX_CONF_UNSET;
-    m->threshold = 0.5f;
-    m->max_batch_size = NGX_HTTP_FOREST_DEFAULT_MAX_BATCH;
-    m->device = NGX_HTTP_FOREST_DEVICE_CPU;
-    m->threads = 1;
+    m->defined_at.len = ngx_strlen(cf->conf_file->file.name.data) + 64;
+    m->defined_at.data = ngx_pnalloc(cf->pool, m->defined_at.len);
+    if (m->defined_at.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    m->defined_at.len = ngx_snprintf(m->defined_at.data, m->defined_at.len,
+                                     "forest_model in %s:%ui",
+                                     cf->conf_file->file.name.data,
+                                     cf->conf_file->line)
+                        - m->defined_at.data;
 
     m->path = value[2];
     if (ngx_conf_full_name(cf->cycle, &m->path, 1) != NGX_OK) {
@@ -78,63 +79,188 @@ ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
     }
 
-    if (ngx_http_forest_model_find(fmcf, &m->name, &m->version) != NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate forest_model \"%V\" version %V",
-                           &m->name, &m->version);
+    if (ngx_http_forest_model_conflict(fmcf, m, err, sizeof(err)) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_forest_model_load(cf, m, err, sizeof(err)) != NGX_OK
+        || ngx_http_forest_model_register(fmcf, m) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "forest_model \"%V\": %s",
+                           &m->name, err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* A model with the defaults of forest_model's keys. */
+ngx_http_forest_model_t *
+ngx_http_forest_model_create(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_http_forest_model_t  *m;
+
+    m = ngx_pcalloc(cf->pool, sizeof(ngx_http_forest_model_t));
+    if (m == NULL) {
+        return NULL;
+    }
+
+    m->name = *name;
+    ngx_str_set(&m->version, "1");
+    m->version_n = 1;
+    m->format = FOREST_FORMAT_AUTO;
+    m->predict_proba = 0;
+    m->is_classifier = NGX_CONF_UNSET;
+    m->threshold = 0.5f;
+    m->max_batch_size = NGX_HTTP_FOREST_DEFAULT_MAX_BATCH;
+    m->device = NGX_HTTP_FOREST_DEVICE_CPU;
+    m->threads = 1;
+    m->transfer_threshold = FOREST_GPU_TRANSFER_THRESHOLD;
+
+    return m;
+}
+
+
+/*
+ * Loads m->path and checks that this host can run it; the reason goes to
+ * err, for forest_model's message or a repository model's state.
+ */
+ngx_int_t
+ngx_http_forest_model_load(ngx_conf_t *cf, ngx_http_forest_model_t *m,
+    char *err, size_t errlen)
+{
+    char                 reason[FOREST_ERR_LEN];
+    ngx_pool_cleanup_t  *cln;
+
 #if !(NGX_FOREST_CUDA)
     if (m->device == NGX_HTTP_FOREST_DEVICE_GPU) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "forest_model \"%V\": device=gpu: no GPU support "
-                           "in this build (built without CUDA); use "
-                           "device=cpu or device=auto", &m->name);
-        return NGX_CONF_ERROR;
+        ngx_cpystrn((u_char *) err, (u_char *) "device=gpu: no GPU support "
+                    "in this build (built without CUDA); use device=cpu or "
+                    "device=auto", errlen);
+        return NGX_ERROR;
     }
 
 #else
     if (m->device == NGX_HTTP_FOREST_DEVICE_GPU
-        && ngx_http_forest_gpu_probe(err, sizeof(err)) != NGX_OK)
+        && ngx_http_forest_gpu_probe(reason, sizeof(reason)) != NGX_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "forest_model \"%V\": device=gpu: no usable GPU: "
-                           "%s", &m->name, err);
-        return NGX_CONF_ERROR;
+        ngx_snprintf((u_char *) err, errlen, "device=gpu: no usable GPU: "
+                     "%s%Z", reason);
+        return NGX_ERROR;
     }
 #endif
 
     m->forest = forest_load((const char *) m->path.data, m->format,
-                            err, sizeof(err));
+                            reason, sizeof(reason));
     if (m->forest == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "forest_model \"%V\": cannot load %s", &m->name,
-                           err);
-        return NGX_CONF_ERROR;
+        ngx_snprintf((u_char *) err, errlen, "cannot load %s%Z", reason);
+        return NGX_ERROR;
     }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
         forest_free(m->forest);
-        return NGX_CONF_ERROR;
+        m->forest = NULL;
+        ngx_cpystrn((u_char *) err, (u_char *) "out of memory", errlen);
+        return NGX_ERROR;
     }
 
     cln->handler = ngx_http_forest_model_cleanup;
     cln->data = m->forest;
 
-    if (ngx_http_forest_model_check(cf, m) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
+    if (forest_select_rounds(m->forest, m->trees, (const char *) m->path.data,
+                             reason, sizeof(reason))
+        != 0)
+    {
+        ngx_snprintf((u_char *) err, errlen, "%s%Z", reason);
+        return NGX_ERROR;
     }
+
+    /* contributions (treeshap_output) where the file stores node covers */
+    if (m->forest->node_cover != NULL) {
+        cln = ngx_pool_cleanup_add(cf->pool, 0);
+        if (cln == NULL) {
+            ngx_cpystrn((u_char *) err, (u_char *) "out of memory", errlen);
+            return NGX_ERROR;
+        }
+
+        m->shap = forest_shap_new(m->forest, reason, sizeof(reason));
+        if (m->shap == NULL) {
+            ngx_snprintf((u_char *) err, errlen, "%s: %s%Z", m->path.data,
+                         reason);
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_forest_shap_cleanup;
+        cln->data = m->shap;
+    }
+
+    return ngx_http_forest_model_check(m, err, errlen);
+}
+
+
+/*
+ * A name is served from one place: forest_model lines (one per version) or
+ * one repository's folder.  NGX_ERROR names both places in err.
+ */
+ngx_int_t
+ngx_http_forest_model_conflict(ngx_http_forest_main_conf_t *fmcf,
+    ngx_http_forest_model_t *m, char *err, size_t errlen)
+{
+    ngx_uint_t                i, both_lines;
+    ngx_http_forest_model_t  *o, **models;
+
+    models = fmcf->models.elts;
+
+    for (i = 0; i < fmcf->models.nelts; i++) {
+        o = models[i];
+
+        if (o->name.len != m->name.len
+            || ngx_strncmp(o->name.data, m->name.data, m->name.len) != 0)
+        {
+            continue;
+        }
+
+        both_lines = o->config.len == 0 && m->config.len == 0;
+
+        if (both_lines && o->version_n != m->version_n) {
+            continue;
+        }
+
+        if (both_lines) {
+            ngx_snprintf((u_char *) err, errlen, "duplicate forest_model "
+                         "\"%V\" version %V (also %V)%Z", &m->name,
+                         &m->version, &o->defined_at);
+        } else {
+            ngx_snprintf((u_char *) err, errlen, "model \"%V\" is defined "
+                         "twice: by %V and by %V%Z", &m->name,
+                         &o->defined_at, &m->defined_at);
+        }
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_forest_model_register(ngx_http_forest_main_conf_t *fmcf,
+    ngx_http_forest_model_t *m)
+{
+    ngx_http_forest_model_t  **mp;
 
     mp = ngx_array_push(&fmcf->models);
     if (mp == NULL) {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     *mp = m;
 
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 
@@ -142,11 +268,12 @@ static char *
 ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
     ngx_str_t *param)
 {
-    u_char     *eq;
-    char       *end;
-    double      d;
-    ngx_int_t   n;
-    ngx_str_t   key, v;
+    u_char      *eq;
+    char        *end;
+    double       d;
+    ngx_int_t    n;
+    ngx_str_t    key, v;
+    const char  *file;
 
     eq = ngx_strlchr(param->data, param->data + param->len, '=');
     if (eq == NULL) {
@@ -173,6 +300,20 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "forest_model \"%V\": unknown format \"%V\", "
                                "expected one of: %s", &m->name, &v, names);
+            return NGX_CONF_ERROR;
+        }
+        return NGX_CONF_OK;
+    }
+
+    /* Triton FIL's name for the format, with FIL's meaning */
+    if (KEY_IS("model_type")) {
+        if (forest_fil_model_type((const char *) v.data, &m->format, &file)
+            != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "forest_model \"%V\": unknown model_type "
+                               "\"%V\", expected one of: %s", &m->name, &v,
+                               forest_fil_model_types());
             return NGX_CONF_ERROR;
         }
         return NGX_CONF_OK;
@@ -262,8 +403,21 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
             m->gpu_kernel = FOREST_GPU_KERNEL_ROWS;
         } else if (v.len == 5 && ngx_strncmp(v.data, "trees", 5) == 0) {
             m->gpu_kernel = FOREST_GPU_KERNEL_TREES;
+        } else if (v.len == 7 && ngx_strncmp(v.data, "compact", 7) == 0) {
+            m->gpu_kernel = FOREST_GPU_KERNEL_COMPACT;
         } else {
             goto invalid;
+        }
+        return NGX_CONF_OK;
+    }
+
+    if (KEY_IS("trees")) {
+        if (forest_trees_parse((const char *) v.data, v.len, &m->trees) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "forest_model \"%V\": invalid \"trees=%V\", "
+                               "expected all, best or a number of boosting "
+                               "rounds", &m->name, &v);
+            return NGX_CONF_ERROR;
         }
         return NGX_CONF_OK;
     }
@@ -281,9 +435,10 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "forest_model \"%V\": unknown parameter \"%V\" "
-                       "(format, version, predict_proba, is_classifier, "
+                       "(format, model_type, version, predict_proba, "
+                       "is_classifier, output_class, "
                        "threshold, max_batch_size, batch_delay, device, "
-                       "transfer_threshold, gpu_kernel, threads)",
+                       "transfer_threshold, gpu_kernel, threads, trees)",
                        &m->name, param);
     return NGX_CONF_ERROR;
 
@@ -371,7 +526,7 @@ ngx_http_forest_parse_delay(ngx_str_t *v, ngx_uint_t *us)
  * normalisation takes out ("." and "..") or that names another endpoint
  * (/v2/models/stats).
  */
-static ngx_int_t
+ngx_int_t
 ngx_http_forest_valid_name(ngx_str_t *name)
 {
     size_t  i;
@@ -402,10 +557,11 @@ ngx_http_forest_valid_name(ngx_str_t *name)
 }
 
 
-static char *
-ngx_http_forest_model_check(ngx_conf_t *cf, ngx_http_forest_model_t *m)
+static ngx_int_t
+ngx_http_forest_model_check(ngx_http_forest_model_t *m, char *err,
+    size_t errlen)
 {
-    char              err[FOREST_ERR_LEN];
+    char              reason[FOREST_ERR_LEN];
     forest_executor  *ex;
 
     if (m->is_classifier == NGX_CONF_UNSET) {
@@ -413,11 +569,10 @@ ngx_http_forest_model_check(ngx_conf_t *cf, ngx_http_forest_model_t *m)
     }
 
     if (m->predict_proba && m->forest->n_classes == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "forest_model \"%V\": predict_proba=on needs a "
-                           "classifier, but %s has objective \"%s\"",
-                           &m->name, m->path.data, m->forest->objective);
-        return NGX_CONF_ERROR;
+        ngx_snprintf((u_char *) err, errlen, "predict_proba=on needs a "
+                     "classifier, but %s has objective \"%s\"%Z",
+                     m->path.data, m->forest->objective);
+        return NGX_ERROR;
     }
 
     /*
@@ -426,19 +581,18 @@ ngx_http_forest_model_check(ngx_conf_t *cf, ngx_http_forest_model_t *m)
      */
 
     if (m->device == NGX_HTTP_FOREST_DEVICE_CPU) {
-        ex = forest_cpu_executor_create(m->forest, m->threads, err,
-                                        sizeof(err));
+        ex = forest_cpu_executor_create(m->forest, m->threads, reason,
+                                        sizeof(reason));
         if (ex == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "forest_model \"%V\": %s: %s", &m->name,
-                               m->path.data, err);
-            return NGX_CONF_ERROR;
+            ngx_snprintf((u_char *) err, errlen, "%s: %s%Z", m->path.data,
+                         reason);
+            return NGX_ERROR;
         }
 
         forest_executor_destroy(ex);
     }
 
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 
@@ -446,6 +600,13 @@ static void
 ngx_http_forest_model_cleanup(void *data)
 {
     forest_free(data);
+}
+
+
+static void
+ngx_http_forest_shap_cleanup(void *data)
+{
+    forest_shap_free(data);
 }
 
 
@@ -579,6 +740,13 @@ ngx_http_forest_model_shape(ngx_http_forest_model_t *m, int margin,
     shape->n_classes = m->forest->n_classes;
     shape->is_classifier = (int) m->is_classifier;
     shape->predict_proba = (int) m->predict_proba;
+
+    /* FIL: a binary classifier whose config.pbtxt gives predict_proba one
+     * output column answers P(class 1) alone, as the forest computes it */
+    if (m->proba_one_column) {
+        shape->is_classifier = 0;
+        shape->predict_proba = 0;
+    }
     shape->margin = margin;
     shape->threshold = m->threshold;
 }

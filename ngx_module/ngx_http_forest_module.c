@@ -17,6 +17,7 @@ static void *ngx_http_forest_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_forest_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_forest_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_forest_init_process(ngx_cycle_t *cycle);
 static void ngx_http_forest_exit_process(ngx_cycle_t *cycle);
 
@@ -27,6 +28,8 @@ static char *ngx_http_forest_batch_threads(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_forest_kserve(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_forest_predict(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_forest_grpc(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_forest_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -57,6 +60,27 @@ static ngx_command_t  ngx_http_forest_commands[] = {
       ngx_http_forest_model_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("forest_model_repository"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_forest_repository_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("forest_repository_state"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_forest_main_conf_t, repo.state),
+      NULL },
+
+    { ngx_string("forest_repository_control"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_forest_loc_conf_t, repo_control),
       NULL },
 
     { ngx_string("forest_thread_pool"),
@@ -90,6 +114,13 @@ static ngx_command_t  ngx_http_forest_commands[] = {
     { ngx_string("forest_predict"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_forest_predict,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("forest_grpc"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_forest_grpc,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -161,7 +192,7 @@ ngx_module_t  ngx_http_forest_module = {
     ngx_http_forest_commands,              /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_forest_init_module,           /* init module */
     ngx_http_forest_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -212,6 +243,10 @@ ngx_http_forest_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(fmcf->lua.memory, FOREST_LUA_DEFAULT_MEMORY);
     ngx_conf_init_value(fmcf->lua.budget, FOREST_LUA_DEFAULT_BUDGET);
 
+    if (ngx_http_forest_repo_init_main(cf, fmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -235,6 +270,7 @@ ngx_http_forest_create_loc_conf(ngx_conf_t *cf)
      */
 
     flcf->max_rows = NGX_CONF_UNSET_SIZE;
+    flcf->repo_control = NGX_CONF_UNSET;
 
     return flcf;
 }
@@ -251,6 +287,7 @@ ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_size_value(conf->max_rows, prev->max_rows,
                               NGX_HTTP_FOREST_DEFAULT_MAX_ROWS);
+    ngx_conf_merge_value(conf->repo_control, prev->repo_control, 0);
 
     if (conf->max_rows == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -270,7 +307,8 @@ ngx_http_forest_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
      */
 
     if (conf->api == NGX_HTTP_FOREST_API_KSERVE
-        || conf->api == NGX_HTTP_FOREST_API_PREDICT)
+        || conf->api == NGX_HTTP_FOREST_API_PREDICT
+        || conf->api == NGX_HTTP_FOREST_API_GRPC)
     {
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
         conf->max_body = clcf->client_max_body_size;
@@ -414,8 +452,9 @@ ngx_http_forest_set_api(ngx_conf_t *cf, ngx_http_forest_loc_conf_t *flcf,
 
     if (flcf->api != NGX_HTTP_FOREST_API_NONE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "only one of forest_kserve, forest_predict and "
-                           "forest_metrics may serve a location");
+                           "only one of forest_kserve, forest_predict, "
+                           "forest_grpc and forest_metrics may serve a "
+                           "location");
         return NGX_CONF_ERROR;
     }
 
@@ -457,6 +496,14 @@ ngx_http_forest_predict(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_http_forest_grpc(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_forest_set_api(cf, conf, NGX_HTTP_FOREST_API_GRPC,
+                                   ngx_http_forest_grpc_handler);
+}
+
+
+static char *
 ngx_http_forest_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     return ngx_http_forest_set_api(cf, conf, NGX_HTTP_FOREST_API_METRICS,
@@ -477,6 +524,13 @@ ngx_http_forest_lua_memory(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_forest_init_module(ngx_cycle_t *cycle)
+{
+    return ngx_http_forest_repo_init_module(cycle);
 }
 
 
@@ -511,6 +565,10 @@ ngx_http_forest_init_process(ngx_cycle_t *cycle)
                                        fmcf->batch_max_queue)
            != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_forest_repo_init_worker(cycle, fmcf) != NGX_OK) {
         return NGX_ERROR;
     }
 

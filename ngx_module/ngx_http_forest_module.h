@@ -16,7 +16,9 @@
 #include <ngx_thread_pool.h>
 
 #include "forest.h"
+#include "category.h"
 #include "forest_exec.h"
+#include "treeshap.h"
 #include "forest_codec.h"
 #include "ngx_http_forest_lua.h"
 
@@ -30,6 +32,8 @@
 #define NGX_HTTP_FOREST_JSON_LEN(n)   (6 * (n) + 2)
 /* batch-size histogram buckets: le 1, 2, 4, ... 2^(N-2), +Inf */
 #define NGX_HTTP_FOREST_BATCH_BUCKETS 18
+/* request and queue time histogram buckets: le 50us ... 5s, +Inf */
+#define NGX_HTTP_FOREST_TIME_BUCKETS  17
 
 
 typedef enum {
@@ -59,6 +63,8 @@ typedef struct {
     ngx_atomic_t            exec_compute_us;     /* per batch */
     ngx_atomic_t            last_inference_ms;   /* unix time */
     ngx_atomic_t            batch_bucket[NGX_HTTP_FOREST_BATCH_BUCKETS];
+    ngx_atomic_t            request_bucket[NGX_HTTP_FOREST_TIME_BUCKETS];
+    ngx_atomic_t            queue_bucket[NGX_HTTP_FOREST_TIME_BUCKETS];
 } ngx_http_forest_stats_t;
 
 
@@ -71,11 +77,15 @@ typedef struct {
     ngx_str_t               version;             /* NUL-terminated digits */
     uint64_t                version_n;
     ngx_str_t               path;                /* full path, NUL-terminated */
+    ngx_str_t               defined_at;          /* for messages */
+    ngx_str_t               config;              /* config.pbtxt, or empty */
 
     forest_model           *forest;
+    forest_shap            *shap;                /* NULL: no node covers */
     forest_format           format;
     ngx_flag_t              predict_proba;
     ngx_flag_t              is_classifier;
+    ngx_flag_t              proba_one_column;    /* FIL: binary, dims [1] */
     float                   threshold;
     ngx_uint_t              max_batch_size;      /* rows merged into one run */
     ngx_uint_t              batch_delay_us;      /* 0: no waiting */
@@ -83,6 +93,7 @@ typedef struct {
     ngx_uint_t              threads;
     ngx_uint_t              transfer_threshold;  /* GPU: smaller batches on CPU */
     ngx_uint_t              gpu_kernel;          /* forest_gpu_kernel */
+    uint32_t                trees;               /* rounds kept: FOREST_TREES_* or N */
 
     ngx_http_forest_stats_t  *stats;             /* shared memory */
 
@@ -105,8 +116,36 @@ struct ngx_http_forest_job_s {
 };
 
 
+/* One forest_model_repository directive. */
+typedef struct {
+    ngx_str_t               path;                /* full, NUL-terminated */
+    u_char                 *file;                /* where it was given */
+    ngx_uint_t              line;
+} ngx_http_forest_repo_t;
+
+
+/* A model (or one version) of a repository that is not served, and why. */
+typedef struct {
+    ngx_str_t               name;
+    ngx_str_t               version;             /* empty: every version */
+    ngx_str_t               reason;
+} ngx_http_forest_repo_entry_t;
+
+
+/* forest_model_repository: the repositories and what they do not serve. */
+typedef struct {
+    ngx_array_t             dirs;                /* of ..._repo_t */
+    ngx_array_t             unavailable;         /* of ..._repo_entry_t */
+    ngx_str_t               state;               /* forest_repository_state */
+    ngx_msec_t              poll;                /* 0: no polling */
+    uint64_t                fingerprint;         /* of the dirs as read */
+    uint64_t                seq;                 /* load/unload request read */
+} ngx_http_forest_repo_main_t;
+
+
 typedef struct {
     ngx_array_t             models;              /* ngx_http_forest_model_t * */
+    ngx_http_forest_repo_main_t  repo;
     ngx_thread_pool_t      *thread_pool;         /* NULL: the batch threads */
     ngx_uint_t              batch_threads;
     ngx_uint_t              batch_max_queue;
@@ -119,7 +158,8 @@ typedef enum {
     NGX_HTTP_FOREST_API_NONE = 0,
     NGX_HTTP_FOREST_API_KSERVE,
     NGX_HTTP_FOREST_API_PREDICT,
-    NGX_HTTP_FOREST_API_METRICS
+    NGX_HTTP_FOREST_API_METRICS,
+    NGX_HTTP_FOREST_API_GRPC
 } ngx_http_forest_api_e;
 
 
@@ -133,6 +173,7 @@ typedef struct {
     /* client_max_body_size, enforced here to answer 413 in JSON */
     off_t                   max_body;
     ngx_http_forest_lua_loc_t   lua;             /* pre/post hooks */
+    ngx_flag_t              repo_control;        /* load/unload allowed */
 } ngx_http_forest_loc_conf_t;
 
 
@@ -165,6 +206,15 @@ extern ngx_module_t  ngx_http_forest_module;
 /* ngx_http_forest_model.c */
 char *ngx_http_forest_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_http_forest_model_t *ngx_http_forest_model_create(ngx_conf_t *cf,
+    ngx_str_t *name);
+ngx_int_t ngx_http_forest_model_load(ngx_conf_t *cf,
+    ngx_http_forest_model_t *m, char *err, size_t errlen);
+ngx_int_t ngx_http_forest_model_conflict(ngx_http_forest_main_conf_t *fmcf,
+    ngx_http_forest_model_t *m, char *err, size_t errlen);
+ngx_int_t ngx_http_forest_model_register(ngx_http_forest_main_conf_t *fmcf,
+    ngx_http_forest_model_t *m);
+ngx_int_t ngx_http_forest_valid_name(ngx_str_t *name);
 ngx_http_forest_model_t *ngx_http_forest_model_find(
     ngx_http_forest_main_conf_t *fmcf, ngx_str_t *name, ngx_str_t *version);
 ngx_int_t ngx_http_forest_models_init_worker(ngx_cycle_t *cycle,
@@ -174,6 +224,26 @@ uint32_t ngx_http_forest_model_columns(ngx_http_forest_model_t *m,
     int margin);
 void ngx_http_forest_model_shape(ngx_http_forest_model_t *m, int margin,
     fcodec_shape *shape);
+
+/* ngx_http_forest_repo.c */
+char *ngx_http_forest_repository_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_forest_repo_init_main(ngx_conf_t *cf,
+    ngx_http_forest_main_conf_t *fmcf);
+ngx_int_t ngx_http_forest_repo_init_module(ngx_cycle_t *cycle);
+uint64_t ngx_http_forest_repo_fingerprint(ngx_http_forest_main_conf_t *fmcf);
+ngx_int_t ngx_http_forest_repo_update(ngx_log_t *log, ngx_pool_t *pool,
+    ngx_str_t *state, ngx_str_t *name, ngx_uint_t unload, uint64_t *seq);
+ngx_int_t ngx_http_forest_repo_result(ngx_str_t *state, uint64_t seq,
+    ngx_str_t *name, ngx_pool_t *pool, ngx_flag_t *ready, ngx_str_t *error);
+
+/* ngx_http_forest_repo_api.c */
+ngx_int_t ngx_http_forest_repo_index(ngx_http_request_t *r,
+    ngx_http_forest_main_conf_t *fmcf);
+ngx_int_t ngx_http_forest_repo_control(ngx_http_request_t *r,
+    ngx_http_forest_main_conf_t *fmcf, ngx_str_t *name, ngx_str_t *action);
+ngx_int_t ngx_http_forest_repo_init_worker(ngx_cycle_t *cycle,
+    ngx_http_forest_main_conf_t *fmcf);
 
 /* ngx_http_forest_gpu.c */
 #if (NGX_FOREST_CUDA)
@@ -202,11 +272,22 @@ ngx_int_t ngx_http_forest_not_ready(ngx_http_request_t *r,
     ngx_http_forest_model_t *m, ngx_uint_t inference);
 ngx_int_t ngx_http_forest_no_endpoint(ngx_http_request_t *r);
 u_char *ngx_http_forest_json_string(ngx_pool_t *pool, const char *s);
+/* {"feature": ["name", ...], ...} of the model's category lists, "" when
+ * it has none; NULL when out of memory. */
+u_char *ngx_http_forest_categories_json(ngx_pool_t *pool,
+    const forest_model *m);
 void ngx_http_forest_leave_body(ngx_http_request_t *r);
 void *ngx_http_forest_palloc(void *pool, size_t size);
 
 /* ngx_http_forest_kserve.c */
 ngx_int_t ngx_http_forest_kserve_handler(ngx_http_request_t *r);
+
+/* ngx_http_forest_grpc.c */
+ngx_int_t ngx_http_forest_grpc_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_forest_grpc_error(ngx_http_request_t *r,
+    ngx_uint_t status, const u_char *msg);
+ngx_int_t ngx_http_forest_grpc_result(ngx_http_forest_ctx_t *ctx,
+    const float *out);
 
 /* ngx_http_forest_batch.c */
 ngx_int_t ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx);
@@ -251,5 +332,7 @@ void ngx_http_forest_stats_request(ngx_http_forest_model_t *m,
     ngx_uint_t success, uint64_t duration_us);
 void ngx_http_forest_stats_batch(ngx_http_forest_model_t *m, size_t rows,
     ngx_uint_t n_requests, uint64_t queue_us_total, uint64_t compute_us);
+void ngx_http_forest_stats_queue(ngx_http_forest_model_t *m,
+    uint64_t queue_us);
 
 #endif /* NGX_HTTP_FOREST_MODULE_H */

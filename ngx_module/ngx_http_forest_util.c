@@ -109,6 +109,7 @@ ngx_http_forest_send_error(ngx_http_request_t *r, ngx_http_forest_model_t *m,
     va_list                 args;
     fcodec_alloc            alloc;
     ngx_http_forest_ctx_t  *ctx;
+    ngx_http_forest_loc_conf_t  *flcf;
     u_char                  msg[512];
     u_char                  logged[4 * sizeof(msg)];
 
@@ -127,6 +128,12 @@ ngx_http_forest_send_error(ngx_http_request_t *r, ngx_http_forest_model_t *m,
         ngx_http_forest_stats_request(m, 0, ctx ? ngx_http_forest_now_us()
                                                   - ctx->start_us
                                                 : 0);
+    }
+
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_forest_module);
+
+    if (flcf->api == NGX_HTTP_FOREST_API_GRPC) {
+        return ngx_http_forest_grpc_error(r, status, msg);
     }
 
     alloc.alloc = ngx_http_forest_palloc;
@@ -200,6 +207,86 @@ ngx_http_forest_json_string(ngx_pool_t *pool, const char *s)
     alloc.ctx = pool;
 
     return (u_char *) fcodec_json_string(s, &alloc);
+}
+
+
+u_char *
+ngx_http_forest_categories_json(ngx_pool_t *pool, const forest_model *m)
+{
+    u_char                       *buf, *p, *end, *q;
+    size_t                        size;
+    uint32_t                      f, i;
+    char                          index[16];
+    const char                   *key;
+    const forest_category_list   *l;
+
+    if (!forest_has_categories(m)) {
+        return (u_char *) "";
+    }
+
+    /* each name at most 6 bytes a byte escaped (\u00XX), quoted */
+    size = 3;
+
+    for (f = 0; f < m->n_features; f++) {
+        l = forest_category_list_of(m, f);
+        if (l == NULL) {
+            continue;
+        }
+
+        key = m->feature_names && m->feature_names[f]
+              ? m->feature_names[f] : "";
+        size += 6 * ngx_strlen(key) + 32;
+
+        for (i = 0; i < l->n; i++) {
+            size += 6 * ngx_strlen(l->labels[i]) + 3;
+        }
+    }
+
+    buf = ngx_pnalloc(pool, size + 1);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    end = buf + size;
+    p = ngx_slprintf(buf, end, "{");
+
+    for (f = 0; f < m->n_features; f++) {
+        l = forest_category_list_of(m, f);
+        if (l == NULL) {
+            continue;
+        }
+
+        if (m->feature_names && m->feature_names[f]) {
+            key = m->feature_names[f];
+
+        } else {
+            ngx_snprintf((u_char *) index, sizeof(index), "%uD%Z", f);
+            key = index;
+        }
+
+        q = ngx_http_forest_json_string(pool, key);
+        if (q == NULL) {
+            return NULL;
+        }
+
+        p = ngx_slprintf(p, end, "%s%s:[", p == buf + 1 ? "" : ",", q);
+
+        for (i = 0; i < l->n; i++) {
+            q = ngx_http_forest_json_string(pool, l->labels[i]);
+            if (q == NULL) {
+                return NULL;
+            }
+
+            p = ngx_slprintf(p, end, "%s%s", i ? "," : "", q);
+        }
+
+        p = ngx_slprintf(p, end, "]");
+    }
+
+    p = ngx_slprintf(p, end, "}");
+    *p = '\0';
+
+    return buf;
 }
 
 

@@ -149,7 +149,7 @@ ForestT::per_request(ForestT::classification_like('xgb_binary', 0, 6, 1),
 "POST /v2/models/fraud/infer\n{\"rows\": [[1]], \"outputs\": [{\"name\": \"probabilities\"}]}"
 --- error_code: 400
 --- response_body_filters eval
-ForestT::json_like({ error => qr/^unknown output "probabilities": model fraud has one output, output__0/ })
+ForestT::json_like({ error => qr/^unknown output "probabilities": model fraud answers output__0, treeshap_output, leaf_index/ })
 --- response_body: OK
 
 

@@ -178,12 +178,53 @@ def wrong_features():
         check("wrong feature count raises", "20" in str(e), str(e))
 
 
+def request_options():
+    """per-request parameters, as tritonclient sends them: the model's
+    predict_proba=on turned off (class ids), and output_margin"""
+    x = rows("xgb_binary", 16)
+    inp = httpclient.InferInput("input__0", list(x.shape), "FP32")
+    inp.set_data_from_numpy(x, binary_data=True)
+    got = client.infer("fraud", [inp], parameters={"predict_proba": False}
+                       ).as_numpy("output__0")
+    want = (expected("xgb_binary", 16) > 0.5).astype(np.float64)
+    check("parameters predict_proba=false: class ids", close(got, want), got)
+    got = client.infer("fraud", [inp], parameters={"output_margin": True}
+                       ).as_numpy("output__0")
+    want = read_csv(f"{models}/xgb_binary.margin.csv")[:16].astype(np.float64)
+    check("parameters output_margin=true: margins", close(got, want), got)
+
+
+def treeshap_output():
+    """treeshap_output and leaf_index asked for by name, binary, beside
+    output__0: XGBoost's pred_contribs and pred_leaf"""
+    shap = f"{models}/../shap"
+    x = rows("xgb_binary", 8)
+    inp = httpclient.InferInput("input__0", list(x.shape), "FP32")
+    inp.set_data_from_numpy(x, binary_data=True)
+    res = client.infer("fraud", [inp], outputs=[
+        httpclient.InferRequestedOutput("output__0", binary_data=True),
+        httpclient.InferRequestedOutput("treeshap_output", binary_data=True),
+        httpclient.InferRequestedOutput("leaf_index", binary_data=True)])
+    got = res.as_numpy("treeshap_output")
+    want = read_csv(f"{shap}/xgb_binary.contribs.csv")[:8].astype(np.float64)
+    check("treeshap_output [N, F+1] = pred_contribs", got is not None
+          and got.shape == (8, 21) and bool(np.all(
+              np.abs(got - want) <= 1e-5 + 1e-5 * np.abs(want))), got)
+    got = res.as_numpy("leaf_index")
+    want = read_csv(f"{shap}/xgb_binary.leaf.csv")[:8]
+    check("leaf_index [N, T] = pred_leaf", got is not None
+          and got.dtype == np.int32 and np.array_equal(got, want), got)
+    check("output__0 beside them", close(res.as_numpy("output__0"),
+                                         expected("xgb_binary", 8, True)))
+
+
 for name, fn in [("server metadata", server_metadata), ("model metadata", model_metadata),
                  ("model config", model_config), ("infer defaults", infer_defaults),
                  ("infer json", infer_json), ("infer json/binary", infer_json_in_binary_out),
                  ("infer multiclass", infer_multiclass), ("infer regression", infer_regression),
                  ("classification", classification), ("statistics", statistics),
-                 ("unknown model", unknown_model), ("wrong features", wrong_features)]:
+                 ("unknown model", unknown_model), ("wrong features", wrong_features),
+                 ("request options", request_options), ("treeshap_output", treeshap_output)]:
     run(name, fn)
 
 print(f"{passed} passed, {failed} failed, 0 skipped")
