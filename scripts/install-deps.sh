@@ -4,7 +4,9 @@ set -euo pipefail
 pkgs=(build-essential clang nginx-core nginx-dev libyajl-dev libluajit2-5.1-dev
       libnginx-mod-http-lua wrk curl valgrind python3 python3-venv perl
       libtest-base-perl libtext-diff-perl liburi-perl
-      debhelper dpkg-dev lintian)   # make deb
+      debhelper dpkg-dev lintian    # make deb
+      chromium                      # tests/suite_tune.sh renders forest tune's report
+      nghttp2-client)               # nghttp, h2load: tests/suite_grpc.sh, bench/grpc_bench.sh
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
