@@ -873,6 +873,17 @@ ngx_http_forest_grpc_duration(fcodec_pbw *w, uint32_t field, fcodec_alloc *a,
 
 
 /* The counters HTTP's .../stats gives, as ModelStatistics messages. */
+/* a model's entry in the statistics and index lists: {1 name, 2 version} */
+static void
+ngx_http_forest_grpc_entry(fcodec_pbw *e, fcodec_alloc *a, size_t size,
+    ngx_http_forest_model_t *m)
+{
+    fcodec_pbw_init(e, a, size, 0);
+    fcodec_pbw_str(e, 1, (char *) m->name.data);
+    fcodec_pbw_str(e, 2, (char *) m->version.data);
+}
+
+
 static ngx_int_t
 ngx_http_forest_grpc_statistics(ngx_http_request_t *r,
     ngx_http_forest_grpc_call_t *call, const u_char *msg, size_t len)
@@ -923,9 +934,7 @@ ngx_http_forest_grpc_statistics(ngx_http_request_t *r,
         ngx_http_forest_grpc_duration(&is, 5, a, batched, st->compute_us);
         ngx_http_forest_grpc_duration(&is, 6, a, batched, 0);
 
-        fcodec_pbw_init(&ms, a, 256, 0);
-        fcodec_pbw_str(&ms, 1, (char *) m->name.data);
-        fcodec_pbw_str(&ms, 2, (char *) m->version.data);
+        ngx_http_forest_grpc_entry(&ms, a, 256, m);
         fcodec_pbw_varint(&ms, 3, st->last_inference_ms);
         fcodec_pbw_varint(&ms, 4, st->inference_count);
         fcodec_pbw_varint(&ms, 5, st->exec_count);
@@ -970,9 +979,7 @@ ngx_http_forest_grpc_index(ngx_http_request_t *r,
             continue;
         }
 
-        fcodec_pbw_init(&e, a, 128, 0);
-        fcodec_pbw_str(&e, 1, (char *) models[i]->name.data);
-        fcodec_pbw_str(&e, 2, (char *) models[i]->version.data);
+        ngx_http_forest_grpc_entry(&e, a, 128, models[i]);
         fcodec_pbw_str(&e, 3, models[i]->executor ? "READY" : "UNAVAILABLE");
         fcodec_pbw_msg(&w, 1, &e);
     }
