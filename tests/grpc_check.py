@@ -8,7 +8,6 @@ MODELS: comma-separated name=reference_model pairs as nginx serves them.
 Prints one line per check and "N passed, N failed, 0 skipped" last (the
 load mode prints one "load: ..." line of counts instead).
 """
-import csv
 import sys
 import threading
 import time
@@ -19,36 +18,14 @@ import tritonclient.grpc as grpcclient
 from tritonclient.grpc import service_pb2
 from tritonclient.utils import InferenceServerException
 
+import client_common
+from client_common import check, close, finish, read_csv, run
+
 url, ref = sys.argv[1], sys.argv[2]
 models = dict(kv.split("=") for kv in sys.argv[3].split(","))
 opts = sys.argv[4:]
 tls = opts[1] if opts[:1] == ["--tls"] else None
-passed = failed = 0
-label = "tls " if tls else "h2c "
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {label}{name}")
-    else:
-        failed += 1
-        print(f"FAIL {label}{name} {detail}")
-
-
-def run(name, fn):
-    try:
-        fn()
-    except Exception as e:  # a check that raises is a failed check
-        check(name, False, f"{type(e).__name__}: {e}")
-
-
-def read_csv(path):
-    with open(path) as f:
-        rows = list(csv.reader(f))[1:]
-    return np.array([[float(v) if v else np.nan for v in r] for r in rows],
-                    dtype=np.float32)
+client_common.label = "tls " if tls else "h2c "
 
 
 def rows(model, n=200):
@@ -59,12 +36,6 @@ def expected(model, n=200):
     e = read_csv(f"{ref}/{model}.expected.csv")[:n].astype(np.float64)
     # the module's binary classifiers answer [1-p, p] (predict_proba=on)
     return np.hstack([1 - e, e]) if e.shape[1] == 1 and "reg" not in model else e
-
-
-def close(got, want):
-    got = np.asarray(got, dtype=np.float64)
-    return got.shape == want.shape and bool(
-        np.all(np.abs(got - want) <= 1e-5 * np.maximum(1, np.abs(want))))
 
 
 def client():
@@ -315,5 +286,4 @@ for name, fn in [("health", health), ("metadata", metadata),
                  ("raw messages", raw_messages)]:
     run(name, fn)
 
-print(f"{passed} passed, {failed} failed, 0 skipped")
-sys.exit(1 if failed else 0)
+finish()

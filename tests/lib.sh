@@ -52,3 +52,62 @@ WRAP
     chmod +x "$3/nginx-san"
     echo "$3/nginx-san"
 }
+
+# free_ports N: N distinct free TCP ports on 127.0.0.1 in 19000-19999,
+# space-separated.
+free_ports() {
+    python3 - "$1" <<'PY'
+import random, socket, sys
+ports = []
+while len(ports) < int(sys.argv[1]):
+    p = random.randint(19000, 19999); s = socket.socket()
+    try: s.bind(("127.0.0.1", p)); s.close(); ports.append(p)
+    except OSError: pass
+print(*ports)
+PY
+}
+
+# nginx_start NGINX PREFIX CONF: starts the daemon with its error log in
+# PREFIX/logs; on failure prints that log and returns 1.
+nginx_start() {
+    "$1" -p "$2/" -c "$3" -e "$2/logs/error.log" && return 0
+    cat "$2/logs/error.log"; return 1
+}
+
+# wait_http URL: waits up to 5 s for URL to answer 2xx.
+wait_http() {
+    for _ in $(seq 100); do curl -sf "$1" >/dev/null && return 0; sleep 0.05; done
+    return 1
+}
+
+# nginx_stop PREFIX: quits the nginx of PREFIX/logs/nginx.pid, waits up to
+# 10 s for it to exit, and removes PREFIX (for `trap ... EXIT`).
+nginx_stop() {
+    local pid
+    pid=$(cat "$1/logs/nginx.pid" 2>/dev/null) && kill -QUIT "$pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -rf "$1"
+}
+
+# nginx_conf_head MODULE PREFIX CONNECTIONS LOG_LEVEL: the main context of a
+# suite's nginx.conf (2 workers, logs and temp paths under PREFIX) and the
+# opening of its http block, which the caller goes on with and closes.
+nginx_conf_head() {
+    cat <<CONF
+load_module $1;
+$([ "$(id -u)" = 0 ] && echo "user root;")
+daemon on;
+master_process on;
+worker_processes 2;
+error_log $2/logs/error.log $4;
+pid $2/logs/nginx.pid;
+events { worker_connections $3; }
+http {
+    access_log off;
+    client_body_temp_path $2/client_body_temp;
+    proxy_temp_path $2/proxy_temp;
+    fastcgi_temp_path $2/fastcgi_temp;
+    uwsgi_temp_path $2/uwsgi_temp;
+    scgi_temp_path $2/scgi_temp;
+CONF
+}

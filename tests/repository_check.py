@@ -7,7 +7,6 @@ succeed with the library's answers.
 usage: repository_check.py HOST:PORT SHARED_MODELS_DIR REPOSITORY
 Prints one line per check and "N passed, N failed, 0 skipped" last.
 """
-import csv
 import os
 import shutil
 import sys
@@ -18,26 +17,9 @@ import numpy as np
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
+from client_common import check, finish, read_csv
+
 url, models, repo = sys.argv[1], sys.argv[2], sys.argv[3]
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
-
-
-def read_csv(path):
-    with open(path) as f:
-        rows = list(csv.reader(f))[1:]
-    return np.array([[float(v) if v else np.nan for v in r] for r in rows],
-                    dtype=np.float32)
-
 
 ROWS = read_csv(f"{models}/xgb_binary.input.csv")[:8]
 E = read_csv(f"{models}/xgb_binary.expected.csv")[:8].astype(np.float64)
@@ -163,5 +145,4 @@ check(f"{load['sent']} inference requests during load/unload/poll, "
       f"0 failed", load["sent"] > 0 and not load["bad"],
       "; ".join(load["bad"][:3]))
 
-print(f"{passed} passed, {failed} failed, 0 skipped")
-sys.exit(1 if failed else 0)
+finish()

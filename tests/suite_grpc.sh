@@ -26,21 +26,10 @@ fi
 
 prefix=$(mktemp -d /tmp/forest-grpc.XXXXXX)
 NGINX=$(nginx_for_module "$module" "$NGINX" "$prefix")
-read -r port tls_port <<<"$(python3 -c 'import random, socket
-ports = []
-while len(ports) < 2:
-    p = random.randint(19000, 19999); s = socket.socket()
-    try: s.bind(("127.0.0.1", p)); s.close(); ports.append(p)
-    except OSError: pass
-print(*ports)')"
+read -r port tls_port <<<"$(free_ports 2)"
 
 ngx() { "$NGINX" -p "$prefix/" -c "$prefix/conf/nginx.conf" -e "$prefix/logs/error.log" "$@"; }
-cleanup() {
-    [ -f "$prefix/logs/nginx.pid" ] && kill -QUIT "$(cat "$prefix/logs/nginx.pid")" 2>/dev/null
-    for _ in $(seq 50); do [ -f "$prefix/logs/nginx.pid" ] || break; sleep 0.1; done
-    rm -rf "$prefix"
-}
-trap cleanup EXIT
+trap 'nginx_stop "$prefix"' EXIT
 
 mkdir -p "$prefix/logs" "$prefix/conf" "$prefix/frames"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
@@ -60,24 +49,9 @@ for kv in ${served//,/ }; do
 "
 done
 
-user=""; [ "$(id -u)" = 0 ] && user="user root;"
 grpc_loc='location /inference.GRPCInferenceService/ { forest_grpc; }'
 cat > "$prefix/conf/nginx.conf" <<CONF
-load_module $module;
-$user
-daemon on;
-master_process on;
-worker_processes 2;
-error_log $prefix/logs/error.log info;
-pid $prefix/logs/nginx.pid;
-events { worker_connections 512; }
-http {
-    access_log off;
-    client_body_temp_path $prefix/client_body_temp;
-    proxy_temp_path $prefix/proxy_temp;
-    fastcgi_temp_path $prefix/fastcgi_temp;
-    uwsgi_temp_path $prefix/uwsgi_temp;
-    scgi_temp_path $prefix/scgi_temp;
+$(nginx_conf_head "$module" "$prefix" 512 info)
     forest_max_rows 256;
 $models
     server {
@@ -93,8 +67,8 @@ $models
 }
 CONF
 
-if ! ngx; then
-    cat "$prefix/logs/error.log"; bad "nginx did not start"; summary; exit 1
+if ! nginx_start "$NGINX" "$prefix" "$prefix/conf/nginx.conf"; then
+    bad "nginx did not start"; summary; exit 1
 fi
 live() { nghttp -n "http://127.0.0.1:$port/inference.GRPCInferenceService/ServerLive" \
     -H 'content-type: application/grpc' -H 'te: trailers' -d "$prefix/frames/empty" \

@@ -18,15 +18,8 @@ python3 -c 'import tritonclient.http' 2>/dev/null || {
 run=$(mktemp -d /tmp/forest-repository.XXXXXX)
 . "$ROOT/tests/lib.sh"
 nginx=$(nginx_for_module "$module" "${TEST_NGINX_BINARY:-/usr/sbin/nginx}" "$run")
-port=$((20000 + RANDOM % 5000))
-
-stop_nginx() {
-    local pid
-    pid=$(cat "$run/logs/nginx.pid" 2>/dev/null) && kill -QUIT "$pid" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    rm -rf "$run"
-}
-trap stop_nginx EXIT
+port=$(free_ports 1)
+trap 'nginx_stop "$run"' EXIT
 
 # the repository as the FIL backend's docs lay it out
 fil_config() {   # NAME: the xgb_binary classifier, predict_proba [2]
@@ -54,19 +47,7 @@ echo '{ broken' > "$repo/bad/1/xgboost.json"
 
 mkdir -p "$run/logs"
 cat > "$run/nginx.conf" <<CONF
-load_module $module;
-$([ "$(id -u)" = 0 ] && echo "user root;")
-worker_processes 2;
-error_log $run/logs/error.log notice;
-pid $run/logs/nginx.pid;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $run/cb;
-    proxy_temp_path $run/p;
-    fastcgi_temp_path $run/f;
-    uwsgi_temp_path $run/u;
-    scgi_temp_path $run/s;
+$(nginx_conf_head "$module" "$run" 256 notice)
     forest_model_repository $repo poll=500ms;
     forest_repository_state $run/logs/repository.state;
     server {
@@ -82,12 +63,9 @@ http {
 }
 CONF
 
-"$nginx" -p "$run/" -c "$run/nginx.conf" -e "$run/logs/error.log" || {
-    cat "$run/logs/error.log"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/v2/health/live" >/dev/null && break
-    sleep 0.05
-done
+nginx_start "$nginx" "$run" "$run/nginx.conf" || {
+    echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+wait_http "http://127.0.0.1:$port/v2/health/live"
 
 python3 "$ROOT/tests/repository_check.py" "127.0.0.1:$port" "$REF" "$repo"
 rc=$?

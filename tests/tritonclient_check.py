@@ -4,39 +4,15 @@ Triton users do, and compares with the libraries' own predictions.
 usage: tritonclient_check.py HOST:PORT SHARED_MODELS_DIR
 Prints one line per check and "N passed, N failed, 0 skipped" last.
 """
-import csv
 import sys
 
 import numpy as np
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
+from client_common import check, close, finish, read_csv, run
+
 url, models = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
-
-
-def run(name, fn):
-    try:
-        fn()
-    except Exception as e:  # a check that raises is a failed check
-        check(name, False, f"{type(e).__name__}: {e}")
-
-
-def read_csv(path):
-    with open(path) as f:
-        rows = list(csv.reader(f))[1:]
-    return np.array([[float(v) if v else np.nan for v in r] for r in rows],
-                    dtype=np.float32)
 
 
 def rows(model, n):
@@ -46,12 +22,6 @@ def rows(model, n):
 def expected(model, n, binary_proba=False):
     e = read_csv(f"{models}/{model}.expected.csv")[:n].astype(np.float64)
     return np.hstack([1 - e, e]) if binary_proba else e
-
-
-def close(got, want):
-    got = np.asarray(got, dtype=np.float64)
-    return got.shape == want.shape and bool(
-        np.all(np.abs(got - want) <= 1e-5 * np.maximum(1, np.abs(want))))
 
 
 client = httpclient.InferenceServerClient(url=url)
@@ -227,5 +197,4 @@ for name, fn in [("server metadata", server_metadata), ("model metadata", model_
                  ("request options", request_options), ("treeshap_output", treeshap_output)]:
     run(name, fn)
 
-print(f"{passed} passed, {failed} failed, 0 skipped")
-sys.exit(1 if failed else 0)
+finish()
