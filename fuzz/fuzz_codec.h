@@ -12,6 +12,7 @@
 
 #include "forest_codec.h"
 #include "../tests/codec/codec_feed.h"
+#include "fuzz_shape.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -126,12 +127,7 @@ fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
         {
             abort();
         }
-        s.forest_columns = 1 + (sel >> 3) % 3;
-        s.n_classes = (sel >> 5) % 4;
-        s.is_classifier = (sel >> 7) & 1;
-        s.predict_proba = (sel >> 8) & 1;
-        s.margin = (sel >> 9) & 1;
-        s.threshold = 0.3f;
+        s = fuzz_shape(sel);
         if (fcodec_encode(api, &whole, &s, "fuzz\"\n", "1", outputs, &a,
                           &resp) == 0)
         {

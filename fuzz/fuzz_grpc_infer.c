@@ -8,6 +8,7 @@
  */
 #include "forest_codec_grpc.h"
 #include "../tests/codec/codec_feed.h"
+#include "fuzz_shape.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,12 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {
             abort();
         }
-        s.forest_columns = 1 + (sel >> 3) % 3;
-        s.n_classes = (sel >> 5) % 4;
-        s.is_classifier = (sel >> 7) & 1;
-        s.predict_proba = (sel >> 8) & 1;
-        s.margin = (sel >> 9) & 1;
-        s.threshold = 0.3f;
+        s = fuzz_shape(sel);
         if (fcodec_grpc_infer_encode(&req, &s, "fuzz", "1", outputs, &a,
                                      &resp) == 0)
         {

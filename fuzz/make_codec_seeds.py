@@ -4,17 +4,9 @@ valid and near-valid requests of each form.  Each seed starts with the
 target's prefix (see fuzz/fuzz_codec.h): 2 selector bytes, and for the
 binary target 2 bytes of JSON header length."""
 import json
-import os
 import struct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def write(target, name, data):
-    d = os.path.join(HERE, "corpus", target)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(data)
+from seed_corpus import write
 
 
 def kserve(rows, dtype="FP32", nested=False, **extra):

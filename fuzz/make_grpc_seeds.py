@@ -4,17 +4,9 @@
 messages of each form (typed contents of every kind, raw contents, outputs
 with classification, unknown fields) for a 4-feature model.  Protobuf is
 written by hand, so no protobuf package is needed."""
-import os
 import struct
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def write(target, name, data):
-    d = os.path.join(HERE, "corpus", target)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(data)
+from seed_corpus import write
 
 
 def varint(v):

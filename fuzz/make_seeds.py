@@ -17,22 +17,15 @@ import lightgbm as lgb
 import numpy as np
 import treelite
 import xgboost as xgb
+from seed_corpus import CORPUS, write
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CORPUS = os.path.join(HERE, "corpus")
 
 
 def out(target, name, data):
-    d = os.path.join(CORPUS, target)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, name), "wb") as f:
-        f.write(data)
+    write(target, name, data)
     # format detection sees every seed too
-    d = os.path.join(CORPUS, "fuzz_load_auto")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, target[len("fuzz_load_"):] + "_" + name),
-              "wb") as f:
-        f.write(data)
+    write("fuzz_load_auto", target[len("fuzz_load_"):] + "_" + name, data)
 
 
 def data(n_features=4, n=200, seed=0):
