@@ -8,19 +8,13 @@ set -euo pipefail
 BUILD=${1:-build}
 shift || true
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DIR=build/bench
 VENV=build/venv-bench
 mkdir -p "$DIR" "$BUILD/bin"
-if [ ! -f "$VENV/.stamp" ] || [ bench/requirements-peers.txt -nt "$VENV/.stamp" ]; then
-    bash scripts/make_venv.sh "$VENV" bench/requirements-peers.txt
-fi
+bench_venv "$VENV" bench/requirements-peers.txt
 PY=$VENV/bin/python
-if [ ! -f "$DIR/xgb_bench.json" ] || [ ! -f "$DIR/lgb_bench.txt" ] \
-   || [ ! -f "$DIR/bench.f32" ]; then
-    "$PY" bench/make_bench_models.py --out "$DIR"
-fi
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Iforest \
-    -o "$BUILD/bin/forest_bench" bench/forest_bench.c "$BUILD/libforest.a" \
-    -pthread -lm
+bench_models "$PY" "$DIR"
+bench_cc "$BUILD" forest_bench
 "$PY" bench/cpu_bench.py --forest-bench "$BUILD/bin/forest_bench" \
     --dir "$DIR" --lleaves-python "$PY" "$@"

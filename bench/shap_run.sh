@@ -8,18 +8,13 @@ set -euo pipefail
 BUILD=${1:-build}
 shift || true
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 VENV=build/venv-shap
-DIR=$BUILD/shap-bench
-[ -f "$VENV/.stamp" ] || bash scripts/make_venv.sh "$VENV" scripts/requirements-shap.txt
-mkdir -p "$DIR" "$BUILD/bin"
+bench_venv "$VENV" scripts/requirements-shap.txt
+mkdir -p "$BUILD/shap-bench" "$BUILD/bin"
 BUILD=$(cd "$BUILD" && pwd)
 DIR=$BUILD/shap-bench
-if [ ! -f "$DIR/xgb_bench.json" ] || [ ! -f "$DIR/lgb_bench.txt" ] \
-   || [ ! -f "$DIR/bench.f32" ]; then
-    "$VENV/bin/python" bench/make_bench_models.py --out "$DIR"
-fi
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Iforest \
-    -o "$BUILD/bin/shap_bench" bench/shap_bench.c "$BUILD/libforest.a" \
-    -pthread -lm
+bench_models "$VENV/bin/python" "$DIR"
+bench_cc "$BUILD" shap_bench
 exec "$VENV/bin/python" bench/shap_bench.py --shap-bench "$BUILD/bin/shap_bench" \
     --dir "$DIR" "$@"
