@@ -66,8 +66,23 @@ typedef struct {
 
 typedef struct {
     uint32_t  path_begin, n_paths;
+    uint32_t  split_begin, n_splits;
     int32_t   group;        /* output column, -1: vector leaves */
 } shap_tree;
+
+/*
+ * A tree's split nodes, packed: a row's side table is filled from these
+ * without touching the leaves or branching on node kinds, whose pattern a
+ * branch predictor cannot learn when each tree sees one row per call.
+ */
+typedef struct {
+    float     threshold;
+    int32_t   feature;
+    uint32_t  node;         /* position in its tree */
+    uint8_t   default_left;
+    uint8_t   general;      /* categorical or zero-is-missing: the model's
+                               own node test */
+} shap_split;
 
 struct forest_shap {
     const forest_model *m;
@@ -75,18 +90,19 @@ struct forest_shap {
     shap_path          *paths;
     shap_elem          *elems;
     shap_extra         *extras;
+    shap_split         *splits;
     /* Shapley weights k!(d-1-k)!/d! of d = 1.., at weights[d(d-1)/2 + k] */
     double             *weights;
     double             *bias;        /* n_outputs: expected margin */
     uint32_t            max_nodes, max_d, cols;
-    size_t              n_paths, n_elems, n_extras;
+    size_t              n_paths, n_elems, n_extras, n_splits;
 };
 
 /* ---- compiling the paths --------------------------------------------- */
 
 typedef struct {
     forest_shap  *s;
-    size_t        cap_paths, cap_elems, cap_extras;
+    size_t        cap_paths, cap_elems, cap_extras, cap_splits;
     /* the path from the root to the node being visited */
     int32_t      *path_feature;
     uint32_t     *path_cond;
@@ -252,6 +268,40 @@ walk(shap_build *b, uint32_t t, uint32_t i, uint32_t d)
     return 0;
 }
 
+/* Tree t's split nodes into s->splits. */
+static int
+add_splits(shap_build *b, uint32_t t)
+{
+    forest_shap        *s = b->s;
+    const forest_model *m = s->m;
+    const forest_node  *tree = m->nodes + m->tree_begin[t];
+    uint32_t            n = m->tree_begin[t + 1] - m->tree_begin[t];
+
+    if (forest_grow((void **) &s->splits, &b->cap_splits, s->n_splits + n,
+                    sizeof(shap_split), 1024) != 0)
+    {
+        return build_oom(b);
+    }
+    s->trees[t].split_begin = (uint32_t) s->n_splits;
+    for (uint32_t i = 0; i < n; i++) {
+        const forest_node *nd = &tree[i];
+        shap_split        *sp;
+
+        if (nd->kind == FOREST_NODE_LEAF) {
+            continue;
+        }
+        sp = &s->splits[s->n_splits++];
+        sp->threshold = nd->threshold;
+        sp->feature = nd->feature;
+        sp->node = i;
+        sp->default_left = nd->default_left;
+        sp->general = nd->kind == FOREST_NODE_CATEGORICAL
+                      || nd->zero_is_missing;
+    }
+    s->trees[t].n_splits = (uint32_t) s->n_splits - s->trees[t].split_begin;
+    return 0;
+}
+
 static int
 build(shap_build *b)
 {
@@ -275,7 +325,7 @@ build(shap_build *b)
 
         s->trees[t].path_begin = (uint32_t) s->n_paths;
         s->trees[t].group = m->tree_group[t];
-        if (walk(b, t, 0, 0) != 0) {
+        if (walk(b, t, 0, 0) != 0 || add_splits(b, t) != 0) {
             return -1;
         }
         s->trees[t].n_paths = (uint32_t) s->n_paths - s->trees[t].path_begin;
@@ -347,6 +397,7 @@ forest_shap_free(forest_shap *s)
     free(s->paths);
     free(s->elems);
     free(s->extras);
+    free(s->splits);
     free(s->weights);
     free(s->bias);
     free(s);
@@ -567,21 +618,27 @@ add_path_phi(const forest_shap *s, const shap_path *p, int32_t group,
     }
 }
 
+/* Which way the row goes at each split of tree t, into side: numeric
+ * splits without branches (NaN to the default child), categorical and
+ * zero-is-missing ones by the model's node test. */
 static void
-tree_sides(const forest_model *m, uint32_t t, const float *row,
+tree_sides(const forest_shap *s, uint32_t t, const float *row,
     uint8_t *side)
 {
-    const forest_node *tree = m->nodes + m->tree_begin[t];
-    uint32_t           n = m->tree_begin[t + 1] - m->tree_begin[t];
+    const forest_model *m = s->m;
+    const forest_node  *tree = m->nodes + m->tree_begin[t];
+    const shap_split   *sp = s->splits + s->trees[t].split_begin;
 
-    for (uint32_t i = 0; i < n; i++) {
-        const forest_node *nd = &tree[i];
-        uint8_t            left;
+    for (uint32_t j = 0; j < s->trees[t].n_splits; j++) {
+        float    x = row[sp[j].feature];
+        uint32_t i = sp[j].node;
+        uint8_t  left, nan = (uint8_t) (x != x);
 
-        if (nd->kind == FOREST_NODE_LEAF) {
-            continue;
+        left = (uint8_t) ((nan & sp[j].default_left)
+                          | (!nan & (x < sp[j].threshold)));
+        if (sp[j].general) {
+            left = (uint8_t) forest_node_goes_left(m, &tree[i], x);
         }
-        left = (uint8_t) forest_node_goes_left(m, nd, row[nd->feature]);
         side[2 * i + 1] = left;
         side[2 * i] = !left;
     }
@@ -624,7 +681,7 @@ forest_shap_run(const forest_shap *s, const float *rows, size_t n,
             const shap_path *p = s->paths + st->path_begin;
 
             for (size_t r = 0; r < nb; r++) {
-                tree_sides(m, t, rows + (r0 + r) * (size_t) m->n_features,
+                tree_sides(s, t, rows + (r0 + r) * (size_t) m->n_features,
                     sc.side);
                 for (uint32_t j = 0; j < st->n_paths; j++) {
                     add_path_phi(s, &p[j], st->group, &sc, phi + r * per_row);
