@@ -62,6 +62,7 @@ PY=${BENCH_PYTHON:-$VENV/bin/python}
 NGINX=${NGINX:-/usr/sbin/nginx}
 
 cd "$ROOT"
+. bench/lib.sh
 [ -f "$MODULE" ] || { echo "no module at $MODULE (make BUILD=...)"; exit 1; }
 command -v h2load >/dev/null || { echo "h2load missing (apt-get install nghttp2-client)"; exit 1; }
 if [ ! "$VENV/.stamp" -nt bench/requirements-mlserver.txt ]; then
@@ -80,22 +81,8 @@ B=$RUN/bodies
 "$PY" bench/grpc_payloads.py make "$B" "$DATA/bench.f32"
 
 d=$RUN/nginx
-mkdir -p "$d/logs" "$d/conf"
-cat > "$d/conf/nginx.conf" <<EOF
-load_module $MODULE;
-worker_processes 1;
-error_log logs/error.log warn;
-pid logs/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
+bench_nginx_conf "$d" "$MODULE" 4096 "$(cat <<EOF
     http2_max_concurrent_streams 256;
-    client_body_temp_path client_body_temp;
-    proxy_temp_path proxy_temp;
-    fastcgi_temp_path fastcgi_temp;
-    uwsgi_temp_path uwsgi_temp;
-    scgi_temp_path scgi_temp;
     forest_model bench $MODEL threads=1 is_classifier=off;
     server {
         listen 127.0.0.1:$PORT backlog=4096;
@@ -105,8 +92,8 @@ http {
         listen 127.0.0.1:$((PORT + 1)) http2 backlog=4096;
         location /inference.GRPCInferenceService/ { forest_grpc; }
     }
-}
 EOF
+)"
 mls_pid=
 stop_servers() {
     kill -QUIT "$(cat "$d/logs/nginx.pid")" 2>/dev/null || true

@@ -52,6 +52,7 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 NICE=${BENCH_NICE:-0}
 
 cd "$ROOT"
+. bench/lib.sh
 [ -f "$MODULE" ] || { echo "no module at $MODULE (make BUILD=...)"; exit 1; }
 DATA=$ROOT/build/bench
 MODEL=$DATA/xgb_bench.json
@@ -101,34 +102,15 @@ note() { echo "$*" | tee -a "$NOTES"; }
 
 wants() { [[ " $PEERS " == *" $1 "* ]]; }
 
-wait_ready() {  # NAME URL LOG
-    local i
-    for i in $(seq 1 120); do
-        if curl -s -o /dev/null "$2"; then return 0; fi
-        sleep 0.5
-    done
-    note "$1 did not come up; last lines of $3:"
-    tail -20 "$3" || true
-    return 1
+# NAME URL LOG (bench/lib.sh), its complaint kept in the notes too
+wait_ready() {
+    bench_wait_ready "$@" | tee -a "$NOTES"
+    return "${PIPESTATUS[0]}"
 }
 
 start_nginx() {
     local d=$RUN/nginx
-    mkdir -p "$d/logs" "$d/conf"
-    cat > "$d/conf/nginx.conf" <<EOF
-load_module $MODULE;
-worker_processes 1;
-error_log logs/error.log warn;
-pid logs/nginx.pid;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path client_body_temp;
-    proxy_temp_path proxy_temp;
-    fastcgi_temp_path fastcgi_temp;
-    uwsgi_temp_path uwsgi_temp;
-    scgi_temp_path scgi_temp;
+    bench_nginx_conf "$d" "$MODULE" 4096 "$(cat <<EOF
     # probabilities, like xgboost predict (the default of a binary:logistic
     # model is its class id, as with Triton FIL's output_class)
     forest_model bench $MODEL threads=1 is_classifier=off ${BENCH_FOREST_PARAMS:-};
@@ -147,8 +129,8 @@ http {
             return 200 '{"predictions":[0.5]}';
         }
     }
-}
 EOF
+)"
     nice -n "$NICE" taskset -c "$SERVER_CPUS" "$NGINX" -p "$d" -c conf/nginx.conf
     NGINX_STARTED=1
     SERVER_PID[nginx]=$(cat "$d/logs/nginx.pid")

@@ -32,6 +32,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 BUILD=$(cd "${1:-build}" && pwd)
 MODULE=$BUILD/ngx_http_forest_module.so
 DURATION=${BENCH_DURATION:-10s}
@@ -77,45 +78,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_ready() {  # NAME URL LOG
-    local _
-    for _ in $(seq 1 120); do
-        curl -s -o /dev/null "$2" && return 0
-        sleep 0.5
-    done
-    echo "$1 did not come up; last lines of $3:"
-    tail -20 "$3" || true
-    return 1
-}
-
 start_nginx() {
     local d=$RUN/nginx
-    mkdir -p "$d/logs" "$d/conf"
-    cat > "$d/conf/nginx.conf" <<EOF
-load_module $MODULE;
-worker_processes 1;
-error_log logs/error.log warn;
-pid logs/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path client_body_temp;
-    proxy_temp_path proxy_temp;
-    fastcgi_temp_path fastcgi_temp;
-    uwsgi_temp_path uwsgi_temp;
-    scgi_temp_path scgi_temp;
+    bench_nginx_conf "$d" "$MODULE" 1024 "$(cat <<EOF
     forest_model bench $MODEL threads=1 is_classifier=off;
     server {
         listen 127.0.0.1:$PORT;
         location /predict/ { forest_predict; }
         location /v2/ { forest_kserve; }
     }
-}
 EOF
+)"
     taskset -c "$SERVER_CPUS" "$NGINX" -p "$d" -c conf/nginx.conf
     NGINX_STARTED=1
-    wait_ready nginx "http://127.0.0.1:$PORT/v2/health/ready" "$d/logs/error.log"
+    bench_wait_ready nginx "http://127.0.0.1:$PORT/v2/health/ready" "$d/logs/error.log"
     PID_OF[forest]=$(cat "$d/logs/nginx.pid")
 }
 
@@ -126,7 +102,7 @@ start_flask() {
         --timeout 600 -b "127.0.0.1:$((PORT + 1))" --chdir "$ROOT/bench" \
         "shap_flask:create_app(\"$MODEL\")" > "$RUN/gunicorn.log" 2>&1 &
     GUNICORN_PID=$!
-    wait_ready flask "http://127.0.0.1:$((PORT + 1))/" "$RUN/gunicorn.log"
+    bench_wait_ready flask "http://127.0.0.1:$((PORT + 1))/" "$RUN/gunicorn.log"
     PID_OF[flask]=$GUNICORN_PID
 }
 
