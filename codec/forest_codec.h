@@ -94,8 +94,9 @@ typedef struct {
     unsigned    extras_binary;             /* those to send as binary data */
     int         opt_predict_proba;         /* FCODEC_OPT_* */
     int         opt_margin;                /* output_margin / raw_score */
-    /* the "base_margin" input (KServe) or member (simple API): each row's
-     * starting margins, n_rows * fcodec_model.n_margins; NULL when absent */
+    /* the "base_margin" input (KServe JSON or binary data, gRPC) or member
+     * (simple API): each row's starting margins, n_rows *
+     * fcodec_model.n_margins; NULL when absent */
     const float *base_margin;
 
     /* filled by the caller before fcodec_encode() for the extras asked */

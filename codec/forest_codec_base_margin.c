@@ -5,8 +5,12 @@
  * (one output) or [N, C] (C = the model's outputs, e.g. classes), its values
  * as JSON "data", flat or one array per row; on the simple API a
  * "base_margin" member beside the rows: one number per row, or one array of
- * C numbers per row.  N must be the rows' count.
+ * C numbers per row.  N must be the rows' count.  On KServe the values
+ * may instead follow the JSON as binary data (FP32 or FP64, little-endian,
+ * parameters.binary_data_size), read by forest_codec_binary.c through
+ * fcodec_bm_push.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "forest_codec_internal.h"
@@ -28,8 +32,8 @@ fcodec_bm_start(fcodec_parser *p)
     return 1;
 }
 
-static int
-push(fcodec_parser *p, float x)
+int
+fcodec_bm_push(fcodec_parser *p, float x)
 {
     fcodec_bm_state *bm = &p->bm;
     size_t           limit = p->m->max_rows * p->m->n_margins, cap;
@@ -88,7 +92,7 @@ fcodec_bm_data(fcodec_parser *p, const fcodec_value *v, int row_ctx)
         }
         bm->nested = 0;
     }
-    return push(p, fcodec_to_float(v->num));
+    return fcodec_bm_push(p, fcodec_to_float(v->num));
 }
 
 int
@@ -106,29 +110,43 @@ fcodec_bm_row_end(fcodec_parser *p)
     return 1;
 }
 
-/* A declared KServe shape: [N] for one margin a row, [N, C]. */
+/* A declared shape: [N] for one margin a row, [N, C]. */
+int
+fcodec_bm_shape_error(const fcodec_model *m, const uint64_t *shape,
+    uint32_t rank, size_t n_rows, char *err, size_t errlen)
+{
+    uint32_t c = m->n_margins;
+
+    if (rank == 0 || rank > 2 || (rank == 2 && shape[1] != c)
+        || (rank == 1 && c != 1))
+    {
+        if (c == 1) {
+            snprintf(err, errlen, "base_margin shape must be [%zu] or "
+                     "[%zu, 1]: one margin per row", n_rows, n_rows);
+        } else {
+            snprintf(err, errlen, "base_margin shape must be [%zu, %u]: "
+                     "model %s has %u outputs, one margin each", n_rows, c,
+                     m->name, c);
+        }
+        return 400;
+    }
+    if (shape[0] != n_rows) {
+        snprintf(err, errlen, "base_margin shape has %llu rows; input__0 "
+                 "has %zu", (unsigned long long) shape[0], n_rows);
+        return 400;
+    }
+    return 0;
+}
+
 static int
 check_shape(fcodec_parser *p, size_t n_rows)
 {
-    const fcodec_bm_state *bm = &p->bm;
-    uint32_t               c = p->m->n_margins;
+    char err[sizeof(p->req.error)];
 
-    if (bm->rank == 0 || bm->rank > 2 || (bm->rank == 2 && bm->shape[1] != c)
-        || (bm->rank == 1 && c != 1))
+    if (fcodec_bm_shape_error(p->m, p->bm.shape, p->bm.rank, n_rows, err,
+                              sizeof(err)) != 0)
     {
-        if (c == 1) {
-            return fcodec_fail(p, 400, "base_margin shape must be [%zu] or "
-                               "[%zu, 1]: one margin per row", n_rows,
-                               n_rows);
-        }
-        return fcodec_fail(p, 400, "base_margin shape must be [%zu, %u]: "
-                           "model %s has %u outputs, one margin each",
-                           n_rows, c, p->m->name, c);
-    }
-    if (bm->shape[0] != n_rows) {
-        return fcodec_fail(p, 400, "base_margin shape has %llu rows; "
-                           "input__0 has %zu",
-                           (unsigned long long) bm->shape[0], n_rows);
+        return fcodec_fail(p, 400, "%s", err);
     }
     return 1;
 }
@@ -143,13 +161,31 @@ fcodec_bm_done(fcodec_parser *p, size_t n_rows)
         return 1;
     }
     if (p->api == FCODEC_KSERVE) {
-        if (!bm->have_shape || !bm->have_dtype || !bm->have_data) {
+        if (!bm->have_shape || !bm->have_dtype) {
             return fcodec_fail(p, 400, "base_margin has no \"%s\"",
-                               !bm->have_shape ? "shape"
-                               : !bm->have_dtype ? "datatype" : "data");
+                               !bm->have_shape ? "shape" : "datatype");
+        }
+        if (bm->have_data == bm->have_bsize) {
+            return fcodec_fail(p, 400, "base_margin needs either \"data\" "
+                               "or parameters.binary_data_size (it has %s)",
+                               bm->have_data ? "both" : "neither");
         }
         if (!check_shape(p, n_rows)) {
             return 0;
+        }
+        if (bm->have_bsize) {
+            /* the values follow the JSON; the section's end checks them */
+            if (bm->binary_size != want * bm->dtype->size) {
+                return fcodec_fail(p, 400, "base_margin binary_data_size is "
+                                   "%llu but %zu rows of %u margins of %s "
+                                   "take %llu bytes",
+                                   (unsigned long long) bm->binary_size,
+                                   n_rows, p->m->n_margins, bm->dtype->name,
+                                   (unsigned long long) want
+                                   * bm->dtype->size);
+            }
+            return fcodec_binary_expect(p, 1, bm->at, bm->dtype,
+                                        bm->binary_size);
         }
     }
     if (bm->n != want) {

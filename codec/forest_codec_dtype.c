@@ -1,10 +1,12 @@
 /*
  * KServe/Triton tensor datatypes: element size, the range a JSON value of
  * the type may take, and how one little-endian element becomes a float32
- * feature (the forest compares float32 values, as Triton FIL does).
+ * feature (the forest compares float32 values, as Triton FIL does); a
+ * tensor shape as text for messages.
  */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "forest_codec_internal.h"
@@ -100,6 +102,21 @@ fcodec_dtype_find(const char *name, size_t len)
         }
     }
     return NULL;
+}
+
+void
+fcodec_shape_text(const uint64_t *shape, uint32_t rank, char *buf,
+    size_t size)
+{
+    size_t   at = 0;
+    uint32_t i;
+
+    at += snprintf(buf, size, "[");
+    for (i = 0; i < rank && i < FCODEC_MAX_DIMS; i++) {
+        at += snprintf(buf + at, size - at, "%s%llu", i ? "," : "",
+                       (unsigned long long) shape[i]);
+    }
+    snprintf(buf + at, size - at, "%s]", rank > FCODEC_MAX_DIMS ? ",..." : "");
 }
 
 /* Digit i of a number's digits before and after the point, the point

@@ -58,8 +58,9 @@ int fcodec_grpc_target_read(const uint8_t *msg, size_t len,
 /*
  * ModelInferRequest for model m: input__0 as typed contents or
  * raw_input_contents, converted to float rows as the HTTP codec converts
- * (NaN = missing), the id, the requested outputs and their
- * "classification" parameter.  req->status != 0 on error.
+ * (NaN = missing; BYTES: category names and numbers as text), the optional
+ * base_margin input (req->base_margin), the id, the requested outputs and
+ * their "classification" parameter.  req->status != 0 on error.
  */
 void fcodec_grpc_infer_decode(const uint8_t *msg, size_t len,
     const fcodec_model *m, fcodec_alloc *a, fcodec_request *req);

@@ -7,7 +7,12 @@
  *             6 outputs {1 name, 2 parameters}, 7 raw_input_contents
  *   response: 1 model_name, 2 model_version, 3 id,
  *             5 outputs {1 name, 2 datatype, 3 shape}, 6 raw_output_contents
- * Fields may come in any order, so input__0 is checked once the whole
+ * The inputs are input__0 (any numeric datatype, or BYTES holding category
+ * names and numbers as text for a model with category names) and the
+ * optional base_margin (FP32 or FP64, [N] or [N, C]); raw_input_contents,
+ * when used, hold every input's values in the inputs' order (BYTES as
+ * Triton serialises it: a 4-byte little-endian length before each string).
+ * Fields may come in any order, so the inputs are checked once the whole
  * message has been read; unknown fields are skipped, a known field with
  * another wire type is an error.  Values convert to float32 as in the HTTP
  * codec (a typed field must be the one of the tensor's datatype, integers
@@ -21,26 +26,41 @@
 #include "forest_codec_internal.h"
 #include "forest_codec_grpc.h"
 
+/* One InferInputTensor: input__0 or base_margin. */
 typedef struct {
-    const fcodec_model *m;
-    fcodec_alloc       *a;
-    fcodec_request     *req;
-
-    const uint8_t      *input;          /* the InferInputTensor */
-    size_t              input_len;
-    int                 n_inputs;
-    const uint8_t      *raw;            /* raw_input_contents[0] */
-    size_t              raw_len;
-    int                 n_raw;
-
-    /* input__0 */
+    const uint8_t      *msg;
+    size_t              len;
+    int                 bm;             /* base_margin */
     const fcodec_dtype *dtype;
     uint64_t            shape[FCODEC_MAX_DIMS];
     uint32_t            rank;
     const uint8_t      *contents;
     size_t              contents_len;
     int                 have_contents;
+    const uint8_t      *raw;            /* its raw_input_contents */
+    size_t              raw_len;
+} grpc_tensor;
+
+/* At most this many raw_input_contents are kept: one per input. */
+#define GRPC_MAX_INPUTS  2
+
+typedef struct {
+    const fcodec_model *m;
+    fcodec_alloc       *a;
+    fcodec_request     *req;
+
+    grpc_tensor         in[GRPC_MAX_INPUTS];
+    int                 n_inputs;
+    const uint8_t      *raw[GRPC_MAX_INPUTS];
+    size_t              raw_len[GRPC_MAX_INPUTS];
+    int                 n_raw;
+
+    /* the tensor whose values are being read, and where they go */
+    const grpc_tensor  *t;
+    const char         *what;           /* "input__0" or "base_margin" */
+    float              *dst;
     size_t              n_vals, want_vals;
+    size_t              n_rows;
 } grpc_infer;
 
 /* the field of InferTensorContents that carries each datatype's values */
@@ -50,7 +70,7 @@ static const struct {
 } content_fields[] = {
     { "BOOL", 1 }, { "INT8", 2 }, { "INT16", 2 }, { "INT32", 2 },
     { "INT64", 3 }, { "UINT8", 4 }, { "UINT16", 4 }, { "UINT32", 4 },
-    { "UINT64", 5 }, { "FP32", 6 }, { "FP64", 7 },
+    { "UINT64", 5 }, { "FP32", 6 }, { "FP64", 7 }, { "BYTES", 8 },
 };
 
 static const char *content_names[] = {
@@ -220,56 +240,113 @@ output(grpc_infer *g, const fcodec_pb_field *o)
 }
 
 static void
-add_dim(grpc_infer *g, uint64_t dim)
+add_dim(grpc_tensor *t, uint64_t dim)
 {
-    if (g->rank < FCODEC_MAX_DIMS) {
-        g->shape[g->rank] = dim;
+    if (t->rank < FCODEC_MAX_DIMS) {
+        t->shape[t->rank] = dim;
     }
-    g->rank++;
+    t->rank++;
 }
 
-/* InferInputTensor: the fields, kept for input_done() */
+static void
+shape_text(const grpc_tensor *t, char *text, size_t size)
+{
+    fcodec_shape_text(t->shape, t->rank, text, size);
+}
+
+/* The datatype a tensor may have: input__0 any numeric type, or BYTES for
+ * a model with category names; base_margin FP32 or FP64. */
 static int
-input(grpc_infer *g)
+datatype(grpc_infer *g, grpc_tensor *t, const fcodec_pb_field *f)
+{
+    t->dtype = fcodec_dtype_find((const char *) f->data, f->len);
+    if (t->bm) {
+        if (t->dtype == NULL || (strcmp(t->dtype->name, "FP32") != 0
+                                 && strcmp(t->dtype->name, "FP64") != 0))
+        {
+            return fail(g, 400, "base_margin datatype must be FP32 or FP64");
+        }
+        return 1;
+    }
+    if (t->dtype == NULL || (t->dtype->size == 0 && g->m->category == NULL)) {
+        return fail(g, 400, "input__0 datatype \"%.*s\" is not supported: "
+                    "send FP32, FP64, FP16, BF16, an integer type or BOOL",
+                    fcodec_shown(f->len), (const char *) f->data);
+    }
+    return 1;
+}
+
+/* InferInputTensor: the fields, kept for input_done().  Its name first,
+ * wherever it lies in the message: it says what the other fields are. */
+static int
+input_name(grpc_infer *g, grpc_tensor *t)
+{
+    fcodec_pb        pb;
+    fcodec_pb_field  f;
+    const char      *why = NULL;
+    int              rc, named = 0;
+
+    fcodec_pb_init(&pb, t->msg, t->len);
+    while ((rc = fcodec_pb_next(&pb, &f, &why)) == 1) {
+        if (f.field != 1) {
+            continue;
+        }
+        if (!wire(g, &f, FCODEC_PB_LEN, "the input's name")) {
+            return 0;
+        }
+        /* a repeated name: the last one counts, as protobuf reads it */
+        t->bm = is(&f, "base_margin");
+        if (t->bm) {
+            if (g->m->n_margins == 0) {
+                return fail(g, 400, "model %s takes no base_margin",
+                            g->m->name);
+            }
+        } else if (!is(&f, "input__0")) {
+            return fail(g, 400, "unknown input \"%.*s\": model %s has the "
+                        "inputs input__0 and base_margin",
+                        fcodec_shown(f.len), (const char *) f.data,
+                        g->m->name);
+        }
+        named = 1;
+    }
+    if (rc < 0) {
+        return malformed(g, "the input", why);
+    }
+    if (!named) {
+        return fail(g, 400, "an input has no name; model %s takes input__0 "
+                    "and base_margin", g->m->name);
+    }
+    return 1;
+}
+
+static int
+input(grpc_infer *g, grpc_tensor *t)
 {
     fcodec_pb        pb;
     fcodec_pb_field  f, key, value;
     const char      *why = NULL;
-    int              rc, named = 0, typed = 0;
+    int              rc, typed = 0;
     uint64_t         dim;
     const uint8_t   *p;
     size_t           used;
 
-    fcodec_pb_init(&pb, g->input, g->input_len);
+    if (!input_name(g, t)) {
+        return 0;
+    }
+    fcodec_pb_init(&pb, t->msg, t->len);
     while ((rc = fcodec_pb_next(&pb, &f, &why)) == 1) {
         switch (f.field) {
-        case 1:
-            if (!wire(g, &f, FCODEC_PB_LEN, "the input's name")) {
-                return 0;
-            }
-            if (!is(&f, "input__0")) {
-                return fail(g, 400, "unknown input \"%.*s\": model %s has "
-                            "one input, input__0", fcodec_shown(f.len),
-                            (const char *) f.data, g->m->name);
-            }
-            named = 1;
-            break;
         case 2:
-            if (!wire(g, &f, FCODEC_PB_LEN, "the input's datatype")) {
+            if (!wire(g, &f, FCODEC_PB_LEN, "the input's datatype")
+                || !datatype(g, t, &f))
+            {
                 return 0;
-            }
-            g->dtype = fcodec_dtype_find((const char *) f.data, f.len);
-            if (g->dtype == NULL || g->dtype->size == 0) {
-                return fail(g, 400, "input__0 datatype \"%.*s\" is not "
-                            "supported: send FP32, FP64, FP16, BF16, an "
-                            "integer type or BOOL", fcodec_shown(f.len),
-                            (const char *) f.data);
             }
             typed = 1;
             break;
         case 3:
             if (f.wire == FCODEC_PB_VARINT) {
-                add_dim(g, f.v);
+                add_dim(t, f.v);
                 break;
             }
             if (!wire(g, &f, FCODEC_PB_LEN, "the input's shape")) {
@@ -281,7 +358,7 @@ input(grpc_infer *g)
                     return malformed(g, "the input's shape",
                                      "a varint is truncated");
                 }
-                add_dim(g, dim);
+                add_dim(t, dim);
             }
             break;
         case 4:
@@ -296,68 +373,56 @@ input(grpc_infer *g)
             if (!wire(g, &f, FCODEC_PB_LEN, "the input's contents")) {
                 return 0;
             }
-            g->contents = f.data;
-            g->contents_len = f.len;
-            g->have_contents = 1;
+            t->contents = f.data;
+            t->contents_len = f.len;
+            t->have_contents = 1;
             break;
         }
     }
     if (rc < 0) {
         return malformed(g, "the input", why);
     }
-    if (!named) {
-        return fail(g, 400, "the input has no name; model %s takes input__0",
-                    g->m->name);
-    }
     if (!typed) {
-        return fail(g, 400, "input__0 has no datatype");
+        return fail(g, 400, "%s has no datatype",
+                    t->bm ? "base_margin" : "input__0");
     }
     return 1;
 }
 
 static int
-check_shape(grpc_infer *g)
+check_shape(grpc_infer *g, const grpc_tensor *t)
 {
     const fcodec_model *m = g->m;
     char                text[96];
-    size_t              at = 0;
-    uint32_t            i;
 
-    at += snprintf(text, sizeof(text), "[");
-    for (i = 0; i < g->rank && i < FCODEC_MAX_DIMS; i++) {
-        at += snprintf(text + at, sizeof(text) - at, "%s%lld", i ? "," : "",
-                       (long long) g->shape[i]);
-    }
-    snprintf(text + at, sizeof(text) - at, "%s]",
-             g->rank > FCODEC_MAX_DIMS ? ",..." : "");
-
-    if (g->rank != 2) {
+    shape_text(t, text, sizeof(text));
+    if (t->rank != 2) {
         return fail(g, 400, "input__0 shape %s must have two dimensions: "
                     "[rows, %u]", text, m->n_features);
     }
-    if (g->shape[1] != m->n_features) {
+    if (t->shape[1] != m->n_features) {
         return fail(g, 400, "input__0 shape %s: model %s expects %u features",
                     text, m->name, m->n_features);
     }
-    if (g->shape[0] == 0) {
+    if (t->shape[0] == 0) {
         return fail(g, 400, "input__0 shape %s holds no rows", text);
     }
-    if (g->shape[0] > m->max_rows) {
+    if (t->shape[0] > m->max_rows) {
         return fail(g, 413, "input__0 has %llu rows; model %s takes at most "
-                    "%zu per request", (unsigned long long) g->shape[0],
+                    "%zu per request", (unsigned long long) t->shape[0],
                     m->name, m->max_rows);
     }
-    g->want_vals = (size_t) g->shape[0] * m->n_features;
+    g->n_rows = (size_t) t->shape[0];
     return 1;
 }
 
-/* The rows, once the message is known to hold their values: a small
- * message must not make a large allocation by claiming a large shape. */
+/* The values, once the message is known to hold them: a small message
+ * must not make a large allocation by claiming a large shape. */
 static int
-alloc_rows(grpc_infer *g)
+alloc_values(grpc_infer *g)
 {
-    g->req->rows = g->a->alloc(g->a->ctx, g->want_vals * sizeof(float));
-    if (g->req->rows == NULL) {
+    g->dst = g->a->alloc(g->a->ctx, g->want_vals * sizeof(float));
+    if (g->dst == NULL) {
         return fail(g, 500, "out of memory for %zu values", g->want_vals);
     }
     return 1;
@@ -384,17 +449,23 @@ f64_of(uint64_t bits)
     return isnan(d) ? NAN : fcodec_to_float(d);
 }
 
+static int
+too_many(grpc_infer *g, const char *where)
+{
+    return fail(g, 400, "%s %s holds more than the %zu values of its shape",
+                g->what, where, g->want_vals);
+}
+
 /* One element of content field cf, checked against the datatype's range. */
 static int
 push(grpc_infer *g, uint32_t cf, uint64_t v)
 {
-    const fcodec_dtype *dt = g->dtype;
+    const fcodec_dtype *dt = g->t->dtype;
     double              d;
     float               x;
 
     if (g->n_vals == g->want_vals) {
-        return fail(g, 400, "input__0 %s holds more than the %zu values of "
-                    "its shape", content_names[cf], g->want_vals);
+        return too_many(g, content_names[cf]);
     }
     switch (cf) {
     case 1:
@@ -423,7 +494,31 @@ push(grpc_infer *g, uint32_t cf, uint64_t v)
         x = f64_of(v);
         break;
     }
-    g->req->rows[g->n_vals++] = x;
+    g->dst[g->n_vals++] = x;
+    return 1;
+}
+
+/* One string of a BYTES input__0 (bytes_contents or raw): a category name
+ * or a number, as the HTTP codec takes them. */
+static int
+push_text(void *ctx, size_t index, const uint8_t *s, uint32_t len)
+{
+    grpc_infer *g = ctx;
+    uint32_t    nf = g->m->n_features;
+    char        err[sizeof(g->req->error)];
+
+    if (index >= g->want_vals) {
+        return too_many(g, g->t->raw != NULL ? "raw_input_contents"
+                                             : "bytes_contents");
+    }
+    if (fcodec_text_cell(g->m, index / nf, (uint32_t) (index % nf),
+                         (const char *) s, len, FCODEC_CELL_BINARY,
+                         &g->dst[index], err,
+                         sizeof(err)) == 0)
+    {
+        return fail(g, 400, "%s", err);
+    }
+    g->n_vals = index + 1;
     return 1;
 }
 
@@ -435,6 +530,17 @@ push_field(grpc_infer *g, const fcodec_pb_field *f, uint32_t elem_wire)
     uint64_t       v;
     size_t         used, size, i;
 
+    if (f->field == 8) {
+        /* one string a field */
+        if (!wire(g, f, FCODEC_PB_LEN, content_names[8])) {
+            return 0;
+        }
+        if (f->len > UINT32_MAX) {
+            return fail(g, 400, "input__0 bytes_contents: string %zu is "
+                        "longer than 4 GiB", g->n_vals);
+        }
+        return push_text(g, g->n_vals, f->data, (uint32_t) f->len);
+    }
     if (f->wire == elem_wire) {
         return push(g, f->field, f->v);
     }
@@ -474,32 +580,33 @@ push_field(grpc_infer *g, const fcodec_pb_field *f, uint32_t elem_wire)
 static int
 typed_contents(grpc_infer *g)
 {
-    fcodec_pb        pb;
-    fcodec_pb_field  f;
-    const char      *why = NULL;
-    uint32_t         want = 0;
-    size_t           i;
-    int              rc;
+    const grpc_tensor *t = g->t;
+    fcodec_pb          pb;
+    fcodec_pb_field    f;
+    const char        *why = NULL;
+    uint32_t           want = 0;
+    size_t             i;
+    int                rc;
 
     for (i = 0; i < sizeof(content_fields) / sizeof(content_fields[0]); i++) {
-        if (strcmp(content_fields[i].dtype, g->dtype->name) == 0) {
+        if (strcmp(content_fields[i].dtype, t->dtype->name) == 0) {
             want = content_fields[i].field;
         }
     }
-    fcodec_pb_init(&pb, g->contents, g->contents_len);
+    fcodec_pb_init(&pb, t->contents, t->contents_len);
     while ((rc = fcodec_pb_next(&pb, &f, &why)) == 1) {
         if (f.field < 1 || f.field > 8) {
             continue;
         }
         if (f.field != want) {
             if (want == 0) {
-                return fail(g, 400, "input__0 is %s, which has no typed "
+                return fail(g, 400, "%s is %s, which has no typed "
                             "contents field: send it in raw_input_contents",
-                            g->dtype->name);
+                            g->what, t->dtype->name);
             }
-            return fail(g, 400, "input__0 is %s but its contents hold %s; "
-                        "send %s", g->dtype->name, content_names[f.field],
-                        content_names[want]);
+            return fail(g, 400, "%s is %s but its contents hold %s; "
+                        "send %s", g->what, t->dtype->name,
+                        content_names[f.field], content_names[want]);
         }
         if (!push_field(g, &f, f.field == 6 ? FCODEC_PB_I32
                                : f.field == 7 ? FCODEC_PB_I64
@@ -514,70 +621,165 @@ typed_contents(grpc_infer *g)
     return 1;
 }
 
+/* BYTES in raw_input_contents: Triton's 4-byte length before each string */
+static int
+raw_text(grpc_infer *g)
+{
+    fcodec_bytes_reader r;
+
+    fcodec_bytes_init(&r, g->t->raw_len);
+    switch (fcodec_bytes_read(&r, g->t->raw, g->t->raw_len, g->a, push_text,
+                              g))
+    {
+    case FCODEC_BYTES_OK:
+        return 1;
+    case FCODEC_BYTES_PAST_END:
+        if (r.n_prefix < 4) {
+            return fail(g, 400, "input__0 BYTES raw_input_contents: string "
+                        "%zu has no room for its 4-byte length", r.index);
+        }
+        return fail(g, 400, "input__0 BYTES raw_input_contents: string %zu "
+                    "is %u bytes long, past the end of the contents",
+                    r.index, r.len);
+    case FCODEC_BYTES_NO_MEMORY:
+        return fail(g, 500, "out of memory for a string");
+    default:
+        return 0;
+    }
+}
+
 static int
 raw_contents(grpc_infer *g)
 {
-    const fcodec_dtype *dt = g->dtype;
+    const grpc_tensor  *t = g->t;
+    const fcodec_dtype *dt = t->dtype;
     uint64_t            need = (uint64_t) g->want_vals * dt->size;
     size_t              i;
+    char                text[96];
 
-    if (g->n_raw != 1) {
-        return fail(g, 400, "the request has %d raw_input_contents; model %s "
-                    "has one input", g->n_raw, g->m->name);
+    if (dt->size == 0) {
+        /* every string takes its 4-byte length at least */
+        if (t->raw_len / 4 < g->want_vals) {
+            shape_text(t, text, sizeof(text));
+            return fail(g, 400, "input__0 raw_input_contents holds %zu bytes "
+                        "but shape %s of BYTES takes at least %llu (a 4-byte "
+                        "length before each string)", t->raw_len, text,
+                        (unsigned long long) g->want_vals * 4);
+        }
+        return alloc_values(g) && raw_text(g);
     }
-    if (g->raw_len != need) {
-        return fail(g, 400, "input__0 raw_input_contents holds %zu bytes but "
-                    "shape [%llu,%u] of %s takes %llu", g->raw_len,
-                    (unsigned long long) g->shape[0], g->m->n_features,
+    if (t->raw_len != need) {
+        shape_text(t, text, sizeof(text));
+        return fail(g, 400, "%s raw_input_contents holds %zu bytes but "
+                    "shape %s of %s takes %llu", g->what, t->raw_len, text,
                     dt->name, (unsigned long long) need);
     }
-    if (!alloc_rows(g)) {
+    if (!alloc_values(g)) {
         return 0;
     }
     for (i = 0; i < g->want_vals; i++) {
-        g->req->rows[i] = dt->load(g->raw + i * dt->size);
+        g->dst[i] = dt->load(t->raw + i * dt->size);
     }
     g->n_vals = g->want_vals;
+    return 1;
+}
+
+/* The values of tensor t, want of them, into g->dst. */
+static int
+tensor_values(grpc_infer *g, const grpc_tensor *t, size_t want)
+{
+    char text[96];
+
+    g->t = t;
+    g->what = t->bm ? "base_margin" : "input__0";
+    g->want_vals = want;
+    g->n_vals = 0;
+    if (t->raw != NULL && t->have_contents) {
+        return fail(g, 400, "%s has contents and the request has "
+                    "raw_input_contents; send one of them", g->what);
+    }
+    if (t->raw != NULL) {
+        return raw_contents(g);
+    }
+    if (!t->have_contents) {
+        return fail(g, 400, "%s has neither contents nor "
+                    "raw_input_contents", g->what);
+    }
+    /* every value takes at least a byte */
+    shape_text(t, text, sizeof(text));
+    if (want > t->contents_len) {
+        return fail(g, 400, "%s shape %s has %zu values; its contents hold "
+                    "at most %zu", g->what, text, want, t->contents_len);
+    }
+    if (!alloc_values(g) || !typed_contents(g)) {
+        return 0;
+    }
+    if (g->n_vals != want) {
+        return fail(g, 400, "%s shape %s has %zu values, got %zu", g->what,
+                    text, want, g->n_vals);
+    }
+    return 1;
+}
+
+static int
+base_margin(grpc_infer *g, const grpc_tensor *t)
+{
+    char err[sizeof(g->req->error)];
+
+    if (fcodec_bm_shape_error(g->m, t->shape, t->rank, g->n_rows, err,
+                              sizeof(err)) != 0)
+    {
+        return fail(g, 400, "%s", err);
+    }
+    if (!tensor_values(g, t, g->n_rows * g->m->n_margins)) {
+        return 0;
+    }
+    g->req->base_margin = g->dst;
     return 1;
 }
 
 static int
 input_done(grpc_infer *g)
 {
+    grpc_tensor *t, *rows = NULL, *bm = NULL;
+    int          i;
+
     if (g->n_inputs == 0) {
         return fail(g, 400, "the request has no inputs; model %s takes "
                     "input__0", g->m->name);
     }
-    if (!input(g) || !check_shape(g)) {
+    /* raw_input_contents go to the inputs in order, all of them or none */
+    if (g->n_raw > 0 && g->n_raw != g->n_inputs) {
+        return fail(g, 400, "the request has %d raw_input_contents for %d "
+                    "inputs; send one for each input, or none", g->n_raw,
+                    g->n_inputs);
+    }
+    for (i = 0; i < g->n_inputs; i++) {
+        t = &g->in[i];
+        if (!input(g, t)) {
+            return 0;
+        }
+        if (t->bm ? bm != NULL : rows != NULL) {
+            return fail(g, 400, "the request gives %s twice",
+                        t->bm ? "base_margin" : "input__0");
+        }
+        *(t->bm ? &bm : &rows) = t;
+        if (g->n_raw > 0) {
+            t->raw = g->raw[i];
+            t->raw_len = g->raw_len[i];
+        }
+    }
+    if (rows == NULL) {
+        return fail(g, 400, "the request has no input__0; model %s takes "
+                    "input__0 (and base_margin)", g->m->name);
+    }
+    if (!check_shape(g, rows)
+        || !tensor_values(g, rows, g->n_rows * g->m->n_features))
+    {
         return 0;
     }
-    if (g->n_raw > 0 && g->have_contents) {
-        return fail(g, 400, "input__0 has contents and the request has "
-                    "raw_input_contents; send one of them");
-    }
-    if (g->n_raw > 0) {
-        return raw_contents(g);
-    }
-    if (!g->have_contents) {
-        return fail(g, 400, "input__0 has neither contents nor "
-                    "raw_input_contents");
-    }
-    /* every value takes at least a byte */
-    if (g->want_vals > g->contents_len) {
-        return fail(g, 400, "input__0 shape [%llu,%u] has %zu values; its "
-                    "contents hold at most %zu", (unsigned long long)
-                    g->shape[0], g->m->n_features, g->want_vals,
-                    g->contents_len);
-    }
-    if (!alloc_rows(g) || !typed_contents(g)) {
-        return 0;
-    }
-    if (g->n_vals != g->want_vals) {
-        return fail(g, 400, "input__0 shape [%llu,%u] has %zu values, got "
-                    "%zu", (unsigned long long) g->shape[0],
-                    g->m->n_features, g->want_vals, g->n_vals);
-    }
-    return 1;
+    g->req->rows = g->dst;
+    return bm == NULL || base_margin(g, bm);
 }
 
 static int
@@ -611,12 +813,12 @@ request_field(grpc_infer *g, const fcodec_pb_field *f)
         if (!wire(g, f, FCODEC_PB_LEN, "inputs")) {
             return 0;
         }
-        if (++g->n_inputs > 1) {
-            return fail(g, 400, "model %s has one input, input__0; the "
-                        "request has more", g->m->name);
+        if (g->n_inputs == GRPC_MAX_INPUTS) {
+            return fail(g, 400, "model %s has the inputs input__0 and "
+                        "base_margin; the request has more", g->m->name);
         }
-        g->input = f->data;
-        g->input_len = f->len;
+        g->in[g->n_inputs].msg = f->data;
+        g->in[g->n_inputs++].len = f->len;
         return 1;
     case 6:
         return wire(g, f, FCODEC_PB_LEN, "outputs") && output(g, f);
@@ -624,10 +826,11 @@ request_field(grpc_infer *g, const fcodec_pb_field *f)
         if (!wire(g, f, FCODEC_PB_LEN, "raw_input_contents")) {
             return 0;
         }
-        if (g->n_raw++ == 0) {
-            g->raw = f->data;
-            g->raw_len = f->len;
+        if (g->n_raw < GRPC_MAX_INPUTS) {
+            g->raw[g->n_raw] = f->data;
+            g->raw_len[g->n_raw] = f->len;
         }
+        g->n_raw++;
         return 1;
     default:
         return 1;
@@ -660,12 +863,13 @@ fcodec_grpc_infer_decode(const uint8_t *msg, size_t len,
         malformed(&g, "the message", why);
     }
     if (req->status == 0 && input_done(&g)) {
-        req->n_rows = (size_t) g.shape[0];
+        req->n_rows = g.n_rows;
         req->input_name = "input__0";
         req->want_output = 1;
         return;
     }
     req->rows = NULL;
+    req->base_margin = NULL;
     req->n_rows = 0;
 }
 

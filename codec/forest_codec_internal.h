@@ -49,6 +49,10 @@ typedef struct {
 
 const fcodec_dtype *fcodec_dtype_find(const char *name, size_t len);
 
+/* "[2,4]" (",..." past FCODEC_MAX_DIMS dimensions) into buf. */
+void fcodec_shape_text(const uint64_t *shape, uint32_t rank, char *buf,
+    size_t size);
+
 /* The magnitude of the value of JSON number token s against the integer
  * whose decimal digits are bound, exactly: <0, 0 or >0. */
 int fcodec_number_cmp(const char *s, size_t len, const char *bound);
@@ -86,13 +90,17 @@ typedef struct {
     int             out_main;          /* output__0 listed */
     /* the input being read: members seen before its name, named */
     int             in_members, in_named;
+    int             at;                /* input__0's place among the inputs */
 } fcodec_kserve_state;
 
 /* The "base_margin" tensor or array (forest_codec_base_margin.c). */
 typedef struct {
     int             active;            /* the KServe input being read is it */
     int             given;
-    int             have_shape, have_dtype, have_data;
+    int             have_shape, have_dtype, have_data, have_bsize;
+    int             at;                /* its place among the inputs, 1.. */
+    const fcodec_dtype *dtype;
+    uint64_t        binary_size;
     uint64_t        shape[FCODEC_MAX_DIMS];
     uint32_t        rank;
     int             nested;            /* -1 unknown, 0 flat, 1 rows */
@@ -107,12 +115,53 @@ typedef struct {
     fcodec_names    names;
 } fcodec_simple_state;
 
+/* Triton's BYTES serialisation read as it arrives (forest_codec_bytes.c):
+ * per element a 4-byte little-endian length, then its bytes. */
 typedef struct {
-    const fcodec_dtype *dtype;         /* NULL: the body has no binary part */
-    uint64_t        expected;          /* binary_data_size */
+    uint64_t        left;              /* bytes of the tensor not yet read */
+    size_t          index;             /* elements read */
+    uint8_t         prefix[4];
+    uint32_t        n_prefix;          /* bytes of the current length */
+    uint32_t        len;               /* the current element's length */
+    uint8_t        *buf;               /* an element split across pieces */
+    uint32_t        n_buf, cap;
+} fcodec_bytes_reader;
+
+/* One element (not NUL-terminated); 0 stops the reading (an error). */
+typedef int (*fcodec_bytes_elem)(void *ctx, size_t index, const uint8_t *s,
+    uint32_t len);
+
+enum {
+    FCODEC_BYTES_OK = 1,
+    FCODEC_BYTES_STOP = 0,             /* elem returned 0 */
+    FCODEC_BYTES_PAST_END = -1,        /* element r->index's length (or the
+                                        * length itself) runs past the end */
+    FCODEC_BYTES_NO_MEMORY = -2
+};
+
+void fcodec_bytes_init(fcodec_bytes_reader *r, uint64_t size);
+/* The next len bytes of the tensor (at most r->left). */
+int fcodec_bytes_read(fcodec_bytes_reader *r, const uint8_t *data, size_t len,
+    fcodec_alloc *a, fcodec_bytes_elem elem, void *ctx);
+
+/* A binary tensor after the JSON header: input__0's rows or base_margin,
+ * in the order the inputs come in the JSON, as Triton's clients send them. */
+typedef struct {
+    int             bm;                /* base_margin, else input__0 */
+    int             at;                /* place among the inputs */
+    const fcodec_dtype *dtype;         /* size 0: BYTES */
+    uint64_t        size;              /* binary_data_size */
+} fcodec_segment;
+
+typedef struct {
+    fcodec_segment  seg[2];
+    uint32_t        n_seg, cur;        /* cur: the segment being read */
+    uint64_t        expected;          /* all segments' bytes */
     uint64_t        received;
+    uint64_t        seg_received;      /* of seg[cur] */
     uint8_t         partial[8];        /* an element split across pieces */
     uint32_t        n_partial;
+    fcodec_bytes_reader bytes;         /* a BYTES segment */
 } fcodec_binary_state;
 
 struct fcodec_parser {
@@ -191,6 +240,13 @@ extern const fcodec_api_ops fcodec_simple_ops;
  * tensor) a number as text (2); 0 after fcodec_fail (400). */
 int fcodec_category_cell(fcodec_parser *p, size_t row, uint32_t f,
     const fcodec_value *v, int bytes, float *out);
+/* The same without a parser (the gRPC codec): 1 or 2 as above, or 0 with
+ * the message of the 400 in err.  bytes FCODEC_CELL_BINARY: a string of
+ * BYTES binary data, which has no null: the empty string is missing. */
+#define FCODEC_CELL_BINARY  2
+int fcodec_text_cell(const fcodec_model *m, size_t row, uint32_t f,
+    const char *s, size_t len, int bytes, float *out, char *err,
+    size_t errlen);
 
 int fcodec_rows_reserve(fcodec_parser *p, size_t n_vals);
 int fcodec_rows_push_slow(fcodec_parser *p, float v);
@@ -242,10 +298,18 @@ int fcodec_bm_start(fcodec_parser *p);
 int fcodec_bm_data(fcodec_parser *p, const fcodec_value *v, int row_ctx);
 int fcodec_bm_row_end(fcodec_parser *p);
 int fcodec_bm_done(fcodec_parser *p, size_t n_rows);
+/* One value of base_margin sent as binary data. */
+int fcodec_bm_push(fcodec_parser *p, float x);
+/* Whether a declared base_margin shape fits n_rows rows of model m: 0, or
+ * 400 with the reason in err (KServe JSON and binary, gRPC). */
+int fcodec_bm_shape_error(const fcodec_model *m, const uint64_t *shape,
+    uint32_t rank, size_t n_rows, char *err, size_t errlen);
 
-/* Binary tensor section (forest_codec_binary.c). */
-int fcodec_binary_expect(fcodec_parser *p, const fcodec_dtype *dt,
-    uint64_t declared);
+/* Binary tensor section (forest_codec_binary.c): expect registers one
+ * tensor of the section (bm: base_margin, at: its place among the inputs;
+ * for BYTES declared is only checked against the bytes sent). */
+int fcodec_binary_expect(fcodec_parser *p, int bm, int at,
+    const fcodec_dtype *dt, uint64_t declared);
 int fcodec_binary_feed(fcodec_parser *p, const uint8_t *data, size_t len);
 int fcodec_binary_finish(fcodec_parser *p);
 

@@ -6,9 +6,12 @@
  *                "data": [flat or one array per row],
  *                "parameters": {"binary_data_size": B, "predict_proba": ..}},
  *               {"name": "base_margin", "shape": [N] or [N, C],
- *                "datatype": "FP32" or "FP64", "data": [...]}],
+ *                "datatype": "FP32" or "FP64", "data": [...] or
+ *                "parameters": {"binary_data_size": B}}],
  *    "outputs": [{"name": "output__0" | "treeshap_output" | "leaf_index",
  *                 "parameters": {"binary_data": bool, "classification": K}}]}
+ * Binary data (input__0 of any type, BYTES included, and base_margin)
+ * follows the JSON in the inputs' order (forest_codec_binary.c).
  * Members may come in any order, so what depends on several of them (shape
  * against values, datatype against values, binary size against shape) is
  * checked when the JSON ends; what one member decides alone fails at once.
@@ -115,16 +118,7 @@ get_count(fcodec_parser *p, const fcodec_value *v, const char *what,
 static void
 shape_text(const fcodec_kserve_state *ks, char *buf, size_t size)
 {
-    size_t   at = 0;
-    uint32_t i;
-
-    at += snprintf(buf, size, "[");
-    for (i = 0; i < ks->rank && i < FCODEC_MAX_DIMS; i++) {
-        at += snprintf(buf + at, size - at, "%s%llu", i ? "," : "",
-                       (unsigned long long) ks->shape[i]);
-    }
-    snprintf(buf + at, size - at, "%s]",
-             ks->rank > FCODEC_MAX_DIMS ? ",..." : "");
+    fcodec_shape_text(ks->shape, ks->rank, buf, size);
 }
 
 /* ---- members ------------------------------------------------------------ */
@@ -189,6 +183,7 @@ base_margin_member(fcodec_parser *p, const fcodec_value *v)
             return fcodec_fail(p, 400, "base_margin datatype must be FP32 or "
                                "FP64");
         }
+        bm->dtype = fcodec_dtype_find(v->str, v->len);
         bm->have_dtype = 1;
         return 1;
     case KEY_SHAPE:
@@ -244,9 +239,9 @@ base_margin_value(fcodec_parser *p, const fcodec_value *v)
         return fcodec_bm_data(p, v, K_BM_ROW);
     default: /* K_BM_PARAMS */
         if (p->key == KEY_BINARY_DATA_SIZE) {
-            return fcodec_fail(p, 400, "base_margin: send its values as JSON "
-                               "\"data\" (binary data is taken for input__0 "
-                               "only)");
+            bm->have_bsize = 1;
+            return get_count(p, v, "base_margin parameters.binary_data_size",
+                             UINT64_C(1) << 53, &bm->binary_size);
         }
         return p->key == KEY_SHARED_MEMORY ? shared_memory(p)
                                            : fcodec_skip(p, v);
@@ -266,6 +261,7 @@ input_name(fcodec_parser *p, const fcodec_value *v)
                                "\"name\" before its other members");
         }
         p->bm.active = 1;
+        p->bm.at = ks->n_inputs;
         return fcodec_bm_start(p);
     }
     if (v->len != 8 || memcmp(v->str, "input__0", 8) != 0) {
@@ -276,6 +272,7 @@ input_name(fcodec_parser *p, const fcodec_value *v)
     if (ks->have_name) {
         return fcodec_fail(p, 400, "the request gives input__0 twice");
     }
+    ks->at = ks->n_inputs;
     return 1;
 }
 
@@ -747,12 +744,15 @@ kserve_end(fcodec_parser *p)
     case K_REQ:
         /* binary tensors follow the JSON only where the header tells where
          * it ends: the bytes after it would read as trailing garbage */
-        if (p->json_len == FCODEC_NO_LEN && p->ks.have_bsize
-            && !p->ks.have_data)
+        if (p->json_len == FCODEC_NO_LEN
+            && ((p->ks.have_bsize && !p->ks.have_data)
+                || (p->bm.have_bsize && !p->bm.have_data)))
         {
-            return fcodec_fail(p, 400, "input__0 has binary_data_size but "
-                               "the request has no "
-                               "Inference-Header-Content-Length");
+            return fcodec_fail(p, 400, "%s has binary_data_size but the "
+                               "request has no "
+                               "Inference-Header-Content-Length",
+                               p->ks.have_bsize && !p->ks.have_data
+                               ? "input__0" : "base_margin");
         }
         break;
     case K_SHAPE:
@@ -825,8 +825,15 @@ inputs_done(fcodec_parser *p)
                                p->n_vals);
         }
     } else if (ks->dtype->size == 0) {
-        return fcodec_fail(p, 400, "input__0 is BYTES: send its strings as "
-                           "JSON \"data\", not as binary data");
+        /* Triton's BYTES serialisation: a 4-byte length before each string */
+        if (ks->binary_size < 4 * n) {
+            return fcodec_fail(p, 400, "input__0 binary_data_size is %llu but "
+                               "shape %s of BYTES takes at least %llu bytes "
+                               "(a 4-byte length before each string)",
+                               (unsigned long long) ks->binary_size, text,
+                               (unsigned long long) (4 * n));
+        }
+        fcodec_binary_expect(p, 0, ks->at, ks->dtype, ks->binary_size);
     } else {
         need = n * ks->dtype->size;
         if (ks->binary_size != need) {
@@ -835,7 +842,7 @@ inputs_done(fcodec_parser *p)
                                (unsigned long long) ks->binary_size, text,
                                ks->dtype->name, (unsigned long long) need);
         }
-        fcodec_binary_expect(p, ks->dtype, need);
+        fcodec_binary_expect(p, 0, ks->at, ks->dtype, need);
     }
     return fcodec_bm_done(p, (size_t) ks->shape[0]);
 }

@@ -1016,10 +1016,7 @@ ngx_http_forest_grpc_infer(ngx_http_request_t *r,
 
     ctx = &call->ctx;
     ctx->model = m;
-    ctx->fm.name = (const char *) m->name.data;
-    ctx->fm.n_features = m->forest->n_features;
-    ctx->fm.feature_names = m->forest->feature_names;
-    ctx->fm.max_rows = flcf->max_rows;
+    ngx_http_forest_codec_model(ctx, m, flcf);
 
     fcodec_grpc_infer_decode(msg, len, &ctx->fm, &ctx->alloc, &ctx->req);
 

@@ -140,20 +140,7 @@ ngx_http_forest_infer(ngx_http_request_t *r, ngx_http_forest_model_t *m,
     ctx->alloc.alloc = ngx_http_forest_palloc;
     ctx->alloc.ctx = r->pool;
 
-    ctx->fm.name = (const char *) m->name.data;
-    ctx->fm.n_features = m->forest->n_features;
-    ctx->fm.feature_names = m->forest->feature_names;
-    ctx->fm.max_rows = flcf->max_rows;
-    ctx->fm.contributions = m->shap != NULL;
-
-    if (m->forest->n_outputs <= FOREST_REBASE_MAX_OUTPUTS) {
-        ctx->fm.n_margins = m->forest->n_outputs;
-    }
-
-    if (forest_has_categories(m->forest)) {
-        ctx->fm.category = ngx_http_forest_category;
-        ctx->fm.category_ctx = m->forest;
-    }
+    ngx_http_forest_codec_model(ctx, m, flcf);
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -621,6 +608,28 @@ ngx_http_forest_ctx_cleanup(void *data)
     }
 
     ngx_http_forest_batch_detach(ctx);
+}
+
+
+/* What the codec needs to know of model m (HTTP and gRPC alike). */
+void
+ngx_http_forest_codec_model(ngx_http_forest_ctx_t *ctx,
+    ngx_http_forest_model_t *m, ngx_http_forest_loc_conf_t *flcf)
+{
+    ctx->fm.name = (const char *) m->name.data;
+    ctx->fm.n_features = m->forest->n_features;
+    ctx->fm.feature_names = m->forest->feature_names;
+    ctx->fm.max_rows = flcf->max_rows;
+    ctx->fm.contributions = m->shap != NULL;
+
+    if (m->forest->n_outputs <= FOREST_REBASE_MAX_OUTPUTS) {
+        ctx->fm.n_margins = m->forest->n_outputs;
+    }
+
+    if (forest_has_categories(m->forest)) {
+        ctx->fm.category = ngx_http_forest_category;
+        ctx->fm.category_ctx = m->forest;
+    }
 }
 
 

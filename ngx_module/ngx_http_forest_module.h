@@ -256,6 +256,8 @@ ngx_int_t ngx_http_forest_infer(ngx_http_request_t *r,
     ngx_http_forest_model_t *m, fcodec_api api);
 void ngx_http_forest_complete(ngx_http_forest_ctx_t *ctx, const float *out,
     ngx_uint_t status, const char *error);
+void ngx_http_forest_codec_model(ngx_http_forest_ctx_t *ctx,
+    ngx_http_forest_model_t *m, ngx_http_forest_loc_conf_t *flcf);
 
 /* ngx_http_forest_util.c */
 uint64_t ngx_http_forest_now_us(void);

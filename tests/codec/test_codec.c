@@ -506,10 +506,12 @@ test_base_margin(void)
     FAILS(KS(KS_BM("\"shape\":[2],\"datatype\":\"FP32\",\"data\":[1,null]")),
           400, "base_margin value 1 is null; it must be a number");
     FAILS(KS(KS_BM("\"shape\":[2],\"datatype\":\"FP32\"")), 400,
-          "base_margin has no \"data\"");
+          "base_margin needs either \"data\" or parameters.binary_data_size "
+          "(it has neither)");
     FAILS(KS(KS_BM("\"shape\":[2],\"datatype\":\"FP32\",\"parameters\":"
                    "{\"binary_data_size\":8}")),
-          400, "base_margin: send its values as JSON \"data\"");
+          400, "base_margin has binary_data_size but the request has no "
+          "Inference-Header-Content-Length");
     FAILS(KS("{\"inputs\":[" BM_INPUT0 ",{\"shape\":[2],\"name\":"
              "\"base_margin\"}]}"),
           400, "an input after input__0 must give its \"name\" before its "
@@ -712,6 +714,172 @@ test_binary(void)
     /* the simple API ignores a header length: its body is JSON */
     r = parse_bin(FCODEC_SIMPLE, &fraud, "[1,2,3,4]", 9, 3);
     CHECK(r.status == 0 && rows_are(&r, r8, 4));
+}
+
+/* Binary data for base_margin and BYTES: a JSON header of the inputs,
+ * then their tensors one after another in the inputs' order. */
+static fcodec_request
+parse_sections(const fcodec_model *m, const char *json, const void *bin,
+    size_t bin_len)
+{
+    static uint8_t body[1024];
+    size_t         json_len = strlen(json);
+
+    memcpy(body, json, json_len);
+    memcpy(body + json_len, bin, bin_len);
+    return parse_bin(FCODEC_KSERVE, m, body, json_len + bin_len, json_len);
+}
+
+#define BIN_IN0(shape, dt, size) "{\"name\":\"input__0\",\"shape\":" shape \
+    ",\"datatype\":\"" dt "\",\"parameters\":{\"binary_data_size\":" size "}}"
+#define BIN_BM(shape, dt, size) "{\"name\":\"base_margin\",\"shape\":" shape \
+    ",\"datatype\":\"" dt "\",\"parameters\":{\"binary_data_size\":" size "}}"
+
+/* Triton's BYTES serialisation of n strings into out; its length */
+static size_t
+bytes_tensor(uint8_t *out, const char *const *s, size_t n)
+{
+    size_t at = 0, i, len;
+
+    for (i = 0; i < n; i++) {
+        len = strlen(s[i]);
+        out[at] = (uint8_t) len;
+        out[at + 1] = (uint8_t) (len >> 8);
+        out[at + 2] = (uint8_t) (len >> 16);
+        out[at + 3] = (uint8_t) (len >> 24);
+        memcpy(out + at + 4, s[i], len);
+        at += 4 + len;
+    }
+    return at;
+}
+
+static void
+test_binary_sections(void)
+{
+    static const fcodec_model iris = { "iris", 4, NULL, 16, 0, NULL, NULL, 3 };
+    static const fcodec_model cats3 = { "cats", 4, names4, 8, 0,
+                                        test_category, NULL, 1 };
+    /* "" is a missing value, "XL" unseen on f2 (missing) */
+    static const char *const cells[8] = { "1.5", "blue", "L", "-2",
+                                          "", "red", "XL", "4e1" };
+    static const float  want_cells[8] = { 1.5f, 1, 1, -2, NAN, 0, NAN, 40 };
+    static const float  want1[2] = { 0.5f, -1 };
+    static const float  want3[6] = { 1, 2, 3, 4, 5, 6 };
+    float               f32[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    double              m64[6] = { 1, 2, 3, 4, 5, 6 };
+    float               m32[2] = { 0.5f, -1 };
+    uint8_t             bin[512], bad[32];
+    size_t              n;
+    fcodec_request      r;
+
+    /* base_margin as binary data, after input__0 or before it */
+    memcpy(bin, f32, 32);
+    memcpy(bin + 32, m32, 8);
+    r = parse_sections(&fraud, "{\"inputs\":[" BIN_IN0("[2,4]", "FP32", "32")
+                       "," BIN_BM("[2]", "FP32", "8") "]}", bin, 40);
+    CHECK(rows_are(&r, r8, 8) && r.base_margin != NULL
+          && memcmp(r.base_margin, want1, sizeof(want1)) == 0);
+    memcpy(bin, m32, 8);
+    memcpy(bin + 8, f32, 32);
+    r = parse_sections(&fraud, "{\"inputs\":[" BIN_BM("[2,1]", "FP32", "8")
+                       "," BIN_IN0("[2,4]", "FP32", "32") "]}", bin, 40);
+    CHECK(rows_are(&r, r8, 8) && r.base_margin != NULL
+          && memcmp(r.base_margin, want1, sizeof(want1)) == 0);
+    /* FP64 [N, C] beside JSON rows */
+    r = parse_sections(&iris, "{\"inputs\":[" BM_INPUT0 ","
+                       BIN_BM("[2,3]", "FP64", "48") "]}", m64, 48);
+    CHECK(rows_are(&r, r8, 8) && r.base_margin != NULL
+          && memcmp(r.base_margin, want3, sizeof(want3)) == 0);
+    FAILS(parse_sections(&iris, "{\"inputs\":[" BM_INPUT0 ","
+                         BIN_BM("[2,3]", "FP64", "24") "]}", m64, 24),
+          400, "base_margin binary_data_size is 24 but 2 rows of 3 margins "
+          "of FP64 take 48 bytes");
+    FAILS(parse_sections(&iris, "{\"inputs\":[" BM_INPUT0 ","
+                         BIN_BM("[2,3]", "FP64", "48") "]}", m64, 40),
+          400, "base_margin: binary_data_size is 48 but the body holds 40 "
+          "bytes after the JSON header");
+    FAILS(parse_sections(&iris, "{\"inputs\":[" BM_INPUT0 ","
+                         BIN_BM("[2]", "FP64", "16") "]}", m64, 16),
+          400, "base_margin shape must be [2, 3]");
+    FAILS(parse_sections(&iris, "{\"inputs\":[" BM_INPUT0 ","
+                         BIN_BM("[2,3]", "INT32", "24") "]}", m64, 24),
+          400, "base_margin datatype must be FP32 or FP64");
+    memcpy(bin, f32, 32);
+    memcpy(bin + 32, m32, 8);
+    FAILS(parse_sections(&fraud, "{\"inputs\":[" BIN_IN0("[2,4]", "FP32",
+                         "32") "," BIN_BM("[2]", "FP32", "8") "]}", bin, 36),
+          400, "input__0 and base_margin: their binary_data_size add up to "
+          "40 but the body holds 36 bytes");
+    memset(bin + 40, 0, 4);
+    FAILS(parse_sections(&fraud, "{\"inputs\":[" BIN_IN0("[2,4]", "FP32",
+                         "32") "," BIN_BM("[2]", "FP32", "8") "]}", bin, 44),
+          400, "the body holds more than the binary_data_size of input__0 "
+          "and base_margin (40 bytes)");
+    FAILS(parse_sections(&fraud, "{\"inputs\":[" BM_INPUT0 ","
+                         "{\"name\":\"base_margin\",\"shape\":[2],"
+                         "\"datatype\":\"FP32\",\"data\":[1,2],"
+                         "\"parameters\":{\"binary_data_size\":8}}]}",
+                         m32, 8),
+          400, "base_margin needs either \"data\" or "
+          "parameters.binary_data_size (it has both)");
+
+    /* BYTES as binary data: names and numbers as text, beside a margin */
+    n = bytes_tensor(bin, cells, 8);
+    memcpy(bin + n, m32, 4);
+    memcpy(bin + n + 4, m32 + 1, 4);
+    {
+        char json[512];
+
+        snprintf(json, sizeof(json), "{\"inputs\":[{\"name\":\"input__0\","
+                 "\"shape\":[2,4],\"datatype\":\"BYTES\",\"parameters\":"
+                 "{\"binary_data_size\":%zu}}," BIN_BM("[2]", "FP32", "8")
+                 "]}", n);
+        r = parse_sections(&cats3, json, bin, n + 8);
+        CHECK(rows_are(&r, want_cells, 8) && r.base_margin != NULL
+              && memcmp(r.base_margin, want1, sizeof(want1)) == 0);
+        /* one string fewer than the shape */
+        snprintf(json, sizeof(json), "{\"inputs\":[" BIN_IN0("[2,4]",
+                 "BYTES", "%zu") "]}", n - 7);
+        FAILS(parse_sections(&cats3, json, bin, n - 7), 400,
+              "input__0 BYTES data holds 7 strings; shape [2,4] takes 8");
+        /* one more */
+        memcpy(bad, "\1\0\0\0" "5", 5);
+        memcpy(bin + n, bad, 5);
+        snprintf(json, sizeof(json), "{\"inputs\":[" BIN_IN0("[2,4]",
+                 "BYTES", "%zu") "]}", n + 5);
+        FAILS(parse_sections(&cats3, json, bin, n + 5), 400,
+              "input__0 BYTES data holds more than the 8 strings of its "
+              "shape [2,4]");
+        /* a length past the end, and a length cut short */
+        snprintf(json, sizeof(json), "{\"inputs\":[" BIN_IN0("[2,4]",
+                 "BYTES", "%zu") "]}", n - 1);
+        FAILS(parse_sections(&cats3, json, bin, n - 1), 400,
+              "input__0 BYTES data: string 7 is 3 bytes long, past the end "
+              "of binary_data_size");
+        memcpy(bin + n, "\7\0", 2);
+        snprintf(json, sizeof(json), "{\"inputs\":[" BIN_IN0("[2,4]",
+                 "BYTES", "%zu") "]}", n + 2);
+        FAILS(parse_sections(&cats3, json, bin, n + 2), 400,
+              "input__0 BYTES data: string 8 has no room for its 4-byte "
+              "length in binary_data_size");
+    }
+    FAILS(parse_sections(&cats3, "{\"inputs\":[" BIN_IN0("[2,4]", "BYTES",
+                         "20") "]}", bin, 20), 400,
+          "shape [2,4] of BYTES takes at least 32 bytes");
+    n = bytes_tensor(bin, (const char *const[]) { "1", "purple", "S", "2" },
+                     4);
+    FAILS(parse_sections(&cats3, "{\"inputs\":[" BIN_IN0("[1,4]", "BYTES",
+                         "26") "]}", bin, n), 400,
+          "row 0, feature \"f1\": \"purple\" is not one of the model's "
+          "categories");
+    n = bytes_tensor(bin, (const char *const[]) { "x", "red", "S", "2" }, 4);
+    FAILS(parse_sections(&cats3, "{\"inputs\":[" BIN_IN0("[1,4]", "BYTES",
+                         "21") "]}", bin, n), 400,
+          "row 0, feature \"f0\": \"x\" is a string, but the feature has no "
+          "category names and the string is not a number");
+    FAILS(parse_sections(&fraud, "{\"inputs\":[" BIN_IN0("[1,4]", "BYTES",
+                         "21") "]}", bin, n), 400,
+          "datatype \"BYTES\" is not supported");
 }
 
 /* ---- numbers: the fast path gives strtod's double exactly ---------------- */
@@ -1408,6 +1576,7 @@ main(int argc, char **argv)
     test_ignored_members();
     test_number_cmp();
     test_binary();
+    test_binary_sections();
     test_simple();
     test_categories();
     test_numbers();
