@@ -73,6 +73,9 @@ typedef struct {
     char *const    *feature_names;     /* NULL, or n_features (entries may
                                           be NULL) */
     uint32_t        n_classes;         /* 0 for regressors */
+    uint32_t        n_margins;         /* margins a row's base_margin
+                                          holds (req.model.margins); 0: the
+                                          model takes none */
 } forest_lua_model;
 
 /* The request the req table is built from. */
@@ -114,14 +117,17 @@ void forest_lua_request_free(forest_lua *fl, int ref);
 
 /*
  * pre(req): the rows to predict, n_rows * model->n_features floats from a
- * (NaN = missing).  Returns 0; the status the hook chose with
+ * (NaN = missing), and with `return rows, base_margin` each row's starting
+ * margins, n_rows * model->n_margins floats into *base_margin (NULL when
+ * the hook gives none).  Returns 0; the status the hook chose with
  * `return nil, status, message`; 413 past max_rows; 500 for a runtime error,
  * an exhausted budget or memory, or a result of the wrong shape or type
  * (the message names the row and feature).
  */
 int forest_lua_pre(forest_lua *fl, int fn, int req,
     const forest_lua_model *model, size_t max_rows, forest_lua_alloc *a,
-    float **rows, size_t *n_rows, char *err, size_t errlen);
+    float **rows, size_t *n_rows, float **base_margin, char *err,
+    size_t errlen);
 
 /*
  * post(req, out): out holds one entry per row, a number when cols == 1,

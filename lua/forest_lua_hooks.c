@@ -17,7 +17,7 @@ build_model(forest_lua *fl, const forest_lua_model *m)
     uint32_t    f;
     lua_State  *L = fl->L;
 
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 6);
 
     lua_pushstring(L, m->name);
     lua_setfield(L, -2, "name");
@@ -27,6 +27,8 @@ build_model(forest_lua *fl, const forest_lua_model *m)
     lua_setfield(L, -2, "n_features");
     lua_pushnumber(L, m->n_classes);
     lua_setfield(L, -2, "classes");
+    lua_pushnumber(L, m->n_margins);
+    lua_setfield(L, -2, "margins");
 
     if (m->feature_names != NULL) {
         lua_createtable(L, (int) m->n_features, 0);
@@ -304,6 +306,7 @@ typedef struct {
     forest_lua_alloc        *a;
     float                   *rows;
     size_t                   n_rows;
+    float                   *margins;
 } pre_args;
 
 
@@ -319,9 +322,12 @@ flua_pre(lua_State *L)
     lua_rawgeti(L, LUA_REGISTRYINDEX, a->req);
     lua_call(L, 1, 3);
 
-    if (!rejected(L, base, &a->c, "pre", "an array of rows")) {
-        (void) flua_rows(a->c.fl, base + 1, a->model, a->max_rows, a->a,
-                         &a->rows, &a->n_rows, &a->c);
+    if (!rejected(L, base, &a->c, "pre", "an array of rows")
+        && flua_rows(a->c.fl, base + 1, a->model, a->max_rows, a->a,
+                     &a->rows, &a->n_rows, &a->c) == 0)
+    {
+        (void) flua_margins(a->c.fl, base + 2, a->model, a->n_rows, a->a,
+                            &a->margins, &a->c);
     }
 
     return 0;
@@ -331,7 +337,8 @@ flua_pre(lua_State *L)
 int
 forest_lua_pre(forest_lua *fl, int fn, int req,
     const forest_lua_model *model, size_t max_rows, forest_lua_alloc *a,
-    float **rows, size_t *n_rows, char *err, size_t errlen)
+    float **rows, size_t *n_rows, float **base_margin, char *err,
+    size_t errlen)
 {
     pre_args  p;
 
@@ -344,6 +351,7 @@ forest_lua_pre(forest_lua *fl, int fn, int req,
     p.a = a;
     p.rows = NULL;
     p.n_rows = 0;
+    p.margins = NULL;
 
     if (flua_run(fl, flua_pre, &p.c, "pre hook") != 0) {
         return p.c.status;
@@ -351,6 +359,7 @@ forest_lua_pre(forest_lua *fl, int fn, int req,
 
     *rows = p.rows;
     *n_rows = p.n_rows;
+    *base_margin = p.margins;
     return 0;
 }
 

@@ -73,6 +73,11 @@ int flua_rows(forest_lua *fl, int idx, const forest_lua_model *m,
     size_t max_rows, forest_lua_alloc *a, float **rows, size_t *n_rows,
     flua_call *c);
 
+/* The pre hook's second result at idx (absolute) -> n_rows *
+ * m->n_margins floats, NULL for nil. */
+int flua_margins(forest_lua *fl, int idx, const forest_lua_model *m,
+    size_t n_rows, forest_lua_alloc *a, float **out, flua_call *c);
+
 /* Pushes the value kept for model m in the registry table `cache`, made
  * by build (which pushes it) the first time. */
 typedef void (*flua_build_fn)(forest_lua *fl, const forest_lua_model *m);

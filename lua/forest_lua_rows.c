@@ -5,7 +5,9 @@
  * n_features numbers or a table keyed by feature name (absent names are
  * missing values).  NaN (0/0) and forest.null are missing values.  Every
  * other shape or type is an error that names the row and the feature in the
- * script's own terms (rows[2].colour, rows[3][5]).
+ * script's own terms (rows[2].colour, rows[3][5]).  A second result, when
+ * not nil, is the rows' base_margin: per row a number (one output) or an
+ * array of one margin per output.
  */
 #include <float.h>
 #include <math.h>
@@ -295,6 +297,113 @@ flua_rows(forest_lua *fl, int idx, const forest_lua_model *m,
     }
 
     *rows = out;
+    return 0;
+}
+
+
+/* base_margin[row][k] (k 0 when the row is a bare number) on top of the
+ * stack -> *out */
+static int
+margin_value(lua_State *L, size_t row, uint32_t k, int in_array, float *out,
+    flua_call *c)
+{
+    char    what[64], where[48];
+    double  d;
+
+    if (in_array) {
+        snprintf(where, sizeof(where), "base_margin[%zu][%u]", row, k + 1);
+    } else {
+        snprintf(where, sizeof(where), "base_margin[%zu]", row);
+    }
+
+    if (lua_type(L, -1) != LUA_TNUMBER) {
+        return flua_fail(c, 500, "pre hook result: %s is %s, want a number",
+                         where, flua_describe(L, -1, what, sizeof(what)));
+    }
+
+    d = lua_tonumber(L, -1);
+
+    if (isfinite(d) && fabs(d) > FLT_MAX) {
+        return flua_fail(c, 500, "pre hook result: %s is %g, beyond the "
+                         "float32 range", where, d);
+    }
+
+    *out = (float) d;
+    return 0;
+}
+
+
+int
+flua_margins(forest_lua *fl, int idx, const forest_lua_model *m,
+    size_t n_rows, forest_lua_alloc *a, float **out, flua_call *c)
+{
+    char        what[64];
+    float      *v;
+    size_t      r;
+    uint32_t    k, nm = m->n_margins;
+    lua_State  *L = fl->L;
+
+    *out = NULL;
+
+    if (lua_isnil(L, idx)) {
+        return 0;
+    }
+
+    if (nm == 0) {
+        return flua_fail(c, 500, "pre hook returned a base_margin, but model "
+                         "%s takes none", m->name);
+    }
+
+    if (lua_type(L, idx) != LUA_TTABLE || lua_objlen(L, idx) != n_rows) {
+        return flua_fail(c, 500, "pre hook returned base_margin as %s, want "
+                         "an array of %zu entries, one per row (each %s)",
+                         lua_type(L, idx) == LUA_TTABLE
+                         ? "an array of another length"
+                         : flua_describe(L, idx, what, sizeof(what)),
+                         n_rows, nm == 1 ? "a number"
+                                         : "an array of one margin per output");
+    }
+
+    v = a->alloc(a->ctx, n_rows * nm * sizeof(float) + 1);
+    if (v == NULL) {
+        return flua_fail(c, 500, "out of memory for %zu margins",
+                         n_rows * nm);
+    }
+
+    for (r = 0; r < n_rows; r++) {
+        lua_rawgeti(L, idx, (int) r + 1);
+
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            if (lua_objlen(L, -1) != nm) {
+                return flua_fail(c, 500, "pre hook result: base_margin[%zu] "
+                                 "holds %zu values; model %s takes %u "
+                                 "margins a row", r + 1,
+                                 (size_t) lua_objlen(L, -1), m->name, nm);
+            }
+
+            for (k = 0; k < nm; k++) {
+                lua_rawgeti(L, -1, (int) k + 1);
+                if (margin_value(L, r + 1, k, 1, &v[r * nm + k], c) != 0) {
+                    return c->status;
+                }
+                lua_pop(L, 1);
+            }
+
+        } else if (nm == 1) {
+            if (margin_value(L, r + 1, 0, 0, &v[r], c) != 0) {
+                return c->status;
+            }
+
+        } else {
+            return flua_fail(c, 500, "pre hook result: base_margin[%zu] is "
+                             "%s, want an array of %u margins", r + 1,
+                             flua_describe(L, -1, what, sizeof(what)), nm);
+        }
+
+        lua_pop(L, 1);
+    }
+
+    *out = v;
     return 0;
 }
 

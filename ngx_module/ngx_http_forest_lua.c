@@ -312,7 +312,7 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
 {
     int                          rc;
     char                         err[FOREST_ERR_LEN];
-    float                       *rows;
+    float                       *rows, *margins;
     size_t                       n_rows;
     forest_lua_alloc             alloc;
     forest_lua_model             fm;
@@ -343,6 +343,7 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
     ngx_memzero(&rq, sizeof(forest_lua_request));
 
     ngx_http_forest_lua_model(ctx->model, &fm);
+    fm.n_margins = ctx->fm.n_margins;
 
     rq.method.data = (const char *) r->method_name.data;
     rq.method.len = r->method_name.len;
@@ -399,8 +400,8 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
                    "forest lua pre \"%V\"", &lctx->pre->path);
 
     rc = forest_lua_pre(lctx->state, lctx->pre->ref, lctx->req, &fm,
-                        flcf->max_rows, &alloc, &rows, &n_rows, err,
-                        sizeof(err));
+                        flcf->max_rows, &alloc, &rows, &n_rows, &margins,
+                        err, sizeof(err));
     if (rc != 0) {
         ngx_http_forest_lua_fail(ctx, rc, err);
         return;
@@ -411,6 +412,7 @@ ngx_http_forest_lua_request(ngx_http_forest_ctx_t *ctx)
 
     ctx->req.rows = rows;
     ctx->req.n_rows = n_rows;
+    ctx->req.base_margin = margins;
 }
 
 

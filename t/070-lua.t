@@ -58,6 +58,7 @@ our $HttpConfig = <<'_EOC_';
     forest_model cat    $TEST_NGINX_SHARED/models/xgb_cat.json predict_proba=on;
     forest_model multi  $TEST_NGINX_SHARED/models/lgb_multiclass.txt predict_proba=on;
     forest_model iris   $TEST_NGINX_FOREST_ROOT/models/iris.txt predict_proba=on;
+    forest_model xmc    $TEST_NGINX_SHARED/models/xgb_multiclass.json predict_proba=on;
     forest_lua_package_path "$TEST_NGINX_FOREST_ROOT/lua/examples/?.lua;;";
     forest_lua_budget 1000000;
     forest_lua_memory 16m;
@@ -78,6 +79,8 @@ our $Config = <<'_EOC_';
     location = /post-error { forest_predict fraud; forest_lua_post $TEST_NGINX_FOREST_ROOT/t/lua/error_post.lua; }
     location = /loop      { forest_predict fraud;  forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/loop.lua; }
     location = /hog       { forest_predict fraud;  forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/hog.lua; }
+    location = /margin    { forest_predict fraud;  forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/margin.lua; }
+    location = /margin/mc { forest_predict xmc;    forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/margin.lua; }
     location = /shapes    { forest_predict cat;    forest_max_rows 4;
                             forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/shapes.lua;
                             forest_lua_post $TEST_NGINX_FOREST_ROOT/t/lua/shapes.lua; }
@@ -481,3 +484,40 @@ ForestT::per_request(sub { $_[0] =~ /^hello from \d+ jit true\n$/ ? 'OK' : $_[0]
 ['OK', 'OK']
 --- no_error_log
 [error]
+
+
+
+=== TEST 32: a pre hook's second result is the rows' base_margin: XGBoost's answers with it
+--- request eval
+["POST /margin\n{\"rows\":" . ForestT::rows_json(ForestT::rounds_rows('xgb_binary', 'input', 0, 8))
+    . ',"margins":[' . CORE::join(',', map { ForestT::num_text($_->[0]) } @{ ForestT::rounds_rows('xgb_binary', 'base_margin', 0, 8) }) . ']}',
+ "POST /margin/mc\n{\"rows\":" . ForestT::rows_json(ForestT::rounds_rows('xgb_multiclass', 'input', 3, 5))
+    . ',"margins":' . ForestT::rows_json(ForestT::rounds_rows('xgb_multiclass', 'base_margin', 3, 5)) . '}',
+ "POST /margin?margin=1\n{\"rows\":" . ForestT::rows_json(ForestT::rounds_rows('xgb_binary', 'input', 0, 8))
+    . ',"margins":' . ForestT::rows_json(ForestT::rounds_rows('xgb_binary', 'base_margin', 0, 8)) . '}']
+--- response_body_filters eval
+ForestT::per_request(
+ ForestT::json_like({ predictions => [map { [1 - $_->[0], $_->[0]] } @{ ForestT::rounds_rows('xgb_binary', 'bm.expected', 0, 8) }] }),
+ ForestT::json_like({ predictions => ForestT::rounds_rows('xgb_multiclass', 'bm.expected', 3, 5) }),
+ ForestT::json_like({ predictions => [map { $_->[0] } @{ ForestT::rounds_rows('xgb_binary', 'bm.margin', 0, 8) }] }))
+--- response_body eval
+[('OK') x 3]
+--- no_error_log
+[error]
+
+
+
+=== TEST 33: a base_margin of the wrong length or shape from a pre hook: 500 naming it
+--- request eval
+["POST /margin\n{\"rows\":[[" . CORE::join(',', (0) x 20) . "]],\"margins\":[1,2]}",
+ "POST /margin/mc\n{\"rows\":[[" . CORE::join(',', (0) x 12) . "]],\"margins\":[1]}"]
+--- error_code eval
+[500, 500]
+--- response_body_filters eval
+ForestT::per_request(
+ ForestT::json_like({ error => 'pre hook returned base_margin as an array of another length, want an array of 1 entries, one per row (each a number)' }),
+ ForestT::json_like({ error => 'pre hook result: base_margin[1] is a number, want an array of 4 margins' }))
+--- response_body eval
+[('OK') x 2]
+--- error_log eval
+qr/pre hook (returned base_margin as an array of another length|result: base_margin\[1\] is a number)/

@@ -73,13 +73,13 @@ run(const char *hook, const char *body, size_t len, uint32_t nf, int calls,
 {
     char                err[512];
     int                 fn, req, i, round;
-    float              *rows;
+    float              *rows, *margins;
     size_t              n;
     double              t, best = 1e9;
     forest_lua         *fl;
     forest_lua_conf     conf = { 0, 0, NULL };
     forest_lua_alloc    a = { arena_alloc, NULL };
-    forest_lua_model    m = { &m, "bench", "1", nf, NULL, 2 };
+    forest_lua_model    m = { &m, "bench", "1", nf, NULL, 2, 0 };
     forest_lua_request  rq;
 
     fl = forest_lua_create(&conf, err, sizeof(err));
@@ -112,8 +112,8 @@ run(const char *hook, const char *body, size_t len, uint32_t nf, int calls,
         t = now();
         for (i = 0; i < calls; i++) {
             if (forest_lua_request_new(fl, &rq, &req, err, sizeof(err)) != 0
-                || forest_lua_pre(fl, fn, req, &m, 1000, &a, &rows, &n, err,
-                                  sizeof(err)) != 0)
+                || forest_lua_pre(fl, fn, req, &m, 1000, &a, &rows, &n,
+                                  &margins, err, sizeof(err)) != 0)
             {
                 fprintf(stderr, "%s\n", err);
                 exit(1);
@@ -139,14 +139,14 @@ bounded(int jit, const char *script)
 {
     char              err[512], path[] = "/tmp/forest-lua-modes-XXXXXX";
     int               fd, fn, req, status;
-    float            *rows;
+    float            *rows, *margins;
     size_t            n;
     pid_t             pid;
     double            t;
     forest_lua       *fl;
     forest_lua_conf   conf = { 0, 0, NULL };
     forest_lua_alloc  a = { arena_alloc, NULL };
-    forest_lua_model  m = { &m, "bench", "1", 1, NULL, 2 };
+    forest_lua_model  m = { &m, "bench", "1", 1, NULL, 2, 0 };
     forest_lua_request rq;
 
     fd = mkstemp(path);
@@ -178,8 +178,8 @@ bounded(int jit, const char *script)
             fprintf(stderr, "%s\n", err);
             _exit(3);
         }
-        _exit(forest_lua_pre(fl, fn, req, &m, 1, &a, &rows, &n, err,
-                             sizeof(err)) == 500 ? 0 : 4);
+        _exit(forest_lua_pre(fl, fn, req, &m, 1, &a, &rows, &n, &margins,
+                             err, sizeof(err)) == 500 ? 0 : 4);
     }
 
     waitpid(pid, &status, 0);

@@ -35,11 +35,16 @@ static forest_lua_alloc alloc = { test_alloc, NULL };
 static char *const fnames[4] = { "amount", "colour", NULL, "ratio" };
 
 static forest_lua_model model = {
-    &model, "fraud", "1", 4, fnames, 2
+    &model, "fraud", "1", 4, fnames, 2, 1
+};
+
+/* three outputs: base_margin takes three margins a row */
+static forest_lua_model three = {
+    &three, "iris", "1", 3, NULL, 3, 3
 };
 
 static forest_lua_model unnamed = {
-    &unnamed, "plain", "1", 3, NULL, 0
+    &unnamed, "plain", "1", 3, NULL, 0, 0
 };
 
 /* Writes a script into the temp dir and returns its path. */
@@ -96,6 +101,9 @@ request(forest_lua *fl, const char *body, const char *args, int *ref)
     return forest_lua_request_new(fl, &rq, ref, err, sizeof(err));
 }
 
+/* The base_margin of the last pre() call. */
+static float *margins;
+
 /* Runs pre on body; returns the status, rows in *rows. */
 static int
 pre(forest_lua *fl, int fn, const char *body, const forest_lua_model *m,
@@ -107,8 +115,8 @@ pre(forest_lua *fl, int fn, const char *body, const forest_lua_model *m,
     if (rc != 0) {
         return rc;
     }
-    rc = forest_lua_pre(fl, fn, req, m, 100, &alloc, rows, n, err,
-                        sizeof(err));
+    rc = forest_lua_pre(fl, fn, req, m, 100, &alloc, rows, n, &margins,
+                        err, sizeof(err));
     forest_lua_request_free(fl, req);
     return rc;
 }
@@ -259,6 +267,31 @@ test_rows(forest_lua *fl)
     CHECK(pre_expr(fl, "nil", &model, &rows, &n) == 500
           && has(err, "pre hook returned nil"));
     CHECK(pre_expr(fl, "nil, 403", &model, &rows, &n) == 403);
+
+    /* a second result: the rows' base_margin, a number or C margins a row */
+    CHECK(pre_expr(fl, "{ {1, 2, 3, 4}, {} }, nil", &model, &rows, &n) == 0
+          && margins == NULL);
+    CHECK(pre_expr(fl, "{ {1, 2, 3, 4}, {} }, { 0.5, -1 }", &model, &rows,
+                   &n) == 0 && n == 2 && margins != NULL
+          && margins[0] == 0.5f && margins[1] == -1);
+    CHECK(pre_expr(fl, "{ {}, {} }, { {0.5}, {2} }", &model, &rows, &n) == 0
+          && margins != NULL && margins[1] == 2);
+    CHECK(pre_expr(fl, "{ {1, 2, 3} }, { {1, 2, 3} }", &three, &rows, &n)
+          == 0 && margins != NULL && margins[2] == 3);
+    CHECK(pre_expr(fl, "{ {1, 2, 3} }, { 1 }", &three, &rows, &n) == 500
+          && has(err, "base_margin[1] is a number, want an array of 3"));
+    CHECK(pre_expr(fl, "{ {1, 2, 3} }, { {1, 2} }", &three, &rows, &n) == 500
+          && has(err, "base_margin[1] holds 2 values; model iris takes 3"));
+    CHECK(pre_expr(fl, "{ {}, {} }, { 1 }", &model, &rows, &n) == 500
+          && has(err, "want an array of 2 entries, one per row"));
+    CHECK(pre_expr(fl, "{ {} }, { 'x' }", &model, &rows, &n) == 500
+          && has(err, "base_margin[1] is a string (\"x\"), want a number"));
+    CHECK(pre_expr(fl, "{ {} }, { 1e39 }", &model, &rows, &n) == 500
+          && has(err, "beyond the float32 range"));
+    CHECK(pre_expr(fl, "{ {} }, 5", &model, &rows, &n) == 500
+          && has(err, "base_margin as a number"));
+    CHECK(pre_expr(fl, "{ {1, 2, 3} }, { 1 }", &unnamed, &rows, &n) == 500
+          && has(err, "model plain takes none"));
 }
 
 static void
