@@ -69,6 +69,33 @@ sub binary_request {
                                  "Inference-Header-Content-Length: $jl");
 }
 
+# input__0 ($Row, FP32) and a base_margin as binary data: %o shape, dtype,
+# size (its binary_data_size) and bytes (zero bytes sent for it).
+sub bm_binary_request {
+    my (%o) = @_;
+    my $json = '{"inputs":[{"name":"input__0","shape":[1,20],"datatype":"FP32",'
+        . '"parameters":{"binary_data_size":80}},{"name":"base_margin","shape":'
+        . ($o{shape} // '[1]') . ',"datatype":"' . ($o{dtype} // 'FP32')
+        . '","parameters":{"binary_data_size":' . $o{size} . '}}]}';
+    my $bin = pack('f<*', map { $_ // 0 } @{ $Row->[0] }) . ("\0" x $o{bytes});
+    return ForestT::http_request('POST', '/v2/models/fraud/infer', $json . $bin,
+                                 'Inference-Header-Content-Length: ' . length $json);
+}
+
+# A BYTES input__0 [1, 4] as binary data for model strcat: $bin as sent,
+# $size its binary_data_size (default: its length).
+sub bytes_request {
+    my ($bin, $size) = @_;
+    my $json = '{"inputs":[{"name":"input__0","shape":[1,4],"datatype":"BYTES",'
+        . '"parameters":{"binary_data_size":' . ($size // length $bin) . '}}]}';
+    return ForestT::http_request('POST', '/v2/models/strcat/infer', $json . $bin,
+                                 'Inference-Header-Content-Length: ' . length $json);
+}
+sub strings { join '', map { pack('V', length $_) . $_ } @_ }
+
+our $StrcatConfig = $HttpConfig
+    . '    forest_model strcat $TEST_NGINX_FOREST_ROOT/tests/models/xgb3_strcat.json;' . "\n";
+
 sub chunked {
     my ($body, $size) = @_;
     my $out = '';
@@ -634,4 +661,60 @@ ForestT::per_request(main::err(qr/^method GET not allowed here \(allowed: POST\)
 "POST /v2/models/fraud/infer\n$main::Ok"
 --- response_body_filters eval
 $main::ExpectedRow0
+--- response_body: OK
+
+
+
+=== TEST 41: binary base_margin: a binary_data_size its shape does not take
+--- raw_request eval
+main::bm_binary_request(size => 8, bytes => 8)
+--- error_code: 400
+--- response_body_filters eval
+main::err('base_margin binary_data_size is 8 but 1 rows of 1 margins of FP32 take 4 bytes')
+--- response_body: OK
+
+
+
+=== TEST 42: binary base_margin: the body ends before the inputs' binary_data_size
+--- raw_request eval
+main::bm_binary_request(shape => '[1,1]', dtype => 'FP64', size => 8, bytes => 5)
+--- error_code: 400
+--- response_body_filters eval
+main::err('input__0 and base_margin: their binary_data_size add up to 88 but the body holds 85 bytes after the JSON header')
+--- response_body: OK
+
+
+
+=== TEST 43: binary BYTES: a string length past the end of binary_data_size
+--- http_config eval
+$main::StrcatConfig
+--- raw_request eval
+main::bytes_request(main::strings('1', 'red', '2') . pack('V', 1000) . 'S')
+--- error_code: 400
+--- response_body_filters eval
+main::err('input__0 BYTES data: string 3 is 1000 bytes long, past the end of binary_data_size')
+--- response_body: OK
+
+
+
+=== TEST 44: binary BYTES: a length cut short
+--- http_config eval
+$main::StrcatConfig
+--- raw_request eval
+main::bytes_request(main::strings('1', 'red', '2', 'S') . "\1\0")
+--- error_code: 400
+--- response_body_filters eval
+main::err('input__0 BYTES data: string 4 has no room for its 4-byte length in binary_data_size')
+--- response_body: OK
+
+
+
+=== TEST 45: binary BYTES: fewer strings than the shape
+--- http_config eval
+$main::StrcatConfig
+--- raw_request eval
+main::bytes_request(main::strings('1', 'red', '2'))
+--- error_code: 400
+--- response_body_filters eval
+main::err('input__0 BYTES data holds 3 strings; shape [1,4] takes 4')
 --- response_body: OK

@@ -44,17 +44,7 @@ sub shap_rows { ForestT::input_rows(@_) }
 
 sub infer { my ($model, $rows, %opt) = @_; "POST /v2/models/$model/infer\n" . ForestT::kserve_json($rows, %opt) }
 
-# rows $from .. $from+$n-1 of tests/reference/rounds/<name>.<kind>.csv
-# (scripts/make_rounds_reference.py: trees= and base_margin references)
-sub rounds_ref {
-    my ($name, $kind, $from, $n) = @_;
-    my $path = "$ENV{TEST_NGINX_SHARED}/rounds/$name.$kind.csv";
-    open my $in, '<', $path or die "cannot open $path: $!\n";
-    my $header = <$in>;
-    my @rows = map { chomp; [map { length $_ ? $_ + 0 : undef } split /,/, $_, -1] } <$in>;
-    close $in;
-    return [@rows[$from .. $from + $n - 1]];
-}
+sub rounds_ref { ForestT::rounds_rows(@_) }
 sub rounds_flat { [map { @$_ } @{ rounds_ref(@_) }] }
 
 # A KServe body with input__0 and base_margin ([N] or [N, C]) of <name>'s
@@ -73,6 +63,27 @@ sub bm_json {
         . (defined $opt{parameters} ? ',"parameters":' . $opt{parameters} : '') . '}';
 }
 sub bm_infer { my ($model, @rest) = @_; "POST /v2/models/$model/infer\n" . bm_json(@rest) }
+
+# The same rows and margins as binary data (Triton's binary tensor
+# extension: FP32 rows, FP64 margins), in the inputs' order; %opt:
+# margins_first, parameters.  A whole request for --- raw_request.
+sub bm_binary {
+    my ($model, $name, $from, $n, %opt) = @_;
+    my $rows = rounds_ref($name, 'input', $from, $n);
+    my $bm = rounds_ref($name, 'base_margin', $from, $n);
+    my $c = @{ $bm->[0] };
+    my $x = pack 'f<*', map { defined $_ ? $_ : 9**9**9 / 9**9**9 } map { @$_ } @$rows;
+    my $b = pack 'd<*', map { @$_ } @$bm;
+    my $in0 = '{"name":"input__0","shape":[' . $n . ',' . scalar(@{ $rows->[0] })
+        . '],"datatype":"FP32","parameters":{"binary_data_size":' . length($x) . '}}';
+    my $in1 = '{"name":"base_margin","shape":[' . ($c == 1 ? $n : "$n,$c")
+        . '],"datatype":"FP64","parameters":{"binary_data_size":' . length($b) . '}}';
+    my $json = '{"inputs":[' . ($opt{margins_first} ? "$in1,$in0" : "$in0,$in1") . ']'
+        . (defined $opt{parameters} ? ',"parameters":' . $opt{parameters} : '') . '}';
+    return ForestT::http_request('POST', "/v2/models/$model/infer",
+        $json . ($opt{margins_first} ? $b . $x : $x . $b),
+        'Inference-Header-Content-Length: ' . length $json);
+}
 
 # XGBoost's P(class 1) as the served [1 - p, p]
 sub proba2 { [map { (1 - $_, $_) } @{ $_[0] }] }
@@ -355,3 +366,25 @@ ForestT::per_request(
  ForestT::json_like({ error => 'base_margin holds 1 values; 2 rows of 1 margins take 2' }))
 --- response_body eval
 [('OK') x 4]
+
+
+
+=== TEST 18: base_margin as binary data after binary rows (multiclass [N, C], FP64): XGBoost's
+--- raw_request eval
+main::bm_binary('multi', 'xgb_multiclass', 0, 12)
+--- response_body_filters eval
+ForestT::json_like({ outputs => [{ shape => [12, 4], data => main::rounds_flat('xgb_multiclass', 'bm.expected', 0, 12) }] })
+--- response_body: OK
+--- no_error_log
+[error]
+
+
+
+=== TEST 19: base_margin as binary data before the rows ([N]), margins asked for: XGBoost's
+--- raw_request eval
+main::bm_binary('fraud', 'xgb_binary', 5, 20, margins_first => 1, parameters => '{"output_margin":true}')
+--- response_body_filters eval
+ForestT::json_like({ outputs => [{ shape => [20, 1], data => main::rounds_flat('xgb_binary', 'bm.margin', 5, 20) }] })
+--- response_body: OK
+--- no_error_log
+[error]

@@ -36,6 +36,19 @@ sub arrays {
 
 sub rows_of { scalar @{ objects($_[0]) } }
 
+# The rows as a BYTES tensor in binary data (Triton's serialisation: a
+# 4-byte little-endian length before each string; a missing value is the
+# empty string); a whole request for --- raw_request.
+sub bytes_binary {
+    my ($served, $model) = @_;
+    my $rows = arrays($model, 1);
+    my $bin = join '', map { my $v = $_ // ''; pack('V', length $v) . $v } map { @$_ } @$rows;
+    my $json = '{"inputs":[{"name":"input__0","shape":[' . scalar(@$rows) . ',4],'
+        . '"datatype":"BYTES","parameters":{"binary_data_size":' . length($bin) . '}}]}';
+    return ForestT::http_request('POST', "/v2/models/$served/infer", $json . $bin,
+                                 'Inference-Header-Content-Length: ' . length $json);
+}
+
 # a KServe request to model $served of the rows of $model
 sub kserve {
     my ($served, $model, $datatype, $text) = @_;
@@ -162,4 +175,22 @@ ForestT::per_request(
 "POST /lua\n{\"rows\": " . ForestT::rows_json(ForestT::input_rows('lgb4_strcat', 0, 20)) . "}"
 --- response_body_filters eval
 ForestT::json_like({ predictions => ForestT::predictions('lgb4_strcat', 'expected', 'proba', 0, 20) })
+--- response_body: OK
+
+
+
+=== TEST 10: a BYTES tensor as binary data (XGBoost): names, numbers as text, "" missing
+--- raw_request eval
+main::bytes_binary('xgb3_strcat', 'xgb3_strcat')
+--- response_body_filters eval
+ForestT::json_like({ outputs => [ForestT::kserve_output('xgb3_strcat', 'expected', 'proba', 0, main::rows_of('xgb3_strcat'))] })
+--- response_body: OK
+
+
+
+=== TEST 11: a BYTES tensor as binary data (LightGBM, unseen names as missing)
+--- raw_request eval
+main::bytes_binary('lgb4_strcat', 'lgb4_strcat')
+--- response_body_filters eval
+ForestT::json_like({ outputs => [ForestT::kserve_output('lgb4_strcat', 'expected', 'proba', 0, main::rows_of('lgb4_strcat'))] })
 --- response_body: OK

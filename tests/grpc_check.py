@@ -109,7 +109,7 @@ def metadata():
           and list(cfg.input[0].dims) == [20] and list(cfg.output[0].dims) == [2]
           and cfg.parameters["objective"].string_value == "binary:logistic", cfg)
     idx = c.get_model_repository_index()
-    check("repository index", sorted(m.name for m in idx.models) == sorted(models)
+    check("repository index", sorted(m.name for m in idx.models) == sorted([*models, *STRCAT])
           and all(m.state == "READY" for m in idx.models), idx)
 
 
@@ -196,7 +196,7 @@ def statistics():
     check("inference statistics", ms.name == "fraud" and ms.inference_count >= 200
           and ms.inference_stats.success.count > 0, ms)
     check("statistics of every model",
-          len(c.get_inference_statistics().model_stats) == len(models))
+          len(c.get_inference_statistics().model_stats) == len(models) + len(STRCAT))
 
 
 def raises(name, code, fn):
@@ -238,6 +238,158 @@ def errors():
     c.stop_stream()
     check("ModelStreamInfer: UNIMPLEMENTED", errs and errs[0] is not None
           and "UNIMPLEMENTED" in str(errs[0].status()), errs)
+
+
+# models trained on DataFrames with string categories (tests/models), served
+# under their own names beside MODELS
+STRCAT = ("xgb3_strcat", "lgb4_strcat")
+rounds = f"{ref}/../rounds"
+strcat = f"{ref}/../../models"
+
+
+def infer_call(channel_url):
+    """ModelInfer with messages built here (typed contents, which
+    tritonclient never sends): (request message) -> response or status"""
+    ch = grpc.secure_channel(channel_url, grpc.ssl_channel_credentials(open(tls, "rb").read())) \
+        if tls else grpc.insecure_channel(channel_url)
+    return ch.unary_unary("/inference.GRPCInferenceService/ModelInfer",
+                          request_serializer=lambda m: m.SerializeToString(),
+                          response_deserializer=service_pb2.ModelInferResponse.FromString)
+
+
+def output_of(resp):
+    shape = list(resp.outputs[0].shape)
+    return np.frombuffer(resp.raw_output_contents[0], "<f4").reshape(shape).astype(np.float64)
+
+
+def base_margin():
+    """base_margin as a second input, raw (tritonclient's way) and as typed
+    contents: XGBoost's predict with a DMatrix base_margin
+    (tests/reference/rounds)"""
+    call = infer_call(url)
+    for model, name, dtype, shape in [("xgb_binary", "fraud", "FP64", "[N]"),
+                                      ("xgb_multiclass", "xmc", "FP64", "[N, C]"),
+                                      ("xgb_reg", "reg", "FP32", "[N, 1]")]:
+        x = read_csv(f"{rounds}/{model}.input.csv")
+        bm = read_csv(f"{rounds}/{model}.base_margin.csv").astype(
+            np.float64 if dtype == "FP64" else np.float32)
+        if shape == "[N]":
+            bm = bm[:, 0]
+        want = read_csv(f"{rounds}/{model}.bm.expected.csv").astype(np.float64)
+        if model == "xgb_binary":
+            want = np.hstack([1 - want, want])
+        b = grpcclient.InferInput("base_margin", list(bm.shape), dtype)
+        b.set_data_from_numpy(bm)
+        req = request(x)
+        got = c.infer(name, inputs=[b] + req["inputs"]).as_numpy("output__0")
+        check(f"base_margin {shape} {dtype} raw ({model}) = XGBoost's",
+              close(got, want), None if got is None else got[:2])
+        m = service_pb2.ModelInferRequest(model_name=name)
+        t = m.inputs.add(name="input__0", datatype="FP32", shape=list(x.shape))
+        t.contents.fp32_contents.extend(x.ravel().tolist())
+        t = m.inputs.add(name="base_margin", datatype=dtype, shape=list(bm.shape))
+        (t.contents.fp64_contents if dtype == "FP64" else t.contents.fp32_contents
+         ).extend(bm.ravel().tolist())
+        check(f"base_margin {shape} {dtype} typed contents ({model})",
+              close(output_of(call(m, timeout=10)), want))
+
+
+def category_bytes():
+    """BYTES input__0 of category names and numbers as text, raw (Triton's
+    4-byte lengths) and as bytes_contents: the libraries' DataFrame answers"""
+    import json
+    call = infer_call(url)
+    for model in STRCAT:
+        objs = json.load(open(f"{strcat}/categories/{model}.rows.json"))
+        # a missing value is the empty string (binary BYTES has no null)
+        x = np.array([["" if o[k] is None else str(o[k])
+                       for k in ("x0", "color", "x1", "size")] for o in objs],
+                     dtype=np.object_)
+        p = read_csv(f"{strcat}/{model}.expected.csv").astype(np.float64)
+        want = np.hstack([1 - p, p])
+        got = c.infer(model, **request(x, "BYTES")).as_numpy("output__0")
+        check(f"BYTES raw of names ({model}) = the library's", close(got, want),
+              None if got is None else got[:2])
+        m = service_pb2.ModelInferRequest(model_name=model)
+        t = m.inputs.add(name="input__0", datatype="BYTES", shape=list(x.shape))
+        t.contents.bytes_contents.extend(v.encode() for v in x.ravel())
+        check(f"BYTES bytes_contents of names ({model})",
+              close(output_of(call(m, timeout=10)), want))
+
+
+def bad_inputs():
+    """malformed base_margin and BYTES inputs: INVALID_ARGUMENT naming it"""
+    call = infer_call(url)
+    x = rows("xgb_binary", 2)
+
+    def msg(model, inputs, raw=None):
+        m = service_pb2.ModelInferRequest(model_name=model)
+        for name, dtype, shape, field, vals in inputs:
+            t = m.inputs.add(name=name, datatype=dtype, shape=shape)
+            if field:
+                getattr(t.contents, field).extend(vals)
+        m.raw_input_contents.extend(raw or [])
+        return m
+
+    def status(m):
+        try:
+            call(m, timeout=10)
+            return "OK", ""
+        except grpc.RpcError as e:
+            return e.code().name, e.details()
+
+    x20 = x.ravel().tolist()
+    blen = lambda *s: b"".join(len(v).to_bytes(4, "little") + v for v in s)
+    for name, m, text in [
+        ("base_margin of 3 rows for 2", msg("fraud", [
+            ("input__0", "FP32", [2, 20], "fp32_contents", x20),
+            ("base_margin", "FP32", [3], "fp32_contents", [0, 0, 0])]),
+         "base_margin shape has 3 rows; input__0 has 2"),
+        ("base_margin [N] for 4 classes", msg("xmc", [
+            ("input__0", "FP32", [1, 12], "fp32_contents", [0] * 12),
+            ("base_margin", "FP32", [1], "fp32_contents", [0])]),
+         "base_margin shape must be [1, 4]"),
+        ("base_margin INT32", msg("fraud", [
+            ("input__0", "FP32", [2, 20], "fp32_contents", x20),
+            ("base_margin", "INT32", [2], "int_contents", [0, 0])]),
+         "base_margin datatype must be FP32 or FP64"),
+        ("base_margin FP64 sent as fp32_contents", msg("fraud", [
+            ("input__0", "FP32", [2, 20], "fp32_contents", x20),
+            ("base_margin", "FP64", [2], "fp32_contents", [0, 0])]),
+         "base_margin is FP64 but its contents hold fp32_contents"),
+        ("base_margin raw of the wrong size", msg("fraud", [
+            ("input__0", "FP32", [2, 20], None, None),
+            ("base_margin", "FP32", [2], None, None)], [x.tobytes(), b"\0" * 4]),
+         "base_margin raw_input_contents holds 4 bytes but shape [2] of FP32 takes 8"),
+        ("one raw_input_contents for two inputs", msg("fraud", [
+            ("input__0", "FP32", [2, 20], None, None),
+            ("base_margin", "FP32", [2], None, None)], [x.tobytes()]),
+         "the request has 1 raw_input_contents for 2 inputs"),
+        ("input__0 twice", msg("fraud", [
+            ("input__0", "FP32", [2, 20], "fp32_contents", x20),
+            ("input__0", "FP32", [2, 20], "fp32_contents", x20)]),
+         "the request gives input__0 twice"),
+        ("BYTES length past the end", msg("xgb3_strcat", [
+            ("input__0", "BYTES", [1, 4], None, None)],
+            [blen(b"1", b"red", b"2") + b"\x09\0\0\0S"]),
+         "string 3 is 9 bytes long, past the end"),
+        ("BYTES length cut short", msg("xgb3_strcat", [
+            ("input__0", "BYTES", [1, 4], None, None)],
+            [blen(b"1", b"red", b"2", b"S") + b"\1\0"]),
+         "string 4 has no room for its 4-byte length"),
+        ("BYTES with too few strings", msg("xgb3_strcat", [
+            ("input__0", "BYTES", [1, 4], "bytes_contents", [b"1", b"red", b"2"])]),
+         "input__0 shape [1,4] has 4 values, got 3"),
+        ("BYTES name the model never saw", msg("xgb3_strcat", [
+            ("input__0", "BYTES", [1, 4], "bytes_contents", [b"1", b"purple", b"2", b"S"])]),
+         "\"purple\" is not one of the model's categories"),
+        ("BYTES text that is no number", msg("xgb3_strcat", [
+            ("input__0", "BYTES", [1, 4], "bytes_contents", [b"one", b"red", b"2", b"S"])]),
+         "the string is not a number"),
+    ]:
+        code, details = status(m)
+        check(f"bad input, {name}: INVALID_ARGUMENT", code == "INVALID_ARGUMENT"
+              and text in details, f"{code} {details}")
 
 
 def raw_messages():
@@ -283,7 +435,8 @@ for name, fn in [("health", health), ("metadata", metadata),
                  ("every model", every_model), ("dtypes", dtypes),
                  ("outputs", outputs), ("concurrent", concurrent),
                  ("statistics", statistics), ("errors", errors),
-                 ("raw messages", raw_messages)]:
+                 ("raw messages", raw_messages), ("base_margin", base_margin),
+                 ("category bytes", category_bytes), ("bad inputs", bad_inputs)]:
     run(name, fn)
 
 finish()

@@ -48,6 +48,11 @@ for kv in ${served//,/ }; do
     models="$models    forest_model $name $file$proba;
 "
 done
+# trained on DataFrames with string categories (grpc_check.py's STRCAT)
+for m in xgb3_strcat.json lgb4_strcat.txt; do
+    models="$models    forest_model ${m%.*} $ROOT/tests/models/$m predict_proba=on;
+"
+done
 
 grpc_loc='location /inference.GRPCInferenceService/ { forest_grpc; }'
 cat > "$prefix/conf/nginx.conf" <<CONF

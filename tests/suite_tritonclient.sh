@@ -27,6 +27,9 @@ $(nginx_conf_head "$module" "$prefix" 256 info)
     forest_model fraud $REF/xgb_binary.json predict_proba=on;
     forest_model iris  $REF/lgb_multiclass.txt predict_proba=on;
     forest_model reg   $REF/xgb_reg.json;
+    forest_model xmc   $REF/xgb_multiclass.json predict_proba=on;
+    forest_model xgb3_strcat $ROOT/tests/models/xgb3_strcat.json predict_proba=on;
+    forest_model lgb4_strcat $ROOT/tests/models/lgb4_strcat.txt predict_proba=on;
     server {
         listen 127.0.0.1:$port;
         location /v2 { forest_kserve; }

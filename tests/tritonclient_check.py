@@ -188,13 +188,82 @@ def treeshap_output():
                                          expected("xgb_binary", 8, True)))
 
 
+rounds = f"{models}/../rounds"
+strcat = f"{models}/../../models"
+
+
+def base_margin():
+    """base_margin as a second binary input (FP64 [N] and [N, C], FP32
+    [N, 1]): XGBoost's predict with a DMatrix base_margin
+    (tests/reference/rounds)"""
+    for model, served, dtype, shape, want_proba in [
+            ("xgb_binary", "fraud", np.float64, "[N]", True),
+            ("xgb_multiclass", "xmc", np.float64, "[N, C]", False),
+            ("xgb_reg", "reg", np.float32, "[N, 1]", False)]:
+        x = read_csv(f"{rounds}/{model}.input.csv")
+        bm = read_csv(f"{rounds}/{model}.base_margin.csv").astype(dtype)
+        if shape == "[N]":
+            bm = bm[:, 0]
+        inp = httpclient.InferInput("input__0", list(x.shape), "FP32")
+        inp.set_data_from_numpy(x, binary_data=True)
+        b = httpclient.InferInput("base_margin", list(bm.shape),
+                                  "FP64" if dtype == np.float64 else "FP32")
+        b.set_data_from_numpy(bm, binary_data=True)
+        got = client.infer(served, [inp, b]).as_numpy("output__0")
+        want = read_csv(f"{rounds}/{model}.bm.expected.csv").astype(np.float64)
+        if want_proba:
+            want = np.hstack([1 - want, want])
+        check(f"base_margin {shape} {bm.dtype} binary ({model}) = XGBoost's",
+              close(got, want), None if got is None else got[:2])
+        # the inputs in the other order, margins asked for
+        got = client.infer(served, [b, inp], parameters={"output_margin": True}
+                           ).as_numpy("output__0")
+        want = read_csv(f"{rounds}/{model}.bm.margin.csv").astype(np.float64)
+        check(f"base_margin before input__0, output_margin ({model})",
+              close(got, want), None if got is None else got[:2])
+
+
+def category_bytes():
+    """a BYTES tensor of category names and numbers as text, binary: the
+    libraries' answers on the same rows as a DataFrame"""
+    import json
+    for model in ("xgb3_strcat", "lgb4_strcat"):
+        objs = json.load(open(f"{strcat}/categories/{model}.rows.json"))
+        # a missing value is the empty string (binary BYTES has no null)
+        x = np.array([["" if o[k] is None else str(o[k])
+                       for k in ("x0", "color", "x1", "size")] for o in objs],
+                     dtype=np.object_)
+        inp = httpclient.InferInput("input__0", list(x.shape), "BYTES")
+        inp.set_data_from_numpy(x, binary_data=True)
+        got = client.infer(model, [inp]).as_numpy("output__0")
+        p = read_csv(f"{strcat}/{model}.expected.csv").astype(np.float64)
+        check(f"BYTES binary tensor of names ({model}) = the library's",
+              close(got, np.hstack([1 - p, p])), None if got is None else got[:2])
+
+
+def binary_errors():
+    x = rows("xgb_binary", 2)
+    inp = httpclient.InferInput("input__0", list(x.shape), "FP32")
+    inp.set_data_from_numpy(x, binary_data=True)
+    b = httpclient.InferInput("base_margin", [3], "FP32")
+    b.set_data_from_numpy(np.zeros(3, np.float32), binary_data=True)
+    try:
+        client.infer("fraud", [inp, b])
+        check("base_margin of 3 rows for 2: raises", False, "no exception")
+    except InferenceServerException as e:
+        check("base_margin of 3 rows for 2: raises",
+              "base_margin shape has 3 rows; input__0 has 2" in str(e), str(e))
+
+
 for name, fn in [("server metadata", server_metadata), ("model metadata", model_metadata),
                  ("model config", model_config), ("infer defaults", infer_defaults),
                  ("infer json", infer_json), ("infer json/binary", infer_json_in_binary_out),
                  ("infer multiclass", infer_multiclass), ("infer regression", infer_regression),
                  ("classification", classification), ("statistics", statistics),
                  ("unknown model", unknown_model), ("wrong features", wrong_features),
-                 ("request options", request_options), ("treeshap_output", treeshap_output)]:
+                 ("request options", request_options), ("treeshap_output", treeshap_output),
+                 ("base_margin", base_margin), ("category bytes", category_bytes),
+                 ("binary errors", binary_errors)]:
     run(name, fn)
 
 finish()

@@ -70,6 +70,18 @@ sub model_dir {
     die "no reference rows for model $model\n";
 }
 
+# Rows $from .. $from+$n-1 of tests/reference/rounds/<name>.<kind>.csv
+# (scripts/make_rounds_reference.py: trees= and base_margin references).
+sub rounds_rows {
+    my ($name, $kind, $from, $n) = @_;
+    my $path = "$ENV{TEST_NGINX_SHARED}/rounds/$name.$kind.csv";
+    open my $in, '<', $path or die "cannot open $path: $!\n";
+    my $header = <$in>;
+    my @rows = map { chomp; [map { length $_ ? $_ + 0 : undef } split /,/, $_, -1] } <$in>;
+    close $in;
+    return [@rows[$from .. $from + $n - 1]];
+}
+
 sub input_rows    { my ($m, $from, $n) = @_; slice(read_csv($m, 'input'), $from, $n) }
 sub expected_rows { my ($m, $kind, $from, $n) = @_; slice(read_csv($m, $kind), $from, $n) }
 
