@@ -12,6 +12,7 @@
 
 #include "forest_codec.h"
 #include "../tests/codec/codec_feed.h"
+#include "fuzz_model.h"
 #include "fuzz_shape.h"
 
 #include <math.h>
@@ -40,30 +41,10 @@ fuzz_json_valid(const uint8_t *text, size_t len)
     free(s);
 }
 
-/* Category names on f1 ("a", "b"; unseen refused) and f2 ("a"; unseen
- * missing), so that string cells take every path of the codec. */
-static fcodec_cat_lookup
-fuzz_category(const void *ctx, uint32_t f, const char *s, size_t len,
-    float *code)
-{
-    (void) ctx;
-    if (f != 1 && f != 2) {
-        return FCODEC_CAT_NO_LIST;
-    }
-    if (len == 1 && (s[0] == 'a' || (f == 1 && s[0] == 'b'))) {
-        *code = (float) (s[0] - 'a');
-        return FCODEC_CAT_FOUND;
-    }
-    *code = NAN;
-    return f == 1 ? FCODEC_CAT_REFUSED : FCODEC_CAT_FOUND;
-}
-
 static void
 fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
 {
-    static char        *names[4] = { "f0", "f1", "f2", "f3" };
-    static const fcodec_model model = { "fuzz", 4, names, 64, 1,
-                                        fuzz_category, NULL, 3 };
+    const fcodec_model  model = fuzz_model;
     static const float  outputs[64 * 3] = { 0.25f, 0.5f, 0.25f, 1.0f / 3 };
     static const size_t pieces[8] = { 0, 1, 2, 3, 5, 8, 64, 4096 };
     feed_arena          ar = { NULL, 0, FUZZ_ARENA_MAX, -1 };
@@ -127,6 +108,7 @@ fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
         {
             abort();
         }
+        fuzz_check_margins(&whole);
         s = fuzz_shape(sel);
         if (fcodec_encode(api, &whole, &s, "fuzz\"\n", "1", outputs, &a,
                           &resp) == 0)

@@ -1,13 +1,15 @@
 /*
- * libFuzzer target: inference.ModelInferRequest decoding for a 4-feature
- * model, then the ModelInferResponse encoder on what it decoded.  The first
- * 2 input bytes choose how the answer is shaped; the rest is the message.
+ * libFuzzer target: inference.ModelInferRequest decoding for the model of
+ * fuzz_model.h (category names, base_margin), then the ModelInferResponse
+ * encoder on what it decoded.  The first 2 input bytes choose how the
+ * answer is shaped; the rest is the message.
  * Beyond the sanitizers it checks: a valid request has 1..max_rows rows and
  * an error has a status and a message; every response the encoder writes is
  * one well-formed framed protobuf message.
  */
 #include "forest_codec_grpc.h"
 #include "../tests/codec/codec_feed.h"
+#include "fuzz_model.h"
 #include "fuzz_shape.h"
 
 #include <stdio.h>
@@ -44,9 +46,7 @@ well_formed(const uint8_t *body, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char        *names[4] = { "f0", "f1", "f2", "f3" };
-    static const fcodec_model model = { "fuzz", 4, names, 64, 1, NULL, NULL,
-                                        0 };
+    const fcodec_model  model = fuzz_model;
     static const float  outputs[64 * 3] = { 0.25f, 0.5f, 0.25f, 1.0f / 3 };
     feed_arena          ar = { NULL, 0, FUZZ_ARENA_MAX, -1 };
     fcodec_alloc        a = { feed_alloc, &ar };
@@ -72,6 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {
             abort();
         }
+        fuzz_check_margins(&req);
         s = fuzz_shape(sel);
         if (fcodec_grpc_infer_encode(&req, &s, "fuzz", "1", outputs, &a,
                                      &resp) == 0)

@@ -63,6 +63,21 @@ def binary(dtype, fmt, declared=None):
     return struct.pack("<H", len(head)) + head + raw
 
 
+def sections(inputs):
+    """inputs: (name, shape, dtype, raw bytes), in the order sent"""
+    head = json.dumps({"inputs": [
+        {"name": n, "shape": shape, "datatype": dt,
+         "parameters": {"binary_data_size": len(raw)}}
+        for n, shape, dt, raw in inputs]}).encode()
+    return struct.pack("<H", len(head)) + head + b"".join(i[3] for i in inputs)
+
+
+def strings(*s):
+    """Triton's BYTES serialisation: a 4-byte length before each string"""
+    return b"".join(struct.pack("<I", len(v)) + v for v in s)
+
+
+ROWS8 = struct.pack("<8f", 1, 2, 3, 4, 5, 6, 7, 8)
 bins = {
     "fp32": binary("FP32", "f"),
     "fp64": binary("FP64", "d"),
@@ -70,6 +85,22 @@ bins = {
     "uint8": binary("UINT8", "B"),
     "fp16": binary("FP16", "e"),
     "lying": binary("FP32", "f", declared=30),
+    # the fuzz model takes 3 margins a row; f1 and f2 have category names
+    "base_margin": sections([
+        ("input__0", [2, 4], "FP32", ROWS8),
+        ("base_margin", [2, 3], "FP64", struct.pack("<6d", 1, 2, 3, 4, 5, 6))]),
+    "base_margin_first": sections([
+        ("base_margin", [1, 3], "FP32", struct.pack("<3f", 0.5, -1, 2)),
+        ("input__0", [1, 4], "FP32", ROWS8[:16])]),
+    "bytes": sections([("input__0", [2, 4], "BYTES", strings(
+        b"1.5", b"a", b"a", b"2", b"", b"b", b"zz", b"3e1"))]),
+    "bytes_margin": sections([
+        ("input__0", [1, 4], "BYTES", strings(b"nan", b"b", b"a", b"-4")),
+        ("base_margin", [1, 3], "FP32", struct.pack("<3f", 1, 2, 3))]),
+    "bytes_past_end": sections([("input__0", [1, 4], "BYTES",
+                                 strings(b"1", b"a", b"a") + b"\x40\0\0\0x")]),
 }
 for i, (name, body) in enumerate(bins.items()):
     write("fuzz_codec_binary", name, bytes([i, i * 71 % 256]) + body)
+# fed in 8-byte pieces, a string's length ends a piece (a crash once)
+write("fuzz_codec_binary", "bytes_pieces", bytes([5, 0]) + bins["bytes"])

@@ -34,9 +34,14 @@ def param(field, key, value):
     return ln(field, ln(1, key) + ln(2, value))
 
 
-def tensor(dtype, rows, contents=None):
-    t = ln(1, b"input__0") + ln(2, dtype) + packed(3, [rows, 4])
+def tensor(dtype, rows, contents=None, name=b"input__0", shape=None):
+    t = ln(1, name) + ln(2, dtype) + packed(3, shape or [rows, 4])
     return ln(5, t + (ln(5, contents) if contents is not None else b""))
+
+
+def strings(*s):
+    """Triton's BYTES serialisation: a 4-byte length before each string"""
+    return b"".join(struct.pack("<I", len(v)) + v for v in s)
 
 
 def frame(msg, flag=0):
@@ -66,6 +71,20 @@ infer = {
     + tensor(b"FP32", 1, ln(6, struct.pack("<4f", *vals[:4]))) + tag(101, 1) + b"\0" * 8,
     "shm": head + ln(5, ln(1, b"input__0") + ln(2, b"FP32") + packed(3, [1, 4])
                      + param(4, b"shared_memory_region", ln(3, b"r"))),
+    # the fuzz model takes 3 margins a row; f1 and f2 have category names
+    "base_margin_raw": head + tensor(b"FP32", 2)
+    + tensor(b"FP64", 0, name=b"base_margin", shape=[2, 3])
+    + ln(7, struct.pack("<8f", *vals)) + ln(7, struct.pack("<6d", 1, 2, 3, 4, 5, 6)),
+    "base_margin_typed": head
+    + tensor(b"FP32", 0, ln(6, struct.pack("<3f", 1, 2, 3)), name=b"base_margin",
+             shape=[1, 3])
+    + tensor(b"FP32", 1, ln(6, struct.pack("<4f", *vals[:4]))),
+    "bytes_raw": head + tensor(b"BYTES", 2) + ln(7, strings(
+        b"1.5", b"a", b"a", b"2", b"", b"b", b"zz", b"3e1")),
+    "bytes_contents": head + tensor(b"BYTES", 1, b"".join(
+        ln(8, v) for v in (b"nan", b"b", b"a", b"-4"))),
+    "bytes_past_end": head + tensor(b"BYTES", 1) + ln(7, strings(b"1", b"a")
+                                                     + b"\x40\0\0\0x"),
 }
 for i, (name, msg) in enumerate(infer.items()):
     write("fuzz_grpc_infer", name, bytes([i, i * 37 % 256]) + msg)
