@@ -135,7 +135,10 @@ cpu_destroy(forest_executor *base)
     free(ex);
 }
 
-static const forest_executor_ops cpu_ops = { "cpu", cpu_predict, cpu_destroy };
+/* contributions: forest_shap_run on the calling thread */
+static const forest_executor_ops cpu_ops = {
+    "cpu", cpu_predict, cpu_destroy, NULL
+};
 
 /* The block kernels this build has, widest first: the x86 ones only in x86
  * builds (their files and __builtin_cpu_supports are x86-only), NEON only

@@ -6,7 +6,10 @@
 #ifndef FOREST_EXEC_H
 #define FOREST_EXEC_H
 
+#include <stdio.h>
+
 #include "forest.h"
+#include "treeshap.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +29,16 @@ typedef struct {
     int  (*predict)(forest_executor *ex, const float *rows, size_t n_rows,
                     int margin, float *out, char *err, size_t errlen);
     void (*destroy)(forest_executor *ex);
+    /*
+     * Optional (NULL: not offered): the TreeSHAP contributions of n_rows
+     * rows into out, as forest_shap_run lays them out and within 1e-5
+     * absolute + relative of its values.  Same threading as predict.
+     * Returns 0, -1 with a message in err (the batch failed), or 1 where
+     * the executor leaves the batch to forest_shap_run (below its transfer
+     * threshold, or paths it cannot take).
+     */
+    int  (*contribs)(forest_executor *ex, const float *rows, size_t n_rows,
+                     float *out, char *err, size_t errlen);
 } forest_executor_ops;
 
 struct forest_executor {
@@ -42,6 +55,24 @@ forest_executor_predict(forest_executor *ex, const float *rows, size_t n_rows,
     int margin, float *out, char *err, size_t errlen)
 {
     return ex->ops->predict(ex, rows, n_rows, margin, out, err, errlen);
+}
+
+/* Contributions by the executor where it offers them for this batch, else
+ * by forest_shap_run on the calling thread (s: the model's paths). */
+static inline int
+forest_executor_contribs(forest_executor *ex, const forest_shap *s,
+    const float *rows, size_t n_rows, float *out, char *err, size_t errlen)
+{
+    int rc = 1;
+
+    if (ex->ops->contribs != NULL) {
+        rc = ex->ops->contribs(ex, rows, n_rows, out, err, errlen);
+    }
+    if (rc == 1 && forest_shap_run(s, rows, n_rows, out) != 0) {
+        snprintf(err, errlen, "out of memory for the contributions");
+        return -1;
+    }
+    return rc == 1 ? 0 : rc;
 }
 
 static inline void

@@ -34,7 +34,7 @@ gpu_host_predict(forest_executor *base, const float *rows, size_t n_rows,
 }
 
 static const forest_executor_ops gpu_host_ops = {
-    "gpu-host", gpu_host_predict, forest_gpu_layout_executor_destroy
+    "gpu-host", gpu_host_predict, forest_gpu_layout_executor_destroy, NULL
 };
 
 extern "C" forest_executor *

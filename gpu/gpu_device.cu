@@ -1,10 +1,12 @@
 /*
- * Moving a host gpu_forest (gpu_layout.cu) to the device and back out.
+ * Moving a host gpu_forest (gpu_layout.cu) and gpu_shap (gpu_shap_paths.cu)
+ * to the device and back out.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "gpu_kernel.h"
+#include "gpu_shap.h"
 
 #define UPLOAD(field, count)                                                  \
     (cudaMalloc((void **) &dev->field, ((count) + 1) * sizeof(*host->field))  \
@@ -56,3 +58,39 @@ forest_gpu_upload(const gpu_forest *host, gpu_forest *dev, char *err,
     return 0;
 }
 
+extern "C" void
+forest_gpu_shap_free_device(gpu_shap *dev)
+{
+    cudaFree(dev->elems);
+    cudaFree(dev->conds);
+    cudaFree(dev->bins);
+    cudaFree(dev->bin_len);
+    cudaFree(dev->values);
+    cudaFree(dev->bias);
+    cudaFree(dev->divisor);
+    memset(dev, 0, sizeof(*dev));
+}
+
+extern "C" int
+forest_gpu_shap_upload(const gpu_shap *host, gpu_shap *dev, char *err,
+    size_t errlen)
+{
+    memset(dev, 0, sizeof(*dev));
+    dev->n_elems = host->n_elems;
+    dev->n_conds = host->n_conds;
+    dev->n_values = host->n_values;
+    dev->n_bins = host->n_bins;
+    dev->n_features = host->n_features;
+    dev->n_outputs = host->n_outputs;
+    if (UPLOAD(elems, host->n_elems) || UPLOAD(conds, host->n_conds)
+        || UPLOAD(bins, host->n_bins + 1) || UPLOAD(bin_len, host->n_bins)
+        || UPLOAD(values, host->n_values) || UPLOAD(bias, host->n_outputs)
+        || UPLOAD(divisor, host->n_outputs))
+    {
+        snprintf(err, errlen, "CUDA TreeSHAP upload failed: %s",
+            cudaGetErrorString(cudaGetLastError()));
+        forest_gpu_shap_free_device(dev);
+        return -1;
+    }
+    return 0;
+}

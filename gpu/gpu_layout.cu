@@ -27,12 +27,8 @@ forest_gpu_layout_free_host(gpu_forest *f)
 static uint32_t
 node_bits(const forest_model *m, const forest_node *nd)
 {
-    uint32_t bits;
+    uint32_t bits = (uint32_t) nd->feature & GPU_FEATURE_MASK;
 
-    if (nd->kind == FOREST_NODE_LEAF) {
-        return GPU_LEAF;
-    }
-    bits = (uint32_t) nd->feature & GPU_FEATURE_MASK;
     bits |= nd->default_left ? GPU_DEFAULT_LEFT : 0;
     bits |= nd->zero_is_missing ? GPU_ZERO_MISSING : 0;
     if (nd->kind == FOREST_NODE_CATEGORICAL) {
@@ -44,6 +40,21 @@ node_bits(const forest_model *m, const forest_node *nd)
         }
     }
     return bits;
+}
+
+extern "C" void
+forest_gpu_split_test(const forest_model *m, const forest_node *nd,
+    gpu_node *g)
+{
+    g->bits = node_bits(m, nd);
+    g->left = 0;
+    g->aux = 0;
+    if (nd->kind == FOREST_NODE_CATEGORICAL) {
+        memcpy(&g->value, &nd->cat_nbits, sizeof(uint32_t));
+        g->aux = nd->cat_word;
+    } else {
+        g->value = nd->threshold;
+    }
 }
 
 /* Lays out one tree breadth-first from dst[0]; returns nodes written. */
@@ -59,22 +70,17 @@ layout_tree(const forest_model *m, uint32_t t, gpu_node *dst, uint32_t base,
         const forest_node *nd = &tree[queue[head]];
         gpu_node          *g = &dst[head];
 
-        g->bits = node_bits(m, nd);
-        g->left = 0;
-        g->aux = 0;
         if (nd->kind == FOREST_NODE_LEAF) {
+            g->bits = GPU_LEAF;
+            g->left = 0;
+            g->aux = 0;
             if (m->tree_group[t] >= 0) {
                 g->value = (float) m->leaf_values[nd->leaf];
             } else {
                 g->aux = nd->leaf;
             }
         } else {
-            if (nd->kind == FOREST_NODE_CATEGORICAL) {
-                memcpy(&g->value, &nd->cat_nbits, sizeof(uint32_t));
-                g->aux = nd->cat_word;
-            } else {
-                g->value = nd->threshold;
-            }
+            forest_gpu_split_test(m, nd, g);
             g->left = base + next;
             queue[tail++] = (uint32_t) nd->left;
             queue[tail++] = (uint32_t) nd->right;

@@ -94,6 +94,11 @@ int  forest_gpu_layout_build(const forest_model *m, gpu_forest *out,
     char *err, size_t errlen);
 void forest_gpu_layout_free_host(gpu_forest *f);
 
+/* A split node's test as the layout holds it (value, feature and flags,
+ * categorical set in the layout's cat_bits); g->left is 0, the caller's. */
+void forest_gpu_split_test(const forest_model *m, const forest_node *nd,
+    gpu_node *g);
+
 /* Sets f's cstage_cap to cap nodes (at least 1) and cstage to match:
  * the layout build takes GPU_SMEM_LIMIT's worth; the CPU execution layer's
  * check the least that holds the largest tree, for the most stages. */

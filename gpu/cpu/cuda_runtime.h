@@ -211,6 +211,24 @@ __ballot_sync(unsigned mask, int pred)
     return bits;
 }
 
+/* A block's threads run at once: a real atomic read-modify-write, as
+ * sm_60 and later have for double (and an 8-byte alignment fault). */
+static inline double
+atomicAdd(double *p, double v)
+{
+    double old, sum;
+
+    if ((uintptr_t) p % alignof(double) != 0) {
+        forest_cpu_fault("misaligned atomicAdd at %p", (void *) p);
+    }
+    __atomic_load(p, &old, __ATOMIC_RELAXED);
+    do {
+        sum = old + v;
+    } while (!__atomic_compare_exchange(p, &old, &sum, false,
+                 __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    return old;
+}
+
 /* kernel<<<grid, block, smem, stream>>>(args...): each thread gets its own
  * copy of the arguments, converted to the kernel's parameter types */
 template <typename... P, typename... A>

@@ -27,6 +27,7 @@
 
 #include "forest_gpu.h"
 #include "gpu_kernel.h"
+#include "gpu_shap.h"
 
 /* a full TREES tile and a partial one */
 #define TREES_PIECE 6
@@ -188,8 +189,53 @@ gpu_cpu_predict(forest_executor *base, const float *rows, size_t n_rows,
     return rc;
 }
 
+/*
+ * Contributions: the TreeSHAP kernels (gpu_shap.cu) over paths built for
+ * the call (a check, not a server: the executor keeps only the layout), on
+ * copies of the rows and of the outputs and sums of exactly their size.
+ * A model the kernel cannot take fails here, where the GPU executor would
+ * leave it to the CPU, so that the checks see it.
+ */
+static int
+gpu_cpu_contribs(forest_executor *base, const float *rows, size_t n_rows,
+    float *out, char *err, size_t errlen)
+{
+    const gpu_forest &f = ((gpu_layout_executor *) base)->host;
+    gpu_shap          s;
+    char              why[FOREST_ERR_LEN];
+    size_t            per, in_bytes = n_rows * f.n_features * sizeof(float);
+    float            *in, *res;
+    double           *phi;
+    cudaError_t       e = cudaErrorMemoryAllocation;
+
+    if (forest_gpu_shap_build(base->model, &s, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "GPU contributions: %s", why);
+        return -1;
+    }
+    per = n_rows * forest_gpu_shap_row_values(&s);
+    in = (float *) malloc(in_bytes);
+    res = (float *) malloc(per * sizeof(float));
+    phi = (double *) malloc(per * sizeof(double));
+    if (in != NULL && res != NULL && phi != NULL) {
+        memcpy(in, rows, in_bytes);
+        e = forest_gpu_shap_launch(&f, &s, in, n_rows, phi, res, NULL);
+    }
+    if (e == cudaSuccess) {
+        memcpy(out, res, per * sizeof(float));
+    } else {
+        snprintf(err, errlen, "kernel (contributions): %s",
+            cudaGetErrorString(e));
+    }
+    free(in);
+    free(res);
+    free(phi);
+    forest_gpu_shap_free_host(&s);
+    return e == cudaSuccess ? 0 : -1;
+}
+
 static const forest_executor_ops gpu_cpu_ops = {
-    "gpu-cpu", gpu_cpu_predict, forest_gpu_layout_executor_destroy
+    "gpu-cpu", gpu_cpu_predict, forest_gpu_layout_executor_destroy,
+    gpu_cpu_contribs
 };
 
 extern "C" forest_executor *
