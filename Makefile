@@ -132,12 +132,18 @@ $(BUILD)/bin/codec_micro: bench/codec/codec_micro.c $(LIBCODEC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Icodec -o $@ $< $(LIBCODEC) $(LDLIBS_ALL)
 
-# GPU benchmark driver (bench/gpu.sh); needs the CUDA build
-gpu-bench: $(BUILD)/bin/gpu_bench
+# GPU benchmark driver and contribution checks (bench/gpu.sh); need the
+# CUDA build
+gpu-bench: $(BUILD)/bin/gpu_bench $(BUILD)/bin/gpu_shap_checks
 $(BUILD)/bin/gpu_bench: bench/gpu_bench.c $(LIBFOREST) $(LIBCUDA_A)
 	@test -n "$(USE_CUDA)" || { echo "gpu-bench needs nvcc (FOREST_CUDA=on)"; exit 1; }
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIBFOREST) $(CUDA_LIBS) $(LDLIBS_ALL)
+$(BUILD)/bin/gpu_shap_checks: tests/gpu_cpu/shap_checks.c $(wildcard tests/unit/*.h) $(LIBFOREST) $(LIBCUDA_A)
+	@test -n "$(USE_CUDA)" || { echo "gpu-bench needs nvcc (FOREST_CUDA=on)"; exit 1; }
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DSHAP_CHECKS_CUDA -Igpu -Itests/unit -o $@ $< \
+	    $(LIBFOREST) $(CUDA_LIBS) $(LIBFOREST) $(LDLIBS_ALL)
 
 # ---- the kernels on CPU threads (gpu/cpu/, tests/suite_gpu_cpu.sh) -------
 # g++ compiles the kernel sources as they are through the CPU execution
@@ -150,7 +156,8 @@ GPUCPU_SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 GPUCPU_SAN_tsan := -fsanitize=thread
 GPUCPU_CXX  := $(CXX) -std=c++17 -O1 -g -pthread -fno-omit-frame-pointer $(WARN) \
                -Iforest -Igpu -Igpu/cpu -include gpu/cpu/cuda_runtime.h -x c++
-GPUCPU_SRCS := gpu/gpu_kernel.cu gpu/gpu_layout.cu gpu/cpu/exec_gpu_cpu.cc \
+GPUCPU_SRCS := gpu/gpu_kernel.cu gpu/gpu_layout.cu gpu/gpu_shap.cu \
+               gpu/gpu_shap_paths.cu gpu/cpu/exec_gpu_cpu.cc \
                gpu/cpu/cuda_cpu.cc tests/gpu_cpu/kernel_checks.cc
 GPUCPU_HDRS := $(wildcard gpu/*.h gpu/*.cuh gpu/cpu/*.h forest/*.h)
 GPUCPU_LINK  = $(CXX) -pthread $(GPUCPU_SAN_$*) -o $@ $^ -lm
@@ -167,7 +174,8 @@ $(GPUCPU)/%/obj/cli_common.o: cli/cli_common.c $(wildcard cli/*.h) $(GPUCPU_HDRS
 	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -pthread $(WARN) -Iforest \
 	    -DFOREST_GPU_CPU $(GPUCPU_SAN_$*) -c $< -o $@
 
-$(GPUCPU)/%/bin/forest: $(foreach o,cli_common gpu_kernel gpu_layout exec_gpu_cpu cuda_cpu,$(GPUCPU)/%/obj/$(o).o) \
+GPUCPU_EXEC := gpu_kernel gpu_layout gpu_shap gpu_shap_paths exec_gpu_cpu cuda_cpu
+$(GPUCPU)/%/bin/forest: $(foreach o,cli_common $(GPUCPU_EXEC),$(GPUCPU)/%/obj/$(o).o) \
                         $(filter-out %/cli_common.o,$(CLI_OBJS)) $(LIBFOREST)
 	@mkdir -p $(dir $@)
 	$(GPUCPU_LINK)
@@ -176,9 +184,19 @@ $(GPUCPU)/%/bin/kernel_checks: $(GPUCPU)/%/obj/kernel_checks.o $(GPUCPU)/%/obj/c
 	@mkdir -p $(dir $@)
 	$(GPUCPU_LINK)
 
-.SECONDARY: $(foreach s,$(GPUCPU_SANS),$(foreach o,cli_common $(basename $(notdir $(GPUCPU_SRCS))),$(GPUCPU)/$(s)/obj/$(o).o))
+# the GPU TreeSHAP kernels against the libraries' contributions
+$(GPUCPU)/%/obj/shap_checks.o: tests/gpu_cpu/shap_checks.c $(wildcard tests/unit/*.h) $(GPUCPU_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -pthread $(WARN) -Iforest -Igpu \
+	    -Itests/unit $(GPUCPU_SAN_$*) -c $< -o $@
+
+$(GPUCPU)/%/bin/shap_checks: $(foreach o,shap_checks $(GPUCPU_EXEC),$(GPUCPU)/%/obj/$(o).o) $(LIBFOREST)
+	@mkdir -p $(dir $@)
+	$(GPUCPU_LINK)
+
+.SECONDARY: $(foreach s,$(GPUCPU_SANS),$(foreach o,cli_common shap_checks $(basename $(notdir $(GPUCPU_SRCS))),$(GPUCPU)/$(s)/obj/$(o).o))
 .PHONY: gpu-cpu test-gpu-cpu
-gpu-cpu: $(foreach s,$(GPUCPU_SANS),$(GPUCPU)/$(s)/bin/forest $(GPUCPU)/$(s)/bin/kernel_checks)
+gpu-cpu: $(foreach s,$(GPUCPU_SANS),$(foreach b,forest kernel_checks shap_checks,$(GPUCPU)/$(s)/bin/$(b)))
 test-gpu-cpu: gpu-cpu
 	bash tests/suite_gpu_cpu.sh $(ABS_BUILD)
 

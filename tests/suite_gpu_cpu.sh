@@ -7,7 +7,11 @@
 # First the layer's own checks (tests/gpu_cpu/kernel_checks.cc): a kernel
 # using every intrinsic runs clean, and each deliberate bug is reported;
 # then every kernel variant on every reference model against the libraries'
-# outputs, by tests/parity.py's rules.  Needs no nvcc and no GPU.
+# outputs, by tests/parity.py's rules; then the TreeSHAP kernels' contributions
+# (tests/gpu_cpu/shap_checks.c: the libraries' and the CPU's, a few rows,
+# the larger models cut to their first rounds; under TSan a few models, as
+# the races it looks for do not depend on the model).  Needs no nvcc and no
+# GPU.
 # $1 = absolute build dir.
 set -uo pipefail
 BUILD=${1:?usage: suite_gpu_cpu.sh BUILD_DIR}
@@ -33,14 +37,15 @@ expect() {
 
 sans=()
 for san in asan tsan; do
-    if [ -x "$dir/$san/bin/forest" ] && [ -x "$dir/$san/bin/kernel_checks" ]; then
+    if [ -x "$dir/$san/bin/forest" ] && [ -x "$dir/$san/bin/kernel_checks" ] \
+        && [ -x "$dir/$san/bin/shap_checks" ]; then
         sans+=("$san")
     elif [ "$san" = tsan ] && [ -x "$dir/asan/bin/forest" ]; then
         # make gpu-cpu leaves it out under SANITIZE=1 (see the Makefile)
         echo "SKIP TSan race pass: a SANITIZE=1 build (TSan cannot link its ASan libforest.a)"
         skipped=$((skipped + 1))
     else
-        bad "no $dir/$san/bin/{forest,kernel_checks} (make gpu-cpu)"
+        bad "no $dir/$san/bin/{forest,kernel_checks,shap_checks} (make gpu-cpu)"
     fi
 done
 
@@ -65,6 +70,16 @@ done
 for san in "${sans[@]}"; do
     echo "--- parity through $san"
     out=$(FOREST_PARITY_ARGS="--device gpu-cpu" python3 tests/parity.py "$dir/$san" 2>&1)
+    rc=$?
+    grep -v '^[0-9]* passed' <<<"$out"
+    tally "$out" "$rc"
+done
+
+for san in "${sans[@]}"; do
+    echo "--- contributions through $san"
+    models=()
+    [ "$san" = tsan ] && models=(xgb_cat lgb_multiclass skl_rf_multi skl_gbdt)
+    out=$(timeout 300 "$dir/$san/bin/shap_checks" 1 "${models[@]}" 2>&1)
     rc=$?
     grep -v '^[0-9]* passed' <<<"$out"
     tally "$out" "$rc"

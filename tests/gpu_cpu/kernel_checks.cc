@@ -5,8 +5,9 @@
  *
  *   kernel_checks good   a kernel using every intrinsic the layer gives
  *                        (both kinds of shared memory, barriers, shuffles,
- *                        ballot, a partial last block) must give the
- *                        host's sums, and launches past the limits fail;
+ *                        ballot, atomicAdd, a partial last block) must
+ *                        give the host's sums, and launches past the
+ *                        limits fail;
  *   kernel_checks BUG    a kernel with that bug must not finish quietly:
  *                        race (a shared slot read with no barrier after
  *                        another thread wrote it), oob-dynamic, oob-static
@@ -120,12 +121,24 @@ static const char *const bugs[] = {
     "shuffle-divergent"
 };
 
+/* every thread of every block adds its x to one total */
+__global__ void
+atomic_sum(const int *x, size_t n, double *total)
+{
+    size_t i = (size_t) blockIdx.x * blockDim.x + threadIdx.x;
+
+    if (i < n) {
+        atomicAdd(total, (double) x[i]);
+    }
+}
+
 static int
 check_good(const int *x)
 {
     int      tree[BLOCKS], shfl[BLOCKS], xr[BLOCKS * WARPS];
     unsigned ballots[BLOCKS * WARPS];
-    int      bad = 0;
+    int      bad = 0, want_total = 0;
+    double   total = 0.0;
 
     FOREST_LAUNCH(block_sums, BLOCKS, BLOCK, BLOCK * sizeof(int), NULL, x,
         (size_t) N, tree, shfl, xr, ballots);
@@ -153,8 +166,14 @@ check_good(const int *x)
             bad |= xr[b * WARPS + w] != wsum || ballots[b * WARPS + w] != wb;
         }
     }
+    FOREST_LAUNCH(atomic_sum, BLOCKS, BLOCK, 0, NULL, x, (size_t) N, &total);
+    for (int i = 0; i < N; i++) {
+        want_total += x[i];
+    }
+    bad |= cudaGetLastError() != cudaSuccess || total != want_total;
     if (bad) {
-        fprintf(stderr, "FAIL good: sums or ballots differ from the host's\n");
+        fprintf(stderr, "FAIL good: sums, ballots or the atomic total differ "
+            "from the host's\n");
         return 1;
     }
     FOREST_LAUNCH(block_sums, 1, 2048, 0, NULL, x, (size_t) N, tree, shfl,
