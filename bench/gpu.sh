@@ -16,10 +16,16 @@
 #                               80, 1024, 65536 and 1M on the benchmark model and
 #                               the 5000-tree depth-12 model, the GPU end to end
 #                               and the CPU executor on all cores (gpu_bench)
-#                            3. HTTP: nginx + the module, wrk, 80-row requests
+#                            3. contributions: the GPU TreeSHAP on every
+#                               reference model, all 200 rows, against the
+#                               libraries' and the CPU's (gpu_shap_checks),
+#                               and rows/s at batch 1, 64 and 10,000 on the
+#                               benchmark model, GPU end to end and the CPU
+#                               TreeSHAP on one thread (gpu_bench --contribs)
+#                            4. HTTP: nginx + the module, wrk, 80-row requests
 #                               to both models on the GPU (the defaults) and on
 #                               the CPU, then the GPU ones again under CUDA MPS
-#                            4. the tables (bench/gpu/table.py), with the
+#                            5. the tables (bench/gpu/table.py), with the
 #                               transfer_threshold the crossover recommends
 #   bench/gpu.sh rehearse    here, no CUDA: every step the run takes that needs
 #                            none (request files, the nginx configuration
@@ -86,7 +92,8 @@ prepare() {
     make BUILD=build/gpu FOREST_CUDA=on all gpu-bench
     [ -f build/bench/xgb_bench.json ] || python3 bench/make_bench_models.py --out build/bench
     rm -rf "$CARRY" && mkdir -p "$CARRY/bin"
-    cp build/gpu/bin/forest build/gpu/bin/gpu_bench "$CARRY/bin/"
+    cp build/gpu/bin/forest build/gpu/bin/gpu_bench build/gpu/bin/gpu_shap_checks \
+        "$CARRY/bin/"
     # 20k rows of the benchmark input; gpu_bench repeats them up to 1M rows.
     # The benchmark model travels once, in the pack (nginx and gpu_bench
     # both read it there): the carry is 64 MiB in all
@@ -118,6 +125,18 @@ step_kernel() {
     timeout "$(budget 150)" "$CARRY/bin/gpu_bench" "$PACK/data/large.txt" "$CARRY/bench.f32" 32 \
         --reps 3 > "$RES/kernel_large.tsv" 2> "$RES/kernel_large.err"
     tail -3 "$RES/kernel_large.err"
+}
+
+step_shap() {
+    echo "== contributions: GPU TreeSHAP against the libraries' and the CPU's"
+    timeout "$(budget 60)" "$CARRY/bin/gpu_shap_checks" --all 200 \
+        > "$RES/shap_checks.txt" 2>&1
+    grep -v '^ok' "$RES/shap_checks.txt" | tail -8
+    echo "== contributions rows/s: GPU end to end, CPU TreeSHAP on one thread"
+    timeout "$(budget 60)" "$CARRY/bin/gpu_bench" "$PACK/data/xgb_bench.json" "$CARRY/bench.f32" 32 \
+        --contribs > "$RES/contrib_bench.tsv" 2> "$RES/contrib_bench.err"
+    cat "$RES/contrib_bench.tsv"
+    tail -3 "$RES/contrib_bench.err"
 }
 
 # One round of wrk against the running nginx: $1 = mps_on|mps_off, $2.. =
@@ -200,6 +219,7 @@ run() {
     large_model "$PACK/data/large.txt"
     step_parity
     step_kernel
+    step_shap
     step_http
     echo "== tables"
     python3 bench/gpu/table.py "$RES" | tee "$RES/table.txt"
@@ -250,7 +270,8 @@ rehearse() {
     fi
     python3 bench/gpu/table.py bench/gpu/rehearse > "$tmp/table.txt" \
         || rehearse_fail "table.py failed on the fake results"
-    for want in 'recommended transfer_threshold' 'compact' 'p99 ms' 'large_cpu'; do
+    for want in 'recommended transfer_threshold' 'compact' 'p99 ms' 'large_cpu' \
+        'contributions rows/s' 'gpu / cpu'; do
         grep -q "$want" "$tmp/table.txt" || rehearse_fail "no '$want' in the table"
     done
     echo "tables: bench/gpu/table.py reads the fake results ($(wc -l < "$tmp/table.txt") lines)"

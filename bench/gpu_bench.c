@@ -11,10 +11,19 @@
  * (its rate no longer depends on the batch there, and a million rows of a
  * 5,000-tree model would take it many seconds).
  *
+ * With --contribs, TreeSHAP contributions instead, at the batch sizes of
+ * the CPU's contribution benchmark (bench/shap_bench.py): rows/s of the GPU
+ * executor end to end ("contrib gpu", no transfer_threshold) and of
+ * forest_shap_run on one thread ("contrib cpu1", timed at CONTRIB_CPU_MAX
+ * rows above that: a call of 10,000 rows of a large model takes it
+ * seconds, at the same rate a row).
+ *
  * usage: gpu_bench MODEL INPUT.f32 FEATURES [--rows N] [--reps R]
+ *                  [--contribs]
  */
 #include "forest_exec.h"
 #include "input.h"
+#include "treeshap.h"
 #include "../gpu/forest_gpu.h"
 
 #include <stdio.h>
@@ -26,6 +35,10 @@ static const size_t batches[] = { 1, 16, 80, 1024, 65536, 1u << 20 };
 #define N_BATCHES (sizeof(batches) / sizeof(batches[0]))
 #define CPU_MAX_BATCH 65536
 #define CPU1_MAX_BATCH 4096
+
+static const size_t contrib_batches[] = { 1, 64, 10000 };
+#define N_CONTRIB_BATCHES (sizeof(contrib_batches) / sizeof(contrib_batches[0]))
+#define CONTRIB_CPU_MAX 256
 
 static const struct {
     const char        *name;
@@ -73,6 +86,69 @@ executor_rate(forest_executor *ex, const float *rows, size_t total,
     return done / t;
 }
 
+/* rows/s of contributions by the GPU executor (s NULL) or by
+ * forest_shap_run, as executor_rate times predictions */
+static double
+contrib_rate(forest_executor *gpu, const forest_shap *s, const float *rows,
+    size_t total, size_t batch, float *out)
+{
+    const forest_model *m = gpu->model;
+    char                err[FOREST_ERR_LEN];
+    size_t              done = 0;
+    double              t0 = now_s(), t;
+
+    do {
+        const float *x = rows + done % (total - batch + 1) * m->n_features;
+        int          rc = s != NULL ? forest_shap_run(s, x, batch, out)
+                                    : gpu->ops->contribs(gpu, x, batch, out,
+                                          err, sizeof(err));
+
+        if (rc != 0) {
+            fprintf(stderr, "gpu_bench: contributions: %s\n",
+                rc == 1 ? "the GPU executor left them to the CPU" : err);
+            return -1.0;
+        }
+        done += batch;
+        t = now_s() - t0;
+    } while (t < 1.0);
+    return done / t;
+}
+
+static int
+contribs(forest_executor *gpu, const float *rows, size_t total)
+{
+    const forest_model *m = gpu->model;
+    char                err[FOREST_ERR_LEN];
+    forest_shap        *s = forest_shap_new(m, err, sizeof(err));
+    size_t              max = contrib_batches[N_CONTRIB_BATCHES - 1];
+    float              *out;
+
+    if (s == NULL) {
+        fprintf(stderr, "gpu_bench: %s\n", err);
+        return 1;
+    }
+    out = malloc(max * forest_shap_row_values(s) * sizeof(float));
+    if (out == NULL || total < max) {
+        fprintf(stderr, "gpu_bench: out of memory\n");
+        free(out);
+        forest_shap_free(s);
+        return 1;
+    }
+    for (size_t i = 0; i < N_CONTRIB_BATCHES; i++) {
+        size_t b = contrib_batches[i];
+
+        printf("contrib\tgpu\t%zu\t%.6g\n", b,
+            contrib_rate(gpu, NULL, rows, total, b, out));
+        printf("contrib\tcpu1\t%zu\t%.6g\n", b,
+            contrib_rate(gpu, s, rows, total,
+                b < CONTRIB_CPU_MAX ? b : CONTRIB_CPU_MAX, out));
+        fflush(stdout);
+    }
+    free(out);
+    forest_shap_free(s);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -85,17 +161,20 @@ main(int argc, char **argv)
     double             kernel[N_STRATEGIES][N_BATCHES];
     float             *rows, *out;
     char               err[FOREST_ERR_LEN];
+    int                shap = 0;
 
     if (argc < 4) {
         fprintf(stderr, "usage: gpu_bench MODEL INPUT.f32 FEATURES "
             "[--rows N] [--reps R]\n");
         return 2;
     }
-    for (int i = 4; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--rows") == 0) {
-            total = strtoull(argv[i + 1], NULL, 10);
-        } else if (strcmp(argv[i], "--reps") == 0) {
-            reps = (unsigned) strtoul(argv[i + 1], NULL, 10);
+    for (int i = 4; i < argc; i++) {
+        if (strcmp(argv[i], "--contribs") == 0) {
+            shap = 1;
+        } else if (i + 1 < argc && strcmp(argv[i], "--rows") == 0) {
+            total = strtoull(argv[++i], NULL, 10);
+        } else if (i + 1 < argc && strcmp(argv[i], "--reps") == 0) {
+            reps = (unsigned) strtoul(argv[++i], NULL, 10);
         }
     }
     if (total < batches[N_BATCHES - 1]) {
@@ -123,6 +202,24 @@ main(int argc, char **argv)
         memcpy(rows + r * m->n_features,
             in.values + (r % in.n_rows) * m->n_features,
             m->n_features * sizeof(float));
+    }
+    if (shap) {
+        int rc;
+
+        gpu = forest_gpu_executor_create(m, &opt, err, sizeof(err));
+        if (gpu == NULL) {
+            fprintf(stderr, "gpu_bench: %s\n", err);
+            return 1;
+        }
+        printf("# model %s: %u trees, %u features, contributions\n",
+            argv[1], m->n_trees, m->n_features);
+        rc = contribs(gpu, rows, total);
+        forest_executor_destroy(gpu);
+        forest_matrix_free(&in);
+        free(rows);
+        free(out);
+        forest_free(m);
+        return rc;
     }
     for (size_t k = 0; k < N_STRATEGIES; k++) {
         if (forest_gpu_kernel_bench(m, strategies[k].kernel, rows, total,

@@ -33,4 +33,12 @@ for k in auto rows trees compact; do
         bad "bench/gpu_bench.c has no $k strategy, which bench/gpu/table.py reads"
     fi
 done
+# and the contribution lines of gpu_bench --contribs
+for who in gpu cpu1; do
+    if grep -qF "\"contrib\\t$who\\t" bench/gpu_bench.c; then
+        ok "gpu_bench --contribs measures $who, which the tables read"
+    else
+        bad "bench/gpu_bench.c prints no contrib $who line, which bench/gpu/table.py reads"
+    fi
+done
 summary

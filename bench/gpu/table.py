@@ -9,8 +9,9 @@ lines) and RES/wrk_<mps>_<target>.txt (wrk --latency), and prints: parity by
 kernel, rows/s by strategy and batch size per model with the microseconds a
 batch takes, the batch sizes the measurements recommend for
 transfer_threshold (where the GPU end to end overtakes the CPU executor) and
-for the trees kernel's limit (where a per-row kernel overtakes it), and the
-HTTP runs.  Standard library only: it runs on the GPU machine.  Exit 1 when
+for the trees kernel's limit (where a per-row kernel overtakes it), the
+contributions (RES/shap_checks.txt: tests/gpu_cpu/shap_checks.c's output;
+RES/contrib_bench.tsv: gpu_bench --contribs's lines), and the HTTP runs.  Standard library only: it runs on the GPU machine.  Exit 1 when
 a result file is missing or unreadable, so a rehearsal catches it.
 """
 import glob
@@ -121,6 +122,26 @@ def kernel_table(name, rates):
     return out
 
 
+def contributions(res):
+    text = read(os.path.join(res, "shap_checks.txt")).strip().splitlines()
+    out = ["Contributions (TreeSHAP) on the GPU against the libraries' and "
+           "the CPU's: " + (text[-1] if text else "(empty)")]
+    out += ["      " + l for l in text if l.startswith("FAIL")][:5]
+    rates = load_kernel(os.path.join(res, "contrib_bench.tsv"))
+    head = ["batch", "gpu e2e rows/s", "cpu 1 thread rows/s", "gpu / cpu"]
+    rows = []
+    for b in sorted({b for (_, _, b) in rates}):
+        g, c = rates.get(("contrib", "gpu", b)), rates.get(("contrib", "cpu1", b))
+        rows.append([str(b), fmt_rate(g), fmt_rate(c),
+                     "%.1fx" % (g / c) if g and c else "-"])
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    out.append("%s: contributions rows/s (gpu e2e: with copies, no "
+               "transfer_threshold)" % MODELS["bench"])
+    for r in [head] + rows:
+        out.append("  " + "  ".join(v.rjust(w) for v, w in zip(r, widths)))
+    return out
+
+
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -177,6 +198,7 @@ def main():
         for name in MODELS:
             out += [""] + kernel_table(name, load_kernel(
                 os.path.join(res, "kernel_%s.tsv" % name)))
+        out += [""] + contributions(res)
         out += [""] + http(res)
     except (OSError, ValueError, AttributeError) as e:
         sys.exit("table.py: %s" % e)
