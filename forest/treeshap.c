@@ -6,14 +6,18 @@
  * for every row: O(leaves * depth^2) with a division per step.  Here each
  * leaf's path is compiled once into its unique features, each with its
  * "zero fraction" z (product of the cover ratios of that feature's nodes on
- * the path).  For a row, an element is hot (one fraction 1) when the row
- * takes every one of its nodes the path's way, else cold (one fraction 0).
- * With the cold product Zc and the hot polynomial P(t) = prod_hot (z + t):
- *     cold element: phi = -v * Zc * Psi(P)
- *     hot element i: phi = v * (1 - z_i) * Zc * Psi(P / (z_i + t))
- * where Psi(Q) = sum_k q_k k!(d-1-k)!/d! over a path of d unique features:
- * the same Shapley weights without the unwinding divisions, and the work of
- * the polynomial is in the hot elements only.
+ * the path).  For a row, an element's one fraction o is 1 (hot) when the
+ * row takes every one of its nodes the path's way, else 0 (cold).  The
+ * Shapley weight k!(d-1-k)!/d! of a path of d unique features is the
+ * integral of t^k (1-t)^(d-1-k) over [0, 1], so element i's contribution is
+ *     phi_i = v (o_i - z_i) integral_0^1 prod_{j != i} F_j(t) dt,
+ *     F_j(t) = z_j + (o_j - z_j) t
+ * (as in Linear TreeSHAP, Yu et al. 2022).  The integrand is a polynomial
+ * of degree d - 1, so Gauss-Legendre quadrature with ceil(d / 2) nodes is
+ * exact: the path's work is a product of d small vectors (the F at the
+ * nodes) forward and backward, each element's leave-one-out product their
+ * product, all branch-free and without the polynomial's O(d^2) or any
+ * division.
  */
 #include "forest_internal.h"
 #include "treeshap.h"
@@ -25,8 +29,8 @@
 /* rows processed tree by tree together, so a tree's paths stay in cache */
 #define SHAP_BLOCK 32
 
-/* The divisions of one path's hot elements are independent chains of
- * multiply-adds: four at once in one vector hide their latency. */
+/* quadrature nodes in one vector: a path of up to 8 elements (every path
+ * of a depth-8 tree) fits one */
 #define SHAP_LANES 4
 typedef double shap_vec __attribute__((vector_size(SHAP_LANES
                                                     * sizeof(double))));
@@ -84,15 +88,27 @@ typedef struct {
                                own node test */
 } shap_split;
 
+typedef struct shap_scratch shap_scratch;
+
+/* one tree's contributions of a block of rows: the same code compiled for
+ * the vector instructions this CPU has */
+typedef void (*shap_tree_fn)(const forest_shap *s, uint32_t t,
+    const float *rows, size_t nb, const shap_scratch *sc, double *phi);
+
 struct forest_shap {
     const forest_model *m;
+    shap_tree_fn        tree_rows;
     shap_tree          *trees;
     shap_path          *paths;
     shap_elem          *elems;
     shap_extra         *extras;
     shap_split         *splits;
-    /* Shapley weights k!(d-1-k)!/d! of d = 1.., at weights[d(d-1)/2 + k] */
-    double             *weights;
+    /*
+     * Gauss-Legendre quadrature of [0, 1] for each number g of lane groups
+     * (g SHAP_LANES nodes): nodes at quad[g (g - 1)], weights at quad[g g],
+     * g vectors each
+     */
+    shap_vec           *quad;
     double             *bias;        /* n_outputs: expected margin */
     uint32_t            max_nodes, max_d, cols;
     size_t              n_paths, n_elems, n_extras, n_splits;
@@ -302,11 +318,49 @@ add_splits(shap_build *b, uint32_t t)
     return 0;
 }
 
+/* Quadrature groups of SHAP_LANES nodes for a path of d elements: n nodes
+ * integrate degree 2n - 1 exactly, the integrands have degree d - 1. */
+static uint32_t
+quad_groups(uint32_t d)
+{
+    return (d + 2 * SHAP_LANES - 1) / (2 * SHAP_LANES);
+}
+
+/* The n Gauss-Legendre nodes t and weights w of [0, 1], by Newton's method
+ * on the Legendre polynomial P_n from the usual cosine guesses. */
+static void
+gauss_legendre(uint32_t n, double *t, double *w)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        double x = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1.0;
+
+        for (int it = 0; it < 100; it++) {
+            double p0 = 1.0, p1 = x, dx;
+
+            for (uint32_t k = 2; k <= n; k++) {
+                double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
+
+                p0 = p1;
+                p1 = p2;
+            }
+            dp = n * (x * p1 - p0) / (x * x - 1.0);
+            dx = p1 / dp;
+            x -= dx;
+            if (fabs(dx) < 1e-16) {
+                break;
+            }
+        }
+        t[i] = (1.0 + x) / 2.0;
+        w[i] = 1.0 / ((1.0 - x * x) * dp * dp);
+    }
+}
+
 static int
 build(shap_build *b)
 {
     forest_shap        *s = b->s;
     const forest_model *m = s->m;
+    uint32_t            ng;
 
     b->path_feature = malloc(FOREST_MAX_DEPTH * sizeof(int32_t));
     b->path_cond = malloc(FOREST_MAX_DEPTH * sizeof(uint32_t));
@@ -334,21 +388,43 @@ build(shap_build *b)
     for (uint32_t k = 0; k < m->n_outputs; k++) {
         s->bias[k] = s->bias[k] / m->average_divisor[k] + m->base_score[k];
     }
-    /* W_d[0] = 1/d, W_d[k+1] = W_d[k] (k+1) / (d-1-k) */
-    s->weights = malloc(((size_t) s->max_d * (s->max_d + 1) / 2 + 1)
-                        * sizeof(double));
-    if (s->weights == NULL) {
+    /* one group at least: a model of single-leaf trees has no path */
+    ng = quad_groups(s->max_d > 0 ? s->max_d : 1);
+    s->quad = aligned_alloc(sizeof(shap_vec),
+                  (size_t) ng * (ng + 1) * sizeof(shap_vec));
+    if (s->quad == NULL) {
         return build_oom(b);
     }
-    for (uint32_t d = 1; d <= s->max_d; d++) {
-        double *w = s->weights + (size_t) d * (d - 1) / 2;
-
-        w[0] = 1.0 / d;
-        for (uint32_t k = 0; k + 1 < d; k++) {
-            w[k + 1] = w[k] * (k + 1) / (d - 1 - k);
-        }
+    for (uint32_t g = 1; g <= ng; g++) {
+        gauss_legendre(g * SHAP_LANES, (double *) (s->quad + g * (g - 1)),
+            (double *) (s->quad + g * g));
     }
     return 0;
+}
+
+static void tree_rows_generic(const forest_shap *s, uint32_t t,
+    const float *rows, size_t nb, const shap_scratch *sc, double *phi);
+#if defined(__x86_64__) || defined(__i386__)
+static void tree_rows_avx2(const forest_shap *s, uint32_t t,
+    const float *rows, size_t nb, const shap_scratch *sc, double *phi);
+#endif
+
+/* The AVX2 code where the CPU has it, unless FOREST_SIMD=scalar (as for
+ * the CPU executor: tests run both). */
+static shap_tree_fn
+pick_tree_rows(void)
+{
+    const char *want = getenv("FOREST_SIMD");
+
+    if (want != NULL && strcmp(want, "scalar") == 0) {
+        return tree_rows_generic;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return tree_rows_avx2;
+    }
+#endif
+    return tree_rows_generic;
 }
 
 forest_shap *
@@ -376,6 +452,7 @@ forest_shap_new(const forest_model *m, char *err, size_t errlen)
     s->m = m;
     s->cols = m->n_features + 1;
     rc = build(&b);
+    s->tree_rows = pick_tree_rows();
     free(b.path_feature);
     free(b.path_cond);
     free(b.path_ratio);
@@ -398,7 +475,7 @@ forest_shap_free(forest_shap *s)
     free(s->elems);
     free(s->extras);
     free(s->splits);
-    free(s->weights);
+    free(s->quad);
     free(s->bias);
     free(s);
 }
@@ -411,209 +488,181 @@ forest_shap_row_values(const forest_shap *s)
 
 /* ---- evaluation -------------------------------------------------------- */
 
+#define SHAP_INLINE static inline __attribute__((always_inline))
+
 /* scratch of one call */
-typedef struct {
+struct shap_scratch {
     uint8_t  *side;         /* per node n of a tree: [2n + 1] 1 when the row
                                goes left, [2n] when it goes right */
-    uint8_t  *hot;          /* per element of a path */
-    double   *poly;         /* hot polynomial, max_d + 1 coefficients */
-    double   *w;            /* per element: its weight (phi / leaf value) */
-    double   *hot_z;        /* the hot elements' z, padded to SHAP_LANES */
-    uint32_t *hot_at;       /* and their positions */
-} shap_scratch;
+    double   *z, *a;        /* per element of a path: F(t) = z + a t */
+    double   *w;            /* per element: its contribution (for vector
+                               leaves: per unit of leaf value) */
+    shap_vec *pre;          /* prefix products of F at the nodes, per
+                               element and lane group */
+};
+
+/* w[k] = a[k] * (the sum of q[k]'s lanes), k < 4 */
+SHAP_INLINE void
+scaled_lane_sums(const shap_vec *q, const double *a, double *w)
+{
+    shap_vec lo = __builtin_shufflevector(q[0], q[1], 0, 4, 2, 6)
+                  + __builtin_shufflevector(q[0], q[1], 1, 5, 3, 7);
+    shap_vec hi = __builtin_shufflevector(q[2], q[3], 0, 4, 2, 6)
+                  + __builtin_shufflevector(q[2], q[3], 1, 5, 3, 7);
+    shap_vec x;
+
+    memcpy(&x, a, sizeof(x));
+    x *= __builtin_shufflevector(lo, hi, 0, 1, 4, 5)
+         + __builtin_shufflevector(lo, hi, 2, 3, 6, 7);
+    memcpy(w, &x, sizeof(x));
+}
 
 /*
- * For each of the n hot elements listed in sc->hot_z / hot_at:
- *     w[at] = (1 - z) * zc * Psi(poly / (z + t))
- * poly of degree deg holding the factor (z + t); by synthetic division
- * from the top, SHAP_LANES elements at a time.
+ * Each element's weight a_i * integral of prod_{j != i} F_j over [0, 1]
+ * (n elements, leaf value v folded in) by the path's quadrature: prefix
+ * products forward, suffix products backward, no division.
  */
-static void
-hot_weights(const shap_scratch *sc, const double *poly, uint32_t deg,
-    const double *W, uint32_t n, double zc, double *w)
+SHAP_INLINE void
+path_weights(const forest_shap *s, uint32_t d, double v,
+    const shap_scratch *sc)
 {
-    uint32_t j = 0;
+    uint32_t        ng = quad_groups(d);
+    const shap_vec *t = s->quad + (size_t) ng * (ng - 1);
+    const shap_vec *wt = t + ng;
+    shap_vec       *pre = sc->pre;
 
-    /* one or two: scalar chains, cheaper than a vector mostly empty */
-    for (; n - j == 1 || n - j == 2; j++) {
-        double z = sc->hot_z[j], q = poly[deg], sum = q * W[deg - 1];
+    if (ng == 1) {
+        /* the products in a register; f: the factors, q: the products */
+        shap_vec run = t[0] * 0.0 + 1.0, *f = pre + d, *q = f + d;
 
-        for (uint32_t k = deg - 1; k > 0; k--) {
-            q = poly[k] - z * q;
-            sum += q * W[k - 1];
+        for (uint32_t i = 0; i < d; i++) {
+            f[i] = sc->z[i] + sc->a[i] * t[0];
+            pre[i] = run;
+            run *= f[i];
         }
-        w[sc->hot_at[j]] = (1.0 - z) * zc * sum;
+        run = wt[0] * v;
+        for (uint32_t i = d; i-- > 0;) {
+            q[i] = pre[i] * run;
+            run *= f[i];
+        }
+        for (uint32_t i = d; i % SHAP_LANES != 0; i++) {
+            q[i] = run * 0.0;
+        }
+        for (uint32_t i = 0; i < d; i += SHAP_LANES) {
+            scaled_lane_sums(q + i, sc->a + i, sc->w + i);
+        }
+        return;
     }
-    for (uint32_t i = n; i % SHAP_LANES != 0; i++) {
-        sc->hot_z[i] = 0.0;
+    for (uint32_t g = 0; g < ng; g++) {
+        pre[g] = t[g] * 0.0 + 1.0;
     }
-    for (; j < n; j += SHAP_LANES) {
-        shap_vec z, q, sum;
+    for (uint32_t i = 0; i < d; i++) {
+        for (uint32_t g = 0; g < ng; g++) {
+            pre[(i + 1) * ng + g] = pre[i * ng + g]
+                                    * (sc->z[i] + sc->a[i] * t[g]);
+        }
+    }
+    for (uint32_t g = 0; g < ng; g++) {
+        pre[(d + 1) * ng + g] = wt[g] * v;
+    }
+    for (uint32_t i = d; i-- > 0;) {
+        shap_vec *suf = pre + (d + 1) * ng, q = t[0] * 0.0;
 
-        memcpy(&z, &sc->hot_z[j], sizeof(z));
-        q = z * 0.0 + poly[deg];
-        sum = q * W[deg - 1];
-        for (uint32_t k = deg - 1; k > 0; k--) {
-            q = poly[k] - z * q;
-            sum += q * W[k - 1];
+        for (uint32_t g = 0; g < ng; g++) {
+            q += pre[i * ng + g] * suf[g];
+            suf[g] *= sc->z[i] + sc->a[i] * t[g];
         }
-        for (uint32_t l = 0; l < SHAP_LANES && j + l < n; l++) {
-            w[sc->hot_at[j + l]] = (1.0 - z[l]) * zc * sum[l];
-        }
+        sc->w[i] = sc->a[i] * (q[0] + q[1] + q[2] + q[3]);
     }
 }
 
 /*
- * Which of the first n elements of path p are hot for the row (sc->side):
- * into sc->hot; sc->poly = prod (z + t) over the hot ones, *zc = prod z
- * over the cold ones.  Returns the number hot (poly's degree).
+ * The row's F of the first n elements of path p: an element is hot (one
+ * fraction o = 1) when the row goes the path's way at all its nodes (the
+ * side table sc->side), else cold (o = 0); F(t) = z + (o - z) t.
  */
-static uint32_t
-hot_poly(const forest_shap *s, const shap_path *p, uint32_t n,
-    const shap_scratch *sc, double *zc)
+SHAP_INLINE void
+path_factors(const forest_shap *s, const shap_path *p, uint32_t n,
+    const shap_scratch *sc)
 {
     const shap_elem *e = s->elems + p->elem_begin;
-    double          *poly = sc->poly;
-    uint32_t         h = 0;
 
+    if (p->n_extra == 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            sc->z[i] = e[i].z;
+            sc->a[i] = (double) sc->side[e[i].cond] - e[i].z;
+        }
+        return;
+    }
     for (uint32_t i = 0; i < n; i++) {
-        sc->hot[i] = sc->side[e[i].cond];
+        sc->a[i] = (double) sc->side[e[i].cond];
     }
     for (uint32_t k = 0; k < p->n_extra; k++) {
         const shap_extra *x = &s->extras[p->extra_begin + k];
 
-        sc->hot[x->elem] &= sc->side[x->cond];
+        sc->a[x->elem] *= (double) sc->side[x->cond];
     }
-    *zc = 1.0;
-    poly[0] = 1.0;
     for (uint32_t i = 0; i < n; i++) {
-        double z = e[i].z;
-
-        if (!sc->hot[i]) {
-            *zc *= z;
-            continue;
-        }
-        /* poly *= (z + t) */
-        poly[h + 1] = poly[h];
-        for (uint32_t k = h; k > 0; k--) {
-            poly[k] = poly[k] * z + poly[k - 1];
-        }
-        poly[0] *= z;
-        h++;
-    }
-    return h;
-}
-
-/*
- * Two sibling leaves whose paths differ only in the last element L (their
- * parent's feature, new on the path).  The row takes one of them: there L
- * is hot (leaf value vh, zero fraction zh), in the other cold (vc, zl).
- * Psi is linear in the polynomial, so the prefix elements' contributions
- * from both leaves come from one polynomial
- *     C(t) = P(t) ((vh zh + vc zl) + vh t)
- * (P: the prefix's hot polynomial, Zc its cold product), and L's own are
- *     Zc Psi(P) (vh (1 - zh) - vc zl):
- * the cost of one path for two leaves.
- */
-static void
-add_pair_phi(const forest_shap *s, const shap_path *p, double *row,
-    const shap_scratch *sc)
-{
-    const shap_elem *e = s->elems + p->elem_begin;
-    const double    *W, *v = s->m->leaf_values;
-    double          *poly = sc->poly, *c = sc->w + s->max_d + 1;
-    double           zc, vh, zh, vc, zl, psi = 0.0, cold = 0.0;
-    uint32_t         d = p->n_elems, np = d - 1, h;
-    int              left = sc->side[e[np].cond];
-
-    vh = v[left ? p->leaf : p->leaf2];
-    zh = left ? e[np].z : p->z2;
-    vc = v[left ? p->leaf2 : p->leaf];
-    zl = left ? p->z2 : e[np].z;
-    h = hot_poly(s, p, np, sc, &zc);
-    W = s->weights + (size_t) d * (d - 1) / 2;
-    for (uint32_t k = 0; k <= h; k++) {
-        psi += poly[k] * W[k];
-    }
-    row[e[np].feature] += zc * psi * (vh * (1.0 - zh) - vc * zl);
-    if (np == 0) {
-        return;
-    }
-    /* C = P * (a0 + vh t) */
-    c[h + 1] = vh * poly[h];
-    for (uint32_t k = h; k > 0; k--) {
-        c[k] = (vh * zh + vc * zl) * poly[k] + vh * poly[k - 1];
-    }
-    c[0] = (vh * zh + vc * zl) * poly[0];
-    if (h < np) {
-        for (uint32_t k = 0; k <= h + 1; k++) {
-            cold += c[k] * W[k];
-        }
-        cold = -zc * cold;
-    }
-    for (uint32_t i = 0, n = 0; i < np; i++) {
-        sc->w[i] = cold;
-        if (sc->hot[i]) {
-            sc->hot_z[n] = e[i].z;
-            sc->hot_at[n++] = i;
-        }
-    }
-    hot_weights(sc, c, h + 1, W, h, zc, sc->w);
-    for (uint32_t i = 0; i < np; i++) {
-        row[e[i].feature] += sc->w[i];
+        sc->z[i] = e[i].z;
+        sc->a[i] -= e[i].z;
     }
 }
 
 /* Adds the contributions of one path for one row to phi (n_outputs rows of
  * cols values; group: the path's column, or -1 for vector leaves). */
-static void
+SHAP_INLINE void
 add_path_phi(const forest_shap *s, const shap_path *p, int32_t group,
     const shap_scratch *sc, double *phi)
 {
     const forest_model *m = s->m;
     const shap_elem    *e = s->elems + p->elem_begin;
-    const double       *W;
     const double       *v = m->leaf_values + p->leaf;
-    double             *poly = sc->poly, *w = sc->w;
-    double              zc, cold = 0.0;
-    uint32_t            d = p->n_elems, h;
+    uint32_t            d = p->n_elems;
 
     if (d == 0) {
         return;
     }
     if (p->leaf2 != SHAP_SINGLE) {
-        add_pair_phi(s, p, phi + (size_t) group * s->cols, sc);
+        /*
+         * Two sibling leaves whose paths differ only in the last element L
+         * (their parent's feature, new on the path): the row takes one, where
+         * L is hot (value vh, zero fraction zh), and in the other L is cold
+         * (vc, zc).  The integrand is linear in L's factor, so both leaves
+         * are one path whose last factor is vh (zh + (1 - zh) t) + vc zc (1 - t)
+         * and whose L weight is vh (1 - zh) - vc zc: one path's work.
+         */
+        double  *row = phi + (size_t) group * s->cols;
+        int      left = sc->side[e[d - 1].cond];
+        double   vh = m->leaf_values[left ? p->leaf : p->leaf2];
+        double   vc = m->leaf_values[left ? p->leaf2 : p->leaf];
+        double   zh = left ? e[d - 1].z : p->z2;
+        double   zc = left ? p->z2 : e[d - 1].z;
+
+        path_factors(s, p, d - 1, sc);
+        sc->z[d - 1] = vh * zh + vc * zc;
+        sc->a[d - 1] = vh * (1.0 - zh) - vc * zc;
+        path_weights(s, d, 1.0, sc);
+        for (uint32_t i = 0; i < d; i++) {
+            row[e[i].feature] += sc->w[i];
+        }
         return;
     }
-    h = hot_poly(s, p, d, sc, &zc);
-    W = s->weights + (size_t) d * (d - 1) / 2;
-    if (h < d) {
-        for (uint32_t k = 0; k <= h; k++) {
-            cold += poly[k] * W[k];
-        }
-        cold = -zc * cold;
-    }
-    for (uint32_t i = 0, n = 0; i < d; i++) {
-        w[i] = cold;
-        if (sc->hot[i]) {
-            sc->hot_z[n] = e[i].z;
-            sc->hot_at[n++] = i;
-        }
-    }
-    hot_weights(sc, poly, h, W, h, zc, w);
+    path_factors(s, p, d, sc);
     if (group >= 0) {
         double *row = phi + (size_t) group * s->cols;
 
+        path_weights(s, d, v[0], sc);
         for (uint32_t i = 0; i < d; i++) {
-            row[e[i].feature] += v[0] * w[i];
+            row[e[i].feature] += sc->w[i];
         }
         return;
     }
+    path_weights(s, d, 1.0, sc);
     for (uint32_t k = 0; k < m->leaf_width; k++) {
         double *row = phi + (size_t) k * s->cols;
 
         for (uint32_t i = 0; i < d; i++) {
-            row[e[i].feature] += v[k] * w[i];
+            row[e[i].feature] += v[k] * sc->w[i];
         }
     }
 }
@@ -621,7 +670,7 @@ add_path_phi(const forest_shap *s, const shap_path *p, int32_t group,
 /* Which way the row goes at each split of tree t, into side: numeric
  * splits without branches (NaN to the default child), categorical and
  * zero-is-missing ones by the model's node test. */
-static void
+SHAP_INLINE void
 tree_sides(const forest_shap *s, uint32_t t, const float *row,
     uint8_t *side)
 {
@@ -644,6 +693,41 @@ tree_sides(const forest_shap *s, uint32_t t, const float *row,
     }
 }
 
+/* Tree t's contributions of nb rows into phi (per_row values a row). */
+SHAP_INLINE void
+tree_rows(const forest_shap *s, uint32_t t, const float *rows, size_t nb,
+    const shap_scratch *sc, double *phi)
+{
+    const shap_tree *st = &s->trees[t];
+    const shap_path *p = s->paths + st->path_begin;
+    size_t           per_row = forest_shap_row_values(s);
+
+    for (size_t r = 0; r < nb; r++) {
+        tree_sides(s, t, rows + r * (size_t) s->m->n_features, sc->side);
+        for (uint32_t j = 0; j < st->n_paths; j++) {
+            add_path_phi(s, &p[j], st->group, sc, phi + r * per_row);
+        }
+    }
+}
+
+static void
+tree_rows_generic(const forest_shap *s, uint32_t t, const float *rows,
+    size_t nb, const shap_scratch *sc, double *phi)
+{
+    tree_rows(s, t, rows, nb, sc, phi);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* the same code with the vectors in AVX2 registers, for the CPUs that have
+ * them (chosen in forest_shap_new) */
+__attribute__((target("avx2,fma"))) static void
+tree_rows_avx2(const forest_shap *s, uint32_t t, const float *rows,
+    size_t nb, const shap_scratch *sc, double *phi)
+{
+    tree_rows(s, t, rows, nb, sc, phi);
+}
+#endif
+
 int
 forest_shap_run(const forest_shap *s, const float *rows, size_t n,
     float *out)
@@ -652,41 +736,31 @@ forest_shap_run(const forest_shap *s, const float *rows, size_t n,
     size_t              per_row = forest_shap_row_values(s);
     shap_scratch        sc;
     double             *phi;
+    size_t              ng = quad_groups(s->max_d);
+    /* per-element arrays, padded to whole vectors */
+    size_t              lanes = s->max_d + SHAP_LANES;
 
     sc.side = malloc(2 * (size_t) s->max_nodes + 2);
-    sc.hot = malloc(s->max_d + 1);
-    sc.poly = malloc((s->max_d + 2) * sizeof(double));
-    sc.w = malloc(2 * (s->max_d + 2) * sizeof(double));
-    sc.hot_z = malloc((s->max_d + SHAP_LANES) * sizeof(double));
-    sc.hot_at = malloc((s->max_d + 1) * sizeof(uint32_t));
+    sc.z = calloc(3 * lanes, sizeof(double));
+    sc.pre = aligned_alloc(sizeof(shap_vec),
+                 ((s->max_d + 2) * ng + 2 * lanes) * sizeof(shap_vec));
     phi = malloc(SHAP_BLOCK * per_row * sizeof(double));
-    if (sc.side == NULL || sc.hot == NULL || sc.poly == NULL || sc.w == NULL
-        || sc.hot_z == NULL || sc.hot_at == NULL || phi == NULL)
-    {
-        free(sc.hot_z);
-        free(sc.hot_at);
+    if (sc.side == NULL || sc.z == NULL || sc.pre == NULL || phi == NULL) {
         free(sc.side);
-        free(sc.hot);
-        free(sc.poly);
-        free(sc.w);
+        free(sc.z);
+        free(sc.pre);
         free(phi);
         return -1;
     }
+    sc.a = sc.z + lanes;
+    sc.w = sc.a + lanes;
     for (size_t r0 = 0; r0 < n; r0 += SHAP_BLOCK) {
         size_t nb = n - r0 < SHAP_BLOCK ? n - r0 : SHAP_BLOCK;
 
         memset(phi, 0, nb * per_row * sizeof(double));
         for (uint32_t t = 0; t < m->n_trees; t++) {
-            const shap_tree *st = &s->trees[t];
-            const shap_path *p = s->paths + st->path_begin;
-
-            for (size_t r = 0; r < nb; r++) {
-                tree_sides(s, t, rows + (r0 + r) * (size_t) m->n_features,
-                    sc.side);
-                for (uint32_t j = 0; j < st->n_paths; j++) {
-                    add_path_phi(s, &p[j], st->group, &sc, phi + r * per_row);
-                }
-            }
+            s->tree_rows(s, t, rows + r0 * (size_t) m->n_features, nb, &sc,
+                phi);
         }
         for (size_t r = 0; r < nb; r++) {
             const double *src = phi + r * per_row;
@@ -702,11 +776,8 @@ forest_shap_run(const forest_shap *s, const float *rows, size_t n,
         }
     }
     free(sc.side);
-    free(sc.hot);
-    free(sc.poly);
-    free(sc.w);
-    free(sc.hot_z);
-    free(sc.hot_at);
+    free(sc.z);
+    free(sc.pre);
     free(phi);
     return 0;
 }

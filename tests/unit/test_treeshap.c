@@ -4,7 +4,9 @@
  * XGBoost pred_contribs / pred_leaf, LightGBM pred_contrib / pred_leaf and
  * shap's TreeExplainer for the scikit-learn estimators, within 1e-5
  * absolute + 1e-5 relative per value; rows with missing values and
- * categorical splits included.  Also: a model without covers is refused.
+ * categorical splits included, with the vector code this CPU runs and the
+ * generic one (FOREST_SIMD=scalar).  Also: a model without covers is
+ * refused.
  */
 #include "check.h"
 #include "reference.h"
@@ -202,7 +204,11 @@ test_no_cover(void)
 int
 main(void)
 {
+    /* the vector code this CPU picks, then the generic code */
     test_references();
+    setenv("FOREST_SIMD", "scalar", 1);
+    test_references();
+    unsetenv("FOREST_SIMD");
     test_no_cover();
     return check_summary();
 }
