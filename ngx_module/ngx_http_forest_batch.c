@@ -14,6 +14,18 @@
  *     milliseconds, so the waiting batches have a clock of their own, one
  *     timerfd per worker on the event loop, armed for the earliest of them.
  *
+ * A batch of the CPU executor whose predicted time is within the model's
+ * inline_max runs on the event loop where it would be dispatched, instead
+ * of paying the hand-off to a batch thread and back (two context switches
+ * and an eventfd wakeup, about as much CPU as a 1-row prediction of a
+ * small model).  The prediction is the executor's time for 1 and for 16
+ * rows of zeros, measured when the worker starts, interpolated for the
+ * batch's rows, and scaled by how the batches since then measured against
+ * it (a running average).
+ * Contributions and the GPU always go to a thread.  A batch found full
+ * inside a request's handler goes at the end of the iteration instead, so
+ * that no handler finds its request answered before it returns.
+ *
  * Each request remembers its first row in the batch and gets exactly its
  * rows back.
  *
@@ -28,6 +40,15 @@
 
 /* how often a batch still running is reported */
 #define NGX_HTTP_FOREST_GUARD_MS  60000
+
+/* the cost model: rows of its second point, runs kept the fastest of */
+#define NGX_HTTP_FOREST_COST_ROWS   16
+#define NGX_HTTP_FOREST_COST_RUNS   5
+/* cost_scale: its 1, its bounds, and the weight of each new batch (1/8) */
+#define NGX_HTTP_FOREST_SCALE_ONE   256
+#define NGX_HTTP_FOREST_SCALE_MIN   64
+#define NGX_HTTP_FOREST_SCALE_MAX   4096
+#define NGX_HTTP_FOREST_SCALE_SHIFT 3
 
 
 struct ngx_http_forest_batch_s {
@@ -66,7 +87,7 @@ struct ngx_http_forest_batch_s {
     ngx_http_forest_job_t     job;               /* on the batch threads */
 
     uint64_t                  start_us;
-    uint64_t                  compute_us;
+    uint64_t                  compute_ns;
     int                       rc;
     char                      err[FOREST_ERR_LEN];
 };
@@ -76,7 +97,12 @@ static ngx_http_forest_batch_t *ngx_http_forest_batch_create(
     ngx_http_forest_model_t *m, int margin);
 static ngx_int_t ngx_http_forest_batch_append(ngx_http_forest_batch_t *b,
     ngx_http_forest_ctx_t *ctx);
+static void ngx_http_forest_batch_free(ngx_http_forest_batch_t *b);
+static void ngx_http_forest_batch_close(ngx_http_forest_batch_t *b);
 static void ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b);
+static uint64_t ngx_http_forest_batch_cost(ngx_http_forest_batch_t *b);
+static uint64_t ngx_http_forest_batch_on_loop(ngx_http_forest_batch_t *b);
+static void ngx_http_forest_batch_rescale(ngx_http_forest_batch_t *b);
 static void ngx_http_forest_batch_fail(ngx_http_forest_batch_t *b,
     ngx_uint_t status, const char *error);
 static ngx_int_t ngx_http_forest_batch_post_task(ngx_http_forest_batch_t *b,
@@ -105,6 +131,9 @@ typedef struct {
 } ngx_http_forest_clock_t;
 
 static ngx_http_forest_clock_t  ngx_http_forest_clock;
+
+/* the pool of the last batch answered, emptied (NULL: none) */
+static ngx_pool_t  *ngx_http_forest_spare_pool;
 
 
 ngx_int_t
@@ -149,6 +178,11 @@ ngx_http_forest_batch_exit_worker(void)
         ngx_close_connection(ngx_http_forest_clock.conn);
         ngx_http_forest_clock.conn = NULL;
     }
+
+    if (ngx_http_forest_spare_pool != NULL) {
+        ngx_destroy_pool(ngx_http_forest_spare_pool);
+        ngx_http_forest_spare_pool = NULL;
+    }
 }
 
 
@@ -169,7 +203,7 @@ ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx)
     b = m->pending[margin];
 
     if (b != NULL && b->n_rows + n > m->max_batch_size) {
-        ngx_http_forest_batch_dispatch(b);
+        ngx_http_forest_batch_close(b);
         b = NULL;
     }
 
@@ -185,14 +219,14 @@ ngx_http_forest_batch_submit(ngx_http_forest_ctx_t *ctx)
     if (ngx_http_forest_batch_append(b, ctx) != NGX_OK) {
         if (b->n_ctxs == 0) {
             m->pending[margin] = NULL;
-            ngx_destroy_pool(b->pool);
+            ngx_http_forest_batch_free(b);
         }
 
         return NGX_ERROR;
     }
 
     if (b->n_rows >= m->max_batch_size) {
-        ngx_http_forest_batch_dispatch(b);
+        ngx_http_forest_batch_close(b);
         return NGX_OK;
     }
 
@@ -236,9 +270,16 @@ ngx_http_forest_batch_create(ngx_http_forest_model_t *m, int margin)
     ngx_pool_t               *pool;
     ngx_http_forest_batch_t  *b;
 
-    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
-    if (pool == NULL) {
-        return NULL;
+    pool = ngx_http_forest_spare_pool;
+
+    if (pool != NULL) {
+        ngx_http_forest_spare_pool = NULL;
+
+    } else {
+        pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+        if (pool == NULL) {
+            return NULL;
+        }
     }
 
     b = ngx_pcalloc(pool, sizeof(ngx_http_forest_batch_t));
@@ -262,6 +303,25 @@ ngx_http_forest_batch_create(ngx_http_forest_model_t *m, int margin)
     b->guard.log = b->log;
 
     return b;
+}
+
+
+/* The batch's memory goes; its pool stays for the next batch when there
+ * is no spare yet (a malloc and free of a pool less per batch). */
+static void
+ngx_http_forest_batch_free(ngx_http_forest_batch_t *b)
+{
+    ngx_pool_t  *pool;
+
+    pool = b->pool;
+
+    if (ngx_http_forest_spare_pool != NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    ngx_reset_pool(pool);
+    ngx_http_forest_spare_pool = pool;
 }
 
 
@@ -329,10 +389,38 @@ ngx_http_forest_batch_append(ngx_http_forest_batch_t *b,
 }
 
 
+/* A full batch, found so inside a request's handler. */
+static void
+ngx_http_forest_batch_close(ngx_http_forest_batch_t *b)
+{
+    ngx_http_forest_model_t  *m;
+
+    m = b->model;
+
+    if (ngx_http_forest_batch_on_loop(b) == 0) {
+        ngx_http_forest_batch_dispatch(b);
+        return;
+    }
+
+    /* it runs on the event loop: once this handler has returned */
+
+    if (m->pending[b->margin] == b) {
+        m->pending[b->margin] = NULL;
+    }
+
+    ngx_http_forest_batch_unwait(b);
+
+    if (!b->delay.posted) {
+        ngx_post_event(&b->delay, &ngx_posted_events);
+    }
+}
+
+
 static void
 ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
 {
     size_t                        cols;
+    uint64_t                      on_loop;
     ngx_int_t                     rc;
     ngx_thread_task_t            *task;
     ngx_http_forest_model_t      *m;
@@ -355,8 +443,12 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
     fmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_forest_module);
 
+    /* its predicted time in ns, or 0: it goes to a thread */
+    on_loop = ngx_http_forest_batch_on_loop(b);
+
     b->out = ngx_palloc(b->pool, b->n_rows * cols * sizeof(float));
-    task = fmcf->thread_pool ? ngx_thread_task_alloc(b->pool, 0) : NULL;
+    task = (fmcf->thread_pool && !on_loop)
+           ? ngx_thread_task_alloc(b->pool, 0) : NULL;
 
     if ((b->extras & FCODEC_OUT_CONTRIBS) && m->shap != NULL) {
         b->contribs = ngx_palloc(b->pool, b->n_rows * sizeof(float)
@@ -374,7 +466,9 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
         }
     }
 
-    if (b->out == NULL || (fmcf->thread_pool != NULL && task == NULL)) {
+    if (b->out == NULL
+        || (fmcf->thread_pool != NULL && !on_loop && task == NULL))
+    {
         ngx_http_forest_batch_fail(b, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                    "out of memory for the batch");
         return;
@@ -384,6 +478,22 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
                    "forest batch %p dispatch: model \"%V\", %uz rows of %ui "
                    "requests, margin:%d", b, &m->name, b->n_rows, b->n_ctxs,
                    b->margin);
+
+    if (on_loop) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, b->log, 0,
+                       "forest batch %p runs on the event loop: %uL ns "
+                       "predicted, inline_max %ui us", b, on_loop,
+                       m->inline_max_us);
+
+        m->in_flight++;
+        ngx_http_forest_batch_run(b);
+        ngx_http_forest_batch_finish(b);
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, b->log, 0,
+                   "forest batch %p goes to a thread, inline_max %ui us",
+                   b, m->inline_max_us);
 
     if (fmcf->thread_pool != NULL) {
         rc = ngx_http_forest_batch_post_task(b, fmcf->thread_pool, task);
@@ -428,7 +538,180 @@ ngx_http_forest_batch_fail(ngx_http_forest_batch_t *b, ngx_uint_t status,
         ngx_del_timer(&b->guard);
     }
 
-    ngx_destroy_pool(b->pool);
+    ngx_http_forest_batch_free(b);
+}
+
+
+void
+ngx_http_forest_batch_calibrate(ngx_http_forest_model_t *m, ngx_log_t *log)
+{
+    char        err[FOREST_ERR_LEN];
+    float      *rows, *out;
+    size_t      n, cols;
+    uint64_t    t, best;
+    ngx_uint_t  k, run;
+
+    m->cost_ns[0] = 0;
+    m->cost_ns[1] = 0;
+    m->cost_scale = NGX_HTTP_FOREST_SCALE_ONE;
+
+    /* a GPU executor's call waits for the device: never on the loop */
+    if (m->inline_max_us == 0 || ngx_strcmp(m->executor_kind, "cpu") != 0) {
+        return;
+    }
+
+    n = NGX_HTTP_FOREST_COST_ROWS;
+    cols = ngx_max(forest_output_columns(m->forest, 0),
+                   forest_output_columns(m->forest, 1));
+
+    rows = ngx_calloc(n * m->forest->n_features * sizeof(float), log);
+    out = ngx_alloc(n * cols * sizeof(float), log);
+
+    if (rows == NULL || out == NULL) {
+        goto done;
+    }
+
+    for (k = 0; k < 2; k++) {
+        best = (uint64_t) -1;
+
+        for (run = 0; run < NGX_HTTP_FOREST_COST_RUNS; run++) {
+            t = ngx_http_forest_now_ns();
+
+            if (forest_executor_predict(m->executor, rows, k ? n : 1, 0, out,
+                                        err, sizeof(err))
+                != 0)
+            {
+                ngx_log_error(NGX_LOG_WARN, log, 0,
+                              "forest_model \"%V\" version %V: its batches "
+                              "go to threads, timing it failed: %s",
+                              &m->name, &m->version, err);
+                m->cost_ns[0] = 0;
+                goto done;
+            }
+
+            t = ngx_http_forest_now_ns() - t;
+            best = ngx_min(best, t);
+
+            if (t > (uint64_t) m->inline_max_us * 1000 * 4) {
+                /* far over the bound: more runs change nothing */
+                break;
+            }
+        }
+
+        m->cost_ns[k] = ngx_max(best, 1);
+
+        if (k == 0 && best > (uint64_t) m->inline_max_us * 1000) {
+            /* not even one row fits: the second point is never used */
+            m->cost_ns[1] = m->cost_ns[0] * n;
+            break;
+        }
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "forest_model \"%V\" costs %uL ns a row, %uL ns %uz rows",
+                   &m->name, m->cost_ns[0], m->cost_ns[1], n);
+
+done:
+
+    ngx_free(rows);
+    ngx_free(out);
+}
+
+
+/*
+ * The batch's time by the measurements at start, in ns, before cost_scale;
+ * (uint64_t) -1 for a batch that goes to a thread whatever its size.
+ */
+static uint64_t
+ngx_http_forest_batch_cost(ngx_http_forest_batch_t *b)
+{
+    size_t                    n;
+    uint64_t                  ns;
+    ngx_http_forest_model_t  *m;
+
+    m = b->model;
+    n = b->n_rows;
+
+    if (m->cost_ns[0] == 0
+        || ((b->extras & FCODEC_OUT_CONTRIBS) && m->shap != NULL))
+    {
+        return (uint64_t) -1;
+    }
+
+    /* between the two points the line joining them; beyond, the second
+     * point's time per row (more rows cost no more each) */
+    if (n < NGX_HTTP_FOREST_COST_ROWS) {
+        ns = m->cost_ns[0]
+             + (ngx_max(m->cost_ns[1], m->cost_ns[0]) - m->cost_ns[0])
+               * (n - 1) / (NGX_HTTP_FOREST_COST_ROWS - 1);
+
+    } else {
+        ns = m->cost_ns[1] * n / NGX_HTTP_FOREST_COST_ROWS;
+    }
+
+    if (b->extras & FCODEC_OUT_LEAVES) {
+        /* a second walk of every tree */
+        ns *= 2;
+    }
+
+    return ns;
+}
+
+
+/* The batch's predicted time in ns, if it is within inline_max; else 0. */
+static uint64_t
+ngx_http_forest_batch_on_loop(ngx_http_forest_batch_t *b)
+{
+    uint64_t                  ns;
+    ngx_http_forest_model_t  *m;
+
+    m = b->model;
+    ns = ngx_http_forest_batch_cost(b);
+
+    if (ns == (uint64_t) -1) {
+        return 0;
+    }
+
+    ns = ngx_max(ns * m->cost_scale / NGX_HTTP_FOREST_SCALE_ONE, 1);
+
+    return ns <= (uint64_t) m->inline_max_us * 1000 ? ns : 0;
+}
+
+
+/*
+ * The cost model follows the time the batches near the bound take (on the
+ * loop or not): caches colder than at the start, data that walks deeper
+ * than zeros, a busier machine.  Batches far over the bound do not count:
+ * their time per row is lower than small batches' and would pull the
+ * prediction under what the batches that may run on the loop take.
+ */
+static void
+ngx_http_forest_batch_rescale(ngx_http_forest_batch_t *b)
+{
+    uint64_t                  cost, ratio;
+    ngx_http_forest_model_t  *m;
+
+    m = b->model;
+
+    if (b->rc != 0 || b->contribs != NULL) {
+        return;
+    }
+
+    cost = ngx_http_forest_batch_cost(b);
+    if (cost == (uint64_t) -1 || cost == 0
+        || cost > (uint64_t) m->inline_max_us * 1000 * 2)
+    {
+        return;
+    }
+
+    /* the ratio to the unscaled prediction, in cost_scale's unit */
+    ratio = b->compute_ns * NGX_HTTP_FOREST_SCALE_ONE / cost;
+    ratio = ngx_max(ratio, NGX_HTTP_FOREST_SCALE_MIN);
+    ratio = ngx_min(ratio, NGX_HTTP_FOREST_SCALE_MAX);
+
+    m->cost_scale = (m->cost_scale * ((1 << NGX_HTTP_FOREST_SCALE_SHIFT) - 1)
+                     + ratio)
+                    >> NGX_HTTP_FOREST_SCALE_SHIFT;
 }
 
 
@@ -467,28 +750,25 @@ ngx_http_forest_batch_run(void *data)
 
     uint64_t  start;
 
-    start = ngx_http_forest_now_us();
+    start = ngx_http_forest_now_ns();
 
     b->rc = forest_executor_predict(b->model->executor, b->rows, b->n_rows,
                                     b->margin, b->out, b->err,
                                     sizeof(b->err));
 
-    if (b->rc == 0 && b->contribs != NULL
-        && forest_shap_run(b->model->shap, b->rows, b->n_rows, b->contribs)
-           != 0)
-    {
-        b->rc = -1;
-        ngx_cpystrn((u_char *) b->err,
-                    (u_char *) "out of memory for the contributions",
-                    sizeof(b->err));
+    /* on the GPU where the executor offers them, else on this thread */
+    if (b->rc == 0 && b->contribs != NULL) {
+        b->rc = forest_executor_contribs(b->model->executor, b->model->shap,
+                                         b->rows, b->n_rows, b->contribs,
+                                         b->err, sizeof(b->err));
     }
 
     if (b->rc == 0 && b->leaves != NULL) {
         forest_leaf_index(b->model->forest, b->rows, b->n_rows, b->leaves);
     }
 
-    b->start_us = start;
-    b->compute_us = ngx_http_forest_now_us() - start;
+    b->start_us = start / 1000;
+    b->compute_ns = ngx_http_forest_now_ns() - start;
 }
 
 
@@ -537,10 +817,12 @@ ngx_http_forest_batch_finish(void *data)
     ngx_log_debug5(NGX_LOG_DEBUG_HTTP, b->log, 0,
                    "forest batch %p done: rc:%d, %uz rows, %ui requests "
                    "still waiting, %uL us computing", b, b->rc, b->n_rows,
-                   n_reqs, b->compute_us);
+                   n_reqs, b->compute_ns / 1000);
 
     ngx_http_forest_stats_batch(m, b->n_rows, n_reqs, queue_us,
-                                b->compute_us);
+                                b->compute_ns / 1000);
+
+    ngx_http_forest_batch_rescale(b);
 
     cols = forest_output_columns(m->forest, b->margin);
 
@@ -577,7 +859,7 @@ ngx_http_forest_batch_finish(void *data)
         }
     }
 
-    ngx_destroy_pool(b->pool);
+    ngx_http_forest_batch_free(b);
 }
 
 

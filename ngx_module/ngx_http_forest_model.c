@@ -14,6 +14,8 @@
 
 
 #define NGX_HTTP_FOREST_DEFAULT_MAX_BATCH  1024
+/* a batch predicted to take this long or less runs on the event loop */
+#define NGX_HTTP_FOREST_DEFAULT_INLINE_US  50
 
 
 static char *ngx_http_forest_model_param(ngx_conf_t *cf,
@@ -116,6 +118,7 @@ ngx_http_forest_model_create(ngx_conf_t *cf, ngx_str_t *name)
     m->is_classifier = NGX_CONF_UNSET;
     m->threshold = 0.5f;
     m->max_batch_size = NGX_HTTP_FOREST_DEFAULT_MAX_BATCH;
+    m->inline_max_us = NGX_HTTP_FOREST_DEFAULT_INLINE_US;
     m->device = NGX_HTTP_FOREST_DEVICE_CPU;
     m->threads = 1;
     m->transfer_threshold = FOREST_GPU_TRANSFER_THRESHOLD;
@@ -372,6 +375,13 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
         return NGX_CONF_OK;
     }
 
+    if (KEY_IS("inline_max")) {
+        if (ngx_http_forest_parse_delay(&v, &m->inline_max_us) != NGX_OK) {
+            goto invalid;
+        }
+        return NGX_CONF_OK;
+    }
+
     if (KEY_IS("device")) {
         if (v.len == 3 && ngx_strncmp(v.data, "cpu", 3) == 0) {
             m->device = NGX_HTTP_FOREST_DEVICE_CPU;
@@ -437,8 +447,8 @@ ngx_http_forest_model_param(ngx_conf_t *cf, ngx_http_forest_model_t *m,
                        "forest_model \"%V\": unknown parameter \"%V\" "
                        "(format, model_type, version, predict_proba, "
                        "is_classifier, output_class, "
-                       "threshold, max_batch_size, batch_delay, device, "
-                       "transfer_threshold, gpu_kernel, threads, trees)",
+                       "threshold, max_batch_size, batch_delay, inline_max, "
+                       "device, transfer_threshold, gpu_kernel, threads, trees)",
                        &m->name, param);
     return NGX_CONF_ERROR;
 
@@ -700,6 +710,8 @@ ngx_http_forest_models_init_worker(ngx_cycle_t *cycle,
         }
 
         m->executor_kind = m->executor->ops->name;
+
+        ngx_http_forest_batch_calibrate(m, cycle->log);
 
         if (m->device == NGX_HTTP_FOREST_DEVICE_AUTO) {
             ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,

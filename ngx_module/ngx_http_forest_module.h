@@ -89,6 +89,8 @@ typedef struct {
     float                   threshold;
     ngx_uint_t              max_batch_size;      /* rows merged into one run */
     ngx_uint_t              batch_delay_us;      /* 0: no waiting */
+    /* a CPU batch predicted to take no longer runs on the event loop */
+    ngx_uint_t              inline_max_us;       /* 0: always on a thread */
     ngx_http_forest_device_e  device;
     ngx_uint_t              threads;
     ngx_uint_t              transfer_threshold;  /* GPU: smaller batches on CPU */
@@ -102,6 +104,11 @@ typedef struct {
     const char             *executor_kind;       /* "cpu", "gpu" */
     ngx_http_forest_batch_t  *pending[2];        /* filling; index: margin */
     ngx_uint_t              in_flight;           /* batches on threads */
+    /* the batch cost model: ns for 1 and for 16 rows of zeros,
+     * measured at start (0: never inline), times cost_scale / 256, which
+     * follows the batches' measured times */
+    uint64_t                cost_ns[2];
+    ngx_uint_t              cost_scale;
 } ngx_http_forest_model_t;
 
 
@@ -261,6 +268,7 @@ void ngx_http_forest_codec_model(ngx_http_forest_ctx_t *ctx,
 
 /* ngx_http_forest_util.c */
 uint64_t ngx_http_forest_now_us(void);
+uint64_t ngx_http_forest_now_ns(void);
 ngx_int_t ngx_http_forest_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *content_type, u_char *body, size_t len);
 ngx_int_t ngx_http_forest_send_result(ngx_http_forest_ctx_t *ctx,
@@ -297,6 +305,9 @@ void ngx_http_forest_batch_detach(ngx_http_forest_ctx_t *ctx);
 /* the batch_delay clock of the worker (init_process, exit_process) */
 ngx_int_t ngx_http_forest_batch_init_worker(ngx_cycle_t *cycle);
 void ngx_http_forest_batch_exit_worker(void);
+/* times the model's executor for the inline bound (init_process) */
+void ngx_http_forest_batch_calibrate(ngx_http_forest_model_t *m,
+    ngx_log_t *log);
 
 /* ngx_http_forest_runner.c */
 ngx_int_t ngx_http_forest_runner_init(ngx_cycle_t *cycle, ngx_uint_t threads,

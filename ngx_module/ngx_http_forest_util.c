@@ -15,11 +15,18 @@ static void ngx_http_forest_log_escape(u_char *dst, size_t size,
 uint64_t
 ngx_http_forest_now_us(void)
 {
+    return ngx_http_forest_now_ns() / 1000;
+}
+
+
+uint64_t
+ngx_http_forest_now_ns(void)
+{
     struct timespec  ts;
 
     (void) clock_gettime(CLOCK_MONOTONIC, &ts);
 
-    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+    return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
 }
 
 

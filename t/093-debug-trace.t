@@ -1,7 +1,8 @@
 # Debug-level tracing (NGX_LOG_DEBUG_HTTP, seen with `error_log ... debug`
 # in an nginx built --with-debug, as Debian's is): the hook calls, a batch's
 # dispatch and completion, the batch_delay clock and the executor threads'
-# post and completion each leave a line.
+# post and completion each leave a line (inline_max=0: every batch of
+# `fraud` goes to a thread; t/041 traces the batches run on the event loop).
 use FindBin;
 use lib "$FindBin::Bin/inc";
 use ForestT;
@@ -10,7 +11,7 @@ use Test::Nginx::Socket 'no_plan';
 log_level('debug');
 
 our $HttpConfig = <<'_EOC_';
-    forest_model fraud  $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on;
+    forest_model fraud  $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on inline_max=0;
     forest_model fraudd $TEST_NGINX_SHARED/models/xgb_binary.json predict_proba=on batch_delay=2ms;
 _EOC_
 
