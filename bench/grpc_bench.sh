@@ -15,6 +15,8 @@
 #   BENCH_PATHS [grpc mlserver v2bin v2json]
 #   BENCH_SERVER_CPUS [0] BENCH_CLIENT_CPUS [1]
 #   BENCH_PORT [19901]: +1 gRPC, +2 MLServer gRPC, +3 MLServer HTTP
+#   BENCH_FOREST_PARAMS []: more forest_model keys for the model
+#       (e.g. "inline_max=0": every batch on a batch thread)
 #   MLSERVER_VENV [BUILD/venv-mlserver]: made from bench/requirements-mlserver.txt
 #       (scripts/make_venv.sh) when missing or older than it
 #   BENCH_PYTHON [MLSERVER_VENV/bin/python]: numpy, xgboost (the model and its
@@ -83,7 +85,7 @@ B=$RUN/bodies
 d=$RUN/nginx
 bench_nginx_conf "$d" "$MODULE" 4096 "$(cat <<EOF
     http2_max_concurrent_streams 256;
-    forest_model bench $MODEL threads=1 is_classifier=off;
+    forest_model bench $MODEL threads=1 is_classifier=off ${BENCH_FOREST_PARAMS:-};
     server {
         listen 127.0.0.1:$PORT backlog=4096;
         location /v2/ { forest_kserve; }
