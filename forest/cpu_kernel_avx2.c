@@ -1,9 +1,11 @@
 /*
  * AVX2 block kernel: 8 rows per vector, up to eight vectors walked through
- * each tree together (and, for one or two vectors, several trees).  Dense
- * trees take levels 0-4 from registers (broadcast, then in-register
- * permutes) and gather below.  Compiled with
- * the AVX2 flags (Makefile); called only when the CPU has them.
+ * each tree together (and, for few vectors, several trees).  Dense trees
+ * and the dense tops of sparse ones take levels 0-4 from registers
+ * (broadcast, then in-register permutes), the root's feature values from a
+ * transposed copy of the block, and gather below.  Sparse trees then walk
+ * on with lane compaction (below).  Compiled with the AVX2 flags
+ * (Makefile); called only when the CPU has them.
  */
 #include "cpu_plan.h"
 
@@ -14,13 +16,14 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* One decision for 8 rows: w = node words, t = thresholds. */
+/* widest block transposed for the roots (32 KiB on the stack) */
+#define XT_MAX_FEATURES 128
+
+/* One decision for 8 rows with their feature values x: w = node words,
+ * t = thresholds. */
 INLINE __m256i
-step(__m256i idx, __m256i w, __m256 t, const float *rows, __m256i rowoff)
+step_x(__m256i idx, __m256i w, __m256 t, __m256 x)
 {
-    __m256i at = _mm256_add_epi32(rowoff,
-                     _mm256_and_si256(w, _mm256_set1_epi32(CPU_FEAT_MASK)));
-    __m256  x = _mm256_i32gather_ps(rows, at, 4);
     __m256  lt = _mm256_cmp_ps(x, t, _CMP_LT_OQ);
     __m256  nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
     __m256  dl = _mm256_castsi256_ps(_mm256_srai_epi32(w, 31));
@@ -29,6 +32,16 @@ step(__m256i idx, __m256i w, __m256 t, const float *rows, __m256i rowoff)
 
     idx = _mm256_add_epi32(_mm256_add_epi32(idx, idx), _mm256_set1_epi32(2));
     return _mm256_add_epi32(idx, left);
+}
+
+/* The same, gathering x from the row-major block. */
+INLINE __m256i
+step(__m256i idx, __m256i w, __m256 t, const float *rows, __m256i rowoff)
+{
+    __m256i at = _mm256_add_epi32(rowoff,
+                     _mm256_and_si256(w, _mm256_set1_epi32(CPU_FEAT_MASK)));
+
+    return step_x(idx, w, t, _mm256_i32gather_ps(rows, at, 4));
 }
 
 /* Entry rel (0..15) of a 16-entry table held in two registers: bit 3 of
@@ -65,30 +78,32 @@ add_leaves(const cpu_plan *p, const cpu_tree *tr, __m256i slot, double *acc)
 }
 
 /*
- * nt dense trees of one depth, each over nv vectors of rows:
- * idx[k * nv + v] is tree k's position for vector v.  Small blocks (one or
- * two vectors) take several trees together so that about four independent
- * chains of gathers are in flight; leaves are added in tree order.
+ * Walks `depth` levels of nt complete trees from their roots (idx 0), each
+ * over nv vectors of rows: idx[k * nv + v] is tree k's position for vector
+ * v.
  */
 INLINE void
-dense_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    const __m256i *rowoff, double *acc, const int nv, const int nt)
+dense_levels(const int32_t *const *node, const float *const *thr,
+    uint32_t depth, const float *rows, const __m256i *rowoff, const float *xt,
+    __m256i *idx, const int nv, const int nt)
 {
-    uint32_t       depth = tr->depth, d;
-    __m256i        idx[MAXV];
-    const int32_t *node[MAXV];
-    const float   *thr[MAXV];
+    uint32_t d;
 
-    cpu_tree_tables(p, tr, nt, node, thr);
     for (int u = 0; u < nt * nv; u++) {
         idx[u] = _mm256_setzero_si256();
     }
+    /* the root: its feature's column of the transposed block, when there
+     * is one, takes a load instead of a gather */
     for (int k = 0; depth > 0 && k < nt; k++) {
         __m256i w = _mm256_set1_epi32(node[k][0]);
         __m256  t = _mm256_set1_ps(thr[k][0]);
 
         for (int v = 0; v < nv; v++) {
-            idx[k * nv + v] = step(idx[k * nv + v], w, t, rows, rowoff[v]);
+            idx[k * nv + v] = xt != NULL
+                ? step_x(idx[k * nv + v], w, t, _mm256_loadu_ps(xt
+                      + (size_t) (node[k][0] & CPU_FEAT_MASK) * CPU_BLOCK
+                      + v * VL))
+                : step(idx[k * nv + v], w, t, rows, rowoff[v]);
         }
     }
     /* levels 1-3: at most 8 nodes, one register each */
@@ -144,6 +159,26 @@ dense_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
             }
         }
     }
+}
+
+/*
+ * nt dense trees of one depth, each over nv vectors of rows.  Small blocks
+ * (one or two vectors) take several trees together so that about four
+ * independent chains of gathers are in flight; leaves are added in tree
+ * order.
+ */
+INLINE void
+dense_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m256i *rowoff, const float *xt, double *acc, const int nv,
+    const int nt)
+{
+    uint32_t       depth = tr->depth;
+    __m256i        idx[MAXV];
+    const int32_t *node[MAXV];
+    const float   *thr[MAXV];
+
+    cpu_tree_tables(p, tr, nt, node, thr);
+    dense_levels(node, thr, depth, rows, rowoff, xt, idx, nv, nt);
     for (int k = 0; k < nt; k++) {
         for (int v = 0; v < nv; v++) {
             add_leaves(p, &tr[k], _mm256_sub_epi32(idx[k * nv + v],
@@ -155,56 +190,270 @@ dense_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
 
 INLINE void
 dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    const __m256i *rowoff, double *acc, const int nv)
+    const __m256i *rowoff, const float *xt, double *acc, const int nv)
 {
-    dense_trees(p, tr, rows, rowoff, acc, nv, 1);
+    dense_trees(p, tr, rows, rowoff, xt, acc, nv, 1);
 }
 
+/*
+ * Sparse trees walk their dense tops like dense trees, then their deeper
+ * paths ("tails") with child pointers.  Tails differ widely in length
+ * (LightGBM's leaf-wise trees: most rows end within the top, a few go 10-15
+ * levels further), and a vector would run until its deepest lane ends, so
+ * the tails are walked with lane compaction (cpu_plan.h), the lanes packed
+ * by a permutation from a table.  The leaves are added afterwards in tree
+ * order, so the sums are the same.
+ */
+
+/* For each 8-bit mask, the lanes of its set bits in order, one per nibble
+ * (lane i of the permutation in bits 4i..4i+3). */
+static const uint32_t compact_lanes[256] = {
+    0x00000000, 0x00000000, 0x00000001, 0x00000010, 0x00000002, 0x00000020,
+    0x00000021, 0x00000210, 0x00000003, 0x00000030, 0x00000031, 0x00000310,
+    0x00000032, 0x00000320, 0x00000321, 0x00003210, 0x00000004, 0x00000040,
+    0x00000041, 0x00000410, 0x00000042, 0x00000420, 0x00000421, 0x00004210,
+    0x00000043, 0x00000430, 0x00000431, 0x00004310, 0x00000432, 0x00004320,
+    0x00004321, 0x00043210, 0x00000005, 0x00000050, 0x00000051, 0x00000510,
+    0x00000052, 0x00000520, 0x00000521, 0x00005210, 0x00000053, 0x00000530,
+    0x00000531, 0x00005310, 0x00000532, 0x00005320, 0x00005321, 0x00053210,
+    0x00000054, 0x00000540, 0x00000541, 0x00005410, 0x00000542, 0x00005420,
+    0x00005421, 0x00054210, 0x00000543, 0x00005430, 0x00005431, 0x00054310,
+    0x00005432, 0x00054320, 0x00054321, 0x00543210, 0x00000006, 0x00000060,
+    0x00000061, 0x00000610, 0x00000062, 0x00000620, 0x00000621, 0x00006210,
+    0x00000063, 0x00000630, 0x00000631, 0x00006310, 0x00000632, 0x00006320,
+    0x00006321, 0x00063210, 0x00000064, 0x00000640, 0x00000641, 0x00006410,
+    0x00000642, 0x00006420, 0x00006421, 0x00064210, 0x00000643, 0x00006430,
+    0x00006431, 0x00064310, 0x00006432, 0x00064320, 0x00064321, 0x00643210,
+    0x00000065, 0x00000650, 0x00000651, 0x00006510, 0x00000652, 0x00006520,
+    0x00006521, 0x00065210, 0x00000653, 0x00006530, 0x00006531, 0x00065310,
+    0x00006532, 0x00065320, 0x00065321, 0x00653210, 0x00000654, 0x00006540,
+    0x00006541, 0x00065410, 0x00006542, 0x00065420, 0x00065421, 0x00654210,
+    0x00006543, 0x00065430, 0x00065431, 0x00654310, 0x00065432, 0x00654320,
+    0x00654321, 0x06543210, 0x00000007, 0x00000070, 0x00000071, 0x00000710,
+    0x00000072, 0x00000720, 0x00000721, 0x00007210, 0x00000073, 0x00000730,
+    0x00000731, 0x00007310, 0x00000732, 0x00007320, 0x00007321, 0x00073210,
+    0x00000074, 0x00000740, 0x00000741, 0x00007410, 0x00000742, 0x00007420,
+    0x00007421, 0x00074210, 0x00000743, 0x00007430, 0x00007431, 0x00074310,
+    0x00007432, 0x00074320, 0x00074321, 0x00743210, 0x00000075, 0x00000750,
+    0x00000751, 0x00007510, 0x00000752, 0x00007520, 0x00007521, 0x00075210,
+    0x00000753, 0x00007530, 0x00007531, 0x00075310, 0x00007532, 0x00075320,
+    0x00075321, 0x00753210, 0x00000754, 0x00007540, 0x00007541, 0x00075410,
+    0x00007542, 0x00075420, 0x00075421, 0x00754210, 0x00007543, 0x00075430,
+    0x00075431, 0x00754310, 0x00075432, 0x00754320, 0x00754321, 0x07543210,
+    0x00000076, 0x00000760, 0x00000761, 0x00007610, 0x00000762, 0x00007620,
+    0x00007621, 0x00076210, 0x00000763, 0x00007630, 0x00007631, 0x00076310,
+    0x00007632, 0x00076320, 0x00076321, 0x00763210, 0x00000764, 0x00007640,
+    0x00007641, 0x00076410, 0x00007642, 0x00076420, 0x00076421, 0x00764210,
+    0x00007643, 0x00076430, 0x00076431, 0x00764310, 0x00076432, 0x00764320,
+    0x00764321, 0x07643210, 0x00000765, 0x00007650, 0x00007651, 0x00076510,
+    0x00007652, 0x00076520, 0x00076521, 0x00765210, 0x00007653, 0x00076530,
+    0x00076531, 0x00765310, 0x00076532, 0x00765320, 0x00765321, 0x07653210,
+    0x00007654, 0x00076540, 0x00076541, 0x00765410, 0x00076542, 0x00765420,
+    0x00765421, 0x07654210, 0x00076543, 0x00765430, 0x00765431, 0x07654310,
+    0x00765432, 0x07654320, 0x07654321, 0x76543210,
+};
+
+/* The permutation that moves the lanes of m (8-bit mask) to the front. */
+INLINE __m256i
+lanes_first(uint32_t m)
+{
+    return _mm256_and_si256(_mm256_srlv_epi32(
+               _mm256_set1_epi32((int) compact_lanes[m]),
+               _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+               _mm256_set1_epi32(7));
+}
+
+/* The lanes perm picks, stored from dst on. */
 INLINE void
-sparse_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    const __m256i *rowoff, double *acc, const int nv)
+store_lanes(int32_t *dst, __m256i v, __m256i perm)
+{
+    _mm256_storeu_si256((__m256i *) dst, _mm256_permutevar8x32_epi32(v, perm));
+}
+
+/* Appends the lanes of m in order. */
+INLINE void
+tail_push(cpu_tail_lanes *b, uint32_t m, __m256i at, __m256i roff, __m256i tag,
+    __m256i w)
+{
+    __m256i perm = lanes_first(m);
+
+    store_lanes(b->at + b->n, at, perm);
+    store_lanes(b->roff + b->n, roff, perm);
+    store_lanes(b->tag + b->n, tag, perm);
+    store_lanes(b->word + b->n, w, perm);
+    b->n += __builtin_popcount(m);
+}
+
+/* The same for lanes at their leaf. */
+INLINE void
+tail_retire(cpu_tail_done *b, uint32_t m, __m256i at, __m256i tag)
+{
+    __m256i perm = lanes_first(m);
+
+    store_lanes(b->at + b->n, at, perm);
+    store_lanes(b->tag + b->n, tag, perm);
+    b->n += __builtin_popcount(m);
+}
+
+/* Lanes of w not on a leaf. */
+INLINE uint32_t
+inner_lanes(__m256i w)
+{
+    __m256i leafbit = _mm256_set1_epi32((int) CPU_LEAF);
+
+    return (uint32_t) _mm256_movemask_ps(_mm256_castsi256_ps(
+               _mm256_cmpeq_epi32(_mm256_and_si256(w, leafbit),
+                                  _mm256_setzero_si256())));
+}
+
+/* One level for 8 lanes (where `valid`) of the tail walk, each appended to
+ * live or, at its leaf, to done.  base: per tree of the chunk, its sparse
+ * root (from the first's). */
+INLINE void
+tail_step(const int32_t *node, const float *thr, const int32_t *right,
+    const int32_t *base, const float *rows, __m256i valid, __m256i at,
+    __m256i roff, __m256i tag, __m256i w, cpu_tail_lanes *live, cpu_tail_done *done)
+{
+    __m256   x = _mm256_i32gather_ps(rows, _mm256_add_epi32(roff,
+                     _mm256_and_si256(w, _mm256_set1_epi32(CPU_FEAT_MASK))),
+                     4);
+    __m256   t = _mm256_i32gather_ps(thr, at, 4);
+    __m256   lt = _mm256_cmp_ps(x, t, _CMP_LT_OQ);
+    __m256   nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    __m256   dl = _mm256_castsi256_ps(_mm256_srai_epi32(w, 31));
+    __m256   left = _mm256_or_ps(lt, _mm256_and_ps(nan, dl));
+    /* 1 going left, else the near right child's distance, else 0 */
+    __m256i  by = _mm256_castps_si256(_mm256_blendv_ps(
+                      _mm256_castsi256_ps(_mm256_and_si256(
+                          _mm256_srli_epi32(w, CPU_NEAR_SHIFT),
+                          _mm256_set1_epi32(CPU_NEAR_MASK))),
+                      _mm256_castsi256_ps(_mm256_set1_epi32(1)), left));
+    __m256i  far = _mm256_cmpeq_epi32(by, _mm256_setzero_si256());
+    uint32_t m = (uint32_t) _mm256_movemask_ps(_mm256_castsi256_ps(valid));
+    uint32_t in;
+
+    if (_mm256_movemask_ps(_mm256_castsi256_ps(far)) & m) {
+        /* right[] is tree-relative: add the lane's tree's base */
+        __m256i r = _mm256_add_epi32(_mm256_i32gather_epi32(right, at, 4),
+                        _mm256_i32gather_epi32(base,
+                            _mm256_srli_epi32(tag, CPU_TAG_SHIFT), 4));
+
+        at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(
+                 _mm256_add_epi32(at, by)), _mm256_castsi256_ps(r),
+                 _mm256_castsi256_ps(far)));
+    } else {
+        at = _mm256_add_epi32(at, by);
+    }
+    w = _mm256_i32gather_epi32(node, at, 4);
+    in = inner_lanes(w) & m;
+    tail_push(live, in, at, roff, tag, w);
+    tail_retire(done, m & ~in, at, tag);
+}
+
+/* The dense tops of nt sparse trees of one top depth: idx[k * nv + v]
+ * becomes the sparse node (tree-relative) tree k continues at for vector
+ * v. */
+INLINE void
+sparse_tops(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m256i *rowoff, const float *xt, __m256i *idx, const int nv,
+    const int nt)
+{
+    const int32_t *node[MAXV];
+    const float   *thr[MAXV];
+    __m256i        first_slot = _mm256_set1_epi32((int) ((1u << tr->top) - 1));
+
+    if (tr->top == 0) {
+        for (int u = 0; u < nt * nv; u++) {
+            idx[u] = _mm256_setzero_si256();
+        }
+        return;
+    }
+    cpu_tree_tables(p, tr, nt, node, thr);
+    dense_levels(node, thr, tr->top, rows, rowoff, xt, idx, nv, nt);
+    for (int k = 0; k < nt; k++) {
+        for (int v = 0; v < nv; v++) {
+            idx[k * nv + v] = _mm256_i32gather_epi32(p->right + tr[k].node_off,
+                                  _mm256_sub_epi32(idx[k * nv + v],
+                                                   first_slot), 4);
+        }
+    }
+}
+
+/* nt sparse trees (nt <= CPU_SPARSE_CHUNK) over nv vectors of rows.  fin:
+ * per tree and row, its leaf (tree-relative node). */
+INLINE void
+sparse_trees(const cpu_plan *p, const cpu_tree *tr, uint32_t nt,
+    const float *rows, const __m256i *rowoff, const float *xt, double *acc,
+    const int nv)
 {
     const int32_t *node = p->node + tr->sparse_off;
     const float   *thr = p->thr + tr->sparse_off;
     const int32_t *right = p->right + tr->sparse_off;
-    __m256i        idx[MAXV], w[MAXV];
-    __m256i        leafbit = _mm256_set1_epi32((int) CPU_LEAF);
+    int32_t        fin[CPU_SPARSE_CHUNK * CPU_BLOCK], base[CPU_SPARSE_CHUNK];
+    cpu_tail_lanes     live;
+    cpu_tail_done      done;
+    __m256i        lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i        idx[MAXV];
 
-    for (int v = 0; v < nv; v++) {
-        idx[v] = _mm256_setzero_si256();
+    live.n = done.n = 0;
+    for (uint32_t k = 0; k < nt;) {
+        /* up to four vectors: tops of equal depth walked together, for
+         * more gathers in flight */
+        uint32_t g = nv <= 2 ? 4 / (uint32_t) nv : nv <= 4 ? 2 : 1;
+
+        if (k + g > nt || !cpu_same_tops(tr + k, g)) {
+            g = 1;
+        }
+        if (g == 4) {
+            sparse_tops(p, tr + k, rows, rowoff, xt, idx, nv, 4);
+        } else if (g == 2) {
+            sparse_tops(p, tr + k, rows, rowoff, xt, idx, nv, 2);
+        } else {
+            sparse_tops(p, tr + k, rows, rowoff, xt, idx, nv, 1);
+        }
+        for (uint32_t u = 0; u < g; u++, k++) {
+            base[k] = (int32_t) (tr[k].sparse_off - tr->sparse_off);
+            for (int v = 0; v < nv; v++) {
+                __m256i i = idx[u * (uint32_t) nv + (uint32_t) v];
+                __m256i at = _mm256_add_epi32(i, _mm256_set1_epi32(base[k]));
+                __m256i w = _mm256_i32gather_epi32(node, at, 4);
+
+                _mm256_storeu_si256((__m256i *) (fin + k * CPU_BLOCK
+                                                 + v * VL), i);
+                tail_push(&live, inner_lanes(w), at, rowoff[v],
+                    _mm256_add_epi32(lane, _mm256_set1_epi32(
+                        (int) (k << CPU_TAG_SHIFT) + v * VL)), w);
+            }
+        }
     }
-    for (uint32_t d = 0; d < tr->depth; d++) {
-        __m256i leaves = leafbit;
+    while (live.n > 0) {
+        int n_in = live.n;
 
-        for (int v = 0; v < nv; v++) {
-            w[v] = _mm256_i32gather_epi32(node, idx[v], 4);
-            leaves = _mm256_and_si256(leaves, w[v]);
-        }
-        if (_mm256_movemask_ps(_mm256_castsi256_ps(
-                _mm256_cmpeq_epi32(leaves, leafbit))) == 0xff)
-        {
-            break;
-        }
-        for (int v = 0; v < nv; v++) {
-            __m256i at = _mm256_add_epi32(rowoff[v], _mm256_and_si256(w[v],
-                             _mm256_set1_epi32(CPU_FEAT_MASK)));
-            __m256  x = _mm256_i32gather_ps(rows, at, 4);
-            __m256  t = _mm256_i32gather_ps(thr, idx[v], 4);
-            __m256i r = _mm256_i32gather_epi32(right, idx[v], 4);
-            __m256  lt = _mm256_cmp_ps(x, t, _CMP_LT_OQ);
-            __m256  nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-            __m256  dl = _mm256_castsi256_ps(_mm256_srai_epi32(w[v], 31));
-            __m256  left = _mm256_or_ps(lt, _mm256_and_ps(nan, dl));
+        live.n = 0;
+        for (int j = 0; j < n_in; j += VL) {
+            /* lanes past n_in hold stale entries: zeroed, they read the
+             * first tree's sparse root and row 0, and are dropped */
+            __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_in - j),
+                                               lane);
 
-            idx[v] = _mm256_castps_si256(_mm256_blendv_ps(
-                         _mm256_castsi256_ps(r),
-                         _mm256_castsi256_ps(_mm256_add_epi32(idx[v],
-                             _mm256_set1_epi32(1))),
-                         left));
+            tail_step(node, thr, right, base, rows, valid,
+                _mm256_and_si256(valid,
+                    _mm256_loadu_si256((__m256i *) (live.at + j))),
+                _mm256_and_si256(valid,
+                    _mm256_loadu_si256((__m256i *) (live.roff + j))),
+                _mm256_and_si256(valid,
+                    _mm256_loadu_si256((__m256i *) (live.tag + j))),
+                _mm256_and_si256(valid,
+                    _mm256_loadu_si256((__m256i *) (live.word + j))),
+                &live, &done);
         }
     }
-    for (int v = 0; v < nv; v++) {
-        add_leaves(p, tr, idx[v], acc + v * VL);
+    cpu_tail_leaves(&done, base, fin);
+    for (uint32_t k = 0; k < nt; k++) {
+        for (int v = 0; v < nv; v++) {
+            add_leaves(p, &tr[k], _mm256_loadu_si256((const __m256i *) (fin
+                           + k * CPU_BLOCK + v * VL)), acc + v * VL);
+        }
     }
 }
 
@@ -225,9 +474,26 @@ void
 forest_cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n,
     double *acc)
 {
-    __m256i rowoff[MAXV];
-    int     nv = (int) ((n + VL - 1) / VL);
+    __m256i      rowoff[MAXV];
+    int          nv = (int) ((n + VL - 1) / VL);
+    float        xt_buf[XT_MAX_FEATURES * CPU_BLOCK];
+    const float *xt = NULL;
 
+    /* the transposed block repays its copying over a few trees per
+     * feature */
+    if (p->n_features <= XT_MAX_FEATURES
+        && p->n_features <= 4 * p->n_trees)
+    {
+        /* spare lanes repeat row 0, like their gathers below */
+        for (size_t r = 0; r < (size_t) nv * VL; r++) {
+            const float *row = rows + (r < n ? r : 0) * p->n_features;
+
+            for (uint32_t f = 0; f < p->n_features; f++) {
+                xt_buf[f * CPU_BLOCK + r] = row[f];
+            }
+        }
+        xt = xt_buf;
+    }
     for (int v = 0; v < nv; v++) {
         __m256i r = _mm256_add_epi32(_mm256_set1_epi32(v * VL),
                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -246,18 +512,22 @@ forest_cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n,
                 && cpu_same_dense(tr, 4 / nv))
             {
                 if (nv == 1) {
-                    dense_trees(p, tr, rows, rowoff, acc, 1, 4);
+                    dense_trees(p, tr, rows, rowoff, xt, acc, 1, 4);
                 } else {
-                    dense_trees(p, tr, rows, rowoff, acc, 2, 2);
+                    dense_trees(p, tr, rows, rowoff, xt, acc, 2, 2);
                 }
                 t += 4 / nv - 1;
                 break;
             }
-            BY_NV(dense_tree_nv, nv, p, tr, rows, rowoff, acc);
+            BY_NV(dense_tree_nv, nv, p, tr, rows, rowoff, xt, acc);
             break;
-        case CPU_TREE_SPARSE:
-            BY_NV(sparse_tree_nv, nv, p, tr, rows, rowoff, acc);
+        case CPU_TREE_SPARSE: {
+            uint32_t nt = cpu_sparse_chunk(p, t);
+
+            BY_NV(sparse_trees, nv, p, tr, nt, rows, rowoff, xt, acc);
+            t += nt - 1;
             break;
+        }
         default:
             forest_cpu_tree_generic(p, tr, rows, n, acc);
             break;

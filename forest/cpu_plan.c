@@ -127,7 +127,11 @@ fill_sparse(cpu_plan *p, const cpu_tree *tr, uint32_t t, uint32_t *order,
             p->right[at] = (int32_t) order[i];
             copy_leaf(p, tr, nd, order[i]);
         } else {
-            p->node[at] = node_word(nd);
+            uint32_t near = order[nd->right] - order[i];
+
+            near = near <= CPU_NEAR_MASK ? near : 0;
+            p->node[at] = node_word(nd)
+                          | (int32_t) (near << CPU_NEAR_SHIFT);
             p->thr[at] = nd->threshold;
             p->right[at] = (int32_t) order[nd->right];
         }

@@ -37,6 +37,10 @@
 #define CPU_FEAT_MASK    0x00ffffff
 #define CPU_DEFAULT_LEFT 0x80000000u   /* sign bit: NaN goes left */
 #define CPU_LEAF         0x40000000u   /* SPARSE: this node is a leaf */
+/* SPARSE: the right child's distance (right - i) when below 64, else 0;
+ * a kernel may step right without loading right[] (the x86 tail walks) */
+#define CPU_NEAR_SHIFT   24
+#define CPU_NEAR_MASK    0x3f
 /* deepest tree laid out densely (2^depth leaf slots) */
 #define CPU_DENSE_MAX_DEPTH 10
 /* dense levels above a sparse tree */
@@ -189,6 +193,69 @@ cpu_same_dense(const cpu_tree *tr, uint32_t n)
         }
     }
     return 1;
+}
+
+/* n sparse trees from tr on have dense tops of one depth (walked together) */
+CPU_ALWAYS_INLINE int
+cpu_same_tops(const cpu_tree *tr, uint32_t n)
+{
+    for (uint32_t k = 1; k < n; k++) {
+        if (tr[k].top != tr->top) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * Lane compaction below sparse tops (the x86 vector kernels): the (row,
+ * tree) lanes still inside up to CPU_SPARSE_CHUNK sparse trees, compacted
+ * into as few vectors as they fill, step one level a round and leave at
+ * their leaf.  A lane's node is counted from the sparse root of the
+ * chunk's first tree (the plan's nodes number fewer than 2^31); its tag is
+ * its tree in the chunk << CPU_TAG_SHIFT | its row.
+ */
+#define CPU_SPARSE_CHUNK 8
+#define CPU_TAG_SHIFT    6
+#define CPU_TAIL_MAX     (CPU_SPARSE_CHUNK * CPU_BLOCK + 16)
+_Static_assert(CPU_BLOCK == 1 << CPU_TAG_SHIFT,
+    "a tag's row takes CPU_TAG_SHIFT bits");
+
+/* Lanes walking on: node, row offset, tag and node word. */
+typedef struct {
+    int32_t at[CPU_TAIL_MAX], roff[CPU_TAIL_MAX], tag[CPU_TAIL_MAX];
+    int32_t word[CPU_TAIL_MAX];
+    int     n;
+} cpu_tail_lanes;
+
+/* Lanes at their leaf: node and tag. */
+typedef struct {
+    int32_t at[CPU_TAIL_MAX], tag[CPU_TAIL_MAX];
+    int     n;
+} cpu_tail_done;
+
+/* The sparse trees from t on (at most CPU_SPARSE_CHUNK) walked together. */
+CPU_ALWAYS_INLINE uint32_t
+cpu_sparse_chunk(const cpu_plan *p, uint32_t t)
+{
+    uint32_t nt = 1;
+
+    while (nt < CPU_SPARSE_CHUNK && t + nt < p->n_trees
+           && p->trees[t + nt].kind == CPU_TREE_SPARSE)
+    {
+        nt++;
+    }
+    return nt;
+}
+
+/* fin[tag]: the leaf (tree-relative) each finished lane reached; base: per
+ * tree of the chunk, its sparse root from the first's. */
+CPU_ALWAYS_INLINE void
+cpu_tail_leaves(const cpu_tail_done *done, const int32_t *base, int32_t *fin)
+{
+    for (int i = 0; i < done->n; i++) {
+        fin[done->tag[i]] = done->at[i] - base[done->tag[i] >> CPU_TAG_SHIFT];
+    }
 }
 
 /* Adds the leaf values at `slot` (per row) of one tree into acc. */
