@@ -1,7 +1,8 @@
 /*
  * AVX-512 block kernel: 16 rows per vector, up to four vectors walked
  * through each tree together so their gathers overlap.  Sparse trees walk
- * their dense top the same way before following child pointers.  Dense trees take
+ * their dense top the same way, then follow child pointers with lane
+ * compaction (below).  Dense trees take
  * their top eight levels from registers (and the feature values of the
  * top five from a transposed copy of the block) (broadcast, then in-register
  * permutes) and gather nodes only below.  Compiled with the AVX-512 flags
@@ -299,61 +300,179 @@ dense_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     }
 }
 
+/*
+ * Sparse trees: the dense top as above, then the tails with lane
+ * compaction (cpu_plan.h) by vpcompressd, as the AVX2 kernel does with a
+ * permutation table; leaves are added afterwards in tree order.
+ */
+
+/* The lanes of m, compressed, stored from dst on. */
 INLINE void
-sparse_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    const __m512i *rowoff, const float *xt, double *acc, const int nv)
+store_lanes(int32_t *dst, __mmask16 m, __m512i v)
+{
+    _mm512_storeu_si512(dst, _mm512_maskz_compress_epi32(m, v));
+}
+
+INLINE void
+tail_push(cpu_tail_lanes *b, __mmask16 m, __m512i at, __m512i roff, __m512i tag,
+    __m512i w)
+{
+    store_lanes(b->at + b->n, m, at);
+    store_lanes(b->roff + b->n, m, roff);
+    store_lanes(b->tag + b->n, m, tag);
+    store_lanes(b->word + b->n, m, w);
+    b->n += __builtin_popcount(m);
+}
+
+INLINE void
+tail_retire(cpu_tail_done *b, __mmask16 m, __m512i at, __m512i tag)
+{
+    store_lanes(b->at + b->n, m, at);
+    store_lanes(b->tag + b->n, m, tag);
+    b->n += __builtin_popcount(m);
+}
+
+INLINE __mmask16
+inner_lanes(__m512i w)
+{
+    return _mm512_testn_epi32_mask(w, _mm512_set1_epi32((int) CPU_LEAF));
+}
+
+/* One level for the lanes `valid` of the tail walk. */
+INLINE void
+tail_step(const int32_t *node, const float *thr, const int32_t *right,
+    const int32_t *base, const float *rows, __mmask16 valid, __m512i at,
+    __m512i roff, __m512i tag, __m512i w, cpu_tail_lanes *live, cpu_tail_done *done)
+{
+    __m512    x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid,
+                      _mm512_add_epi32(roff, _mm512_and_si512(w,
+                          _mm512_set1_epi32(CPU_FEAT_MASK))), rows, 4);
+    __m512    t = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, at,
+                      thr, 4);
+    __mmask16 left = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ)
+                   | _mm512_mask_cmp_ps_mask(_mm512_movepi32_mask(w), x, x,
+                                             _CMP_UNORD_Q);
+    /* 1 going left, else the near right child's distance, else 0 */
+    __m512i   by = _mm512_mask_blend_epi32(left, _mm512_and_si512(
+                       _mm512_srli_epi32(w, CPU_NEAR_SHIFT),
+                       _mm512_set1_epi32(CPU_NEAR_MASK)), _mm512_set1_epi32(1));
+    __mmask16 far = _mm512_mask_cmpeq_epi32_mask(valid, by,
+                                                 _mm512_setzero_si512());
+    __mmask16 in;
+
+    at = _mm512_add_epi32(at, by);
+    if (far != 0) {
+        /* right[] is tree-relative: add the lane's tree's base */
+        at = _mm512_mask_add_epi32(at, far,
+                 _mm512_mask_i32gather_epi32(at, far, at, right, 4),
+                 _mm512_mask_i32gather_epi32(at, far,
+                     _mm512_srli_epi32(tag, CPU_TAG_SHIFT), base, 4));
+    }
+    w = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, at, node,
+                                    4);
+    in = inner_lanes(w) & valid;
+    tail_push(live, in, at, roff, tag, w);
+    tail_retire(done, valid & ~in, at, tag);
+}
+
+/* The dense tops of nt sparse trees of one top depth: idx[k * nv + v]
+ * becomes the sparse node (tree-relative) tree k continues at for vector
+ * v. */
+INLINE void
+sparse_tops(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    const __m512i *rowoff, const float *xt, __m512i *idx, const int nv,
+    const int nt)
+{
+    const int32_t *node[MAXV];
+    const float   *thr[MAXV];
+    __m512i        first_slot = _mm512_set1_epi32((int) ((1u << tr->top) - 1));
+
+    for (int u = 0; u < nt * nv; u++) {
+        idx[u] = _mm512_setzero_si512();
+    }
+    if (tr->top == 0) {
+        return;
+    }
+    cpu_tree_tables(p, tr, nt, node, thr);
+    dense_levels(node, thr, tr->top, rows, rowoff, xt, idx, nv, nt);
+    for (int k = 0; k < nt; k++) {
+        for (int v = 0; v < nv; v++) {
+            idx[k * nv + v] = _mm512_i32gather_epi32(
+                                  _mm512_sub_epi32(idx[k * nv + v],
+                                                   first_slot),
+                                  p->right + tr[k].node_off, 4);
+        }
+    }
+}
+
+/* nt sparse trees (nt <= CPU_SPARSE_CHUNK) over nv vectors of rows. */
+INLINE void
+sparse_trees(const cpu_plan *p, const cpu_tree *tr, uint32_t nt,
+    const float *rows, const __m512i *rowoff, const float *xt, double *acc,
+    const int nv)
 {
     const int32_t *node = p->node + tr->sparse_off;
     const float   *thr = p->thr + tr->sparse_off;
     const int32_t *right = p->right + tr->sparse_off;
-    __m512i        idx[MAXV], w[MAXV];
-    __m512i        one = _mm512_set1_epi32(1);
-    uint32_t       d = 0;
+    int32_t        fin[CPU_SPARSE_CHUNK * CPU_BLOCK], base[CPU_SPARSE_CHUNK];
+    cpu_tail_lanes     live;
+    cpu_tail_done      done;
+    __m512i        lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+                              11, 12, 13, 14, 15);
+    __m512i        idx[MAXV];
 
-    for (int v = 0; v < nv; v++) {
-        idx[v] = _mm512_setzero_si512();
-    }
-    if (tr->top > 0) {
-        /* the dense top, then each bottom slot's sparse node */
-        __m512i first_slot = _mm512_set1_epi32((int) ((1u << tr->top) - 1));
+    live.n = done.n = 0;
+    for (uint32_t k = 0; k < nt;) {
+        /* one or two vectors: tops of equal depth walked together, for
+         * more gathers in flight */
+        uint32_t g = nv <= 2 ? 4 / (uint32_t) nv : 1;
 
-        const int32_t *top_node = p->node + tr->node_off;
-        const float   *top_thr = p->thr + tr->node_off;
-
-        dense_levels(&top_node, &top_thr, tr->top, rows, rowoff, xt, idx, nv,
-            1);
-        for (int v = 0; v < nv; v++) {
-            idx[v] = _mm512_i32gather_epi32(_mm512_sub_epi32(idx[v], first_slot),
-                                            p->right + tr->node_off, 4);
+        if (k + g > nt || !cpu_same_tops(tr + k, g)) {
+            g = 1;
         }
-        d = tr->top;
-    }
-    for (; d < tr->depth; d++) {
-        __mmask16 inner = 0;
-
-        for (int v = 0; v < nv; v++) {
-            w[v] = _mm512_i32gather_epi32(idx[v], node, 4);
-            inner |= _mm512_testn_epi32_mask(w[v],
-                                             _mm512_set1_epi32((int) CPU_LEAF));
+        if (g == 4) {
+            sparse_tops(p, tr + k, rows, rowoff, xt, idx, nv, 4);
+        } else if (g == 2) {
+            sparse_tops(p, tr + k, rows, rowoff, xt, idx, nv, 2);
+        } else {
+            sparse_tops(p, tr + k, rows, rowoff, xt, idx, nv, 1);
         }
-        if (inner == 0) {
-            break;
-        }
-        for (int v = 0; v < nv; v++) {
-            __m512i   at = _mm512_add_epi32(rowoff[v], _mm512_and_si512(w[v],
-                               _mm512_set1_epi32(CPU_FEAT_MASK)));
-            __m512    x = _mm512_i32gather_ps(at, rows, 4);
-            __m512    t = _mm512_i32gather_ps(idx[v], thr, 4);
-            __m512i   r = _mm512_i32gather_epi32(idx[v], right, 4);
-            __mmask16 left = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ)
-                           | _mm512_mask_cmp_ps_mask(_mm512_movepi32_mask(w[v]),
-                                                     x, x, _CMP_UNORD_Q);
+        for (uint32_t u = 0; u < g; u++, k++) {
+            base[k] = (int32_t) (tr[k].sparse_off - tr->sparse_off);
+            for (int v = 0; v < nv; v++) {
+                __m512i i = idx[u * (uint32_t) nv + (uint32_t) v];
+                __m512i at = _mm512_add_epi32(i, _mm512_set1_epi32(base[k]));
+                __m512i w = _mm512_i32gather_epi32(at, node, 4);
 
-            idx[v] = _mm512_mask_add_epi32(r, left, idx[v], one);
+                _mm512_storeu_si512(fin + k * CPU_BLOCK + v * VL, i);
+                tail_push(&live, inner_lanes(w), at, rowoff[v],
+                    _mm512_add_epi32(lane, _mm512_set1_epi32(
+                        (int) (k << CPU_TAG_SHIFT) + v * VL)), w);
+            }
         }
     }
-    for (int v = 0; v < nv; v++) {
-        add_leaves(p, tr, idx[v], acc + v * VL);
+    while (live.n > 0) {
+        int n_in = live.n;
+
+        live.n = 0;
+        for (int j = 0; j < n_in; j += VL) {
+            __mmask16 valid = n_in - j >= VL ? (__mmask16) 0xffff
+                              : (__mmask16) ((1u << (n_in - j)) - 1);
+
+            tail_step(node, thr, right, base, rows, valid,
+                _mm512_maskz_loadu_epi32(valid, live.at + j),
+                _mm512_maskz_loadu_epi32(valid, live.roff + j),
+                _mm512_maskz_loadu_epi32(valid, live.tag + j),
+                _mm512_maskz_loadu_epi32(valid, live.word + j),
+                &live, &done);
+        }
+    }
+    cpu_tail_leaves(&done, base, fin);
+    for (uint32_t k = 0; k < nt; k++) {
+        for (int v = 0; v < nv; v++) {
+            add_leaves(p, &tr[k], _mm512_loadu_si512(fin + k * CPU_BLOCK
+                                                     + v * VL), acc + v * VL);
+        }
     }
 }
 
@@ -366,6 +485,16 @@ sparse_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     default: fn(__VA_ARGS__, 4); break;                                     \
     }                                                                       \
 } while (0)
+
+/* Out of line, so that the dense walk's registers in the block function
+ * stay as they are without the sparse one beside it. */
+static __attribute__((noinline)) void
+sparse_chunk(const cpu_plan *p, const cpu_tree *tr, uint32_t nt,
+    const float *rows, const __m512i *rowoff, const float *xt, double *acc,
+    int nv)
+{
+    BY_NV(sparse_trees, nv, p, tr, nt, rows, rowoff, xt, acc);
+}
 
 INLINE void
 dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
@@ -538,9 +667,13 @@ forest_cpu_block_avx512(const cpu_plan *p, const float *rows, size_t n,
             }
             BY_NV(dense_tree_nv, nv, p, tr, rows, rowoff, xt, acc);
             break;
-        case CPU_TREE_SPARSE:
-            BY_NV(sparse_tree_nv, nv, p, tr, rows, rowoff, xt, acc);
+        case CPU_TREE_SPARSE: {
+            uint32_t nt = cpu_sparse_chunk(p, t);
+
+            sparse_chunk(p, tr, nt, rows, rowoff, xt, acc, nv);
+            t += nt - 1;
             break;
+        }
         default:
             forest_cpu_tree_generic(p, tr, rows, n, acc);
             break;
