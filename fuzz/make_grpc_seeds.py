@@ -2,7 +2,8 @@
 """Writes the seed corpora of fuzz/fuzz_grpc_frame.c and fuzz/fuzz_grpc_infer.c
 (fuzz/corpus/<target>/): framed model requests, and ModelInferRequest
 messages of each form (typed contents of every kind, raw contents, outputs
-with classification, unknown fields) for a 4-feature model.  Protobuf is
+with classification, treeshap_output and leaf_index, InferParameter options,
+unknown fields) for a 4-feature model.  Protobuf is
 written by hand, so no protobuf package is needed."""
 import struct
 
@@ -85,6 +86,21 @@ infer = {
         ln(8, v) for v in (b"nan", b"b", b"a", b"-4"))),
     "bytes_past_end": head + tensor(b"BYTES", 1) + ln(7, strings(b"1", b"a")
                                                      + b"\x40\0\0\0x"),
+    # InferParameter options: bool_param on the request and on input__0,
+    # a wrong kind (int64_param), and the extra outputs in the request's order
+    "options": head + param(4, b"predict_proba", tag(1, 0) + varint(1))
+    + ln(5, ln(1, b"input__0") + ln(2, b"FP32") + packed(3, [1, 4])
+         + param(4, b"output_margin", tag(1, 0) + varint(0))
+         + ln(5, ln(6, struct.pack("<4f", *vals[:4]))))
+    + param(4, b"raw_score", tag(1, 0) + varint(1)),
+    "option_wrong_kind": head + param(4, b"predict_proba", tag(2, 0) + varint(1))
+    + tensor(b"FP32", 1, ln(6, struct.pack("<4f", *vals[:4]))),
+    "extra_outputs": head + tensor(b"FP32", 2, ln(6, struct.pack("<8f", *vals)))
+    + ln(6, ln(1, b"leaf_index")) + ln(6, ln(1, b"treeshap_output"))
+    + ln(6, ln(1, b"output__0") + param(2, b"classification", tag(2, 0) + varint(2)))
+    + ln(6, ln(1, b"leaf_index")),
+    "output_unknown": head + tensor(b"FP32", 1, ln(6, struct.pack("<4f", *vals[:4])))
+    + ln(6, ln(1, b"treeshap_outputs")),
 }
 for i, (name, msg) in enumerate(infer.items()):
     write("fuzz_grpc_infer", name, bytes([i, i * 37 % 256]) + msg)
