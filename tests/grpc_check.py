@@ -392,6 +392,115 @@ def bad_inputs():
               and text in details, f"{code} {details}")
 
 
+shap = f"{ref}/../shap"
+
+
+def shap_ref(model, kind, n, groups=1):
+    """XGBoost's / LightGBM's pred_contribs ([N, F+1] or [N, C, F+1]) or
+    pred_leaf of the first n rows (tests/reference/shap)"""
+    want = read_csv(f"{shap}/{model}.{kind}.csv")[:n].astype(np.float64)
+    return want.reshape(n, groups, -1) if groups > 1 else want
+
+
+def near(got, want):
+    """issue 13's tolerance: 1e-5 absolute + 1e-5 relative, per value"""
+    return got is not None and got.shape == want.shape and bool(
+        np.all(np.abs(got.astype(np.float64) - want) <= 1e-5 + 1e-5 * np.abs(want)))
+
+
+def explain():
+    """treeshap_output and leaf_index asked for by name, several at once:
+    answered in the request's order, each as raw_output_contents, equal to
+    the libraries' pred_contribs and pred_leaf"""
+    x = read_csv(f"{shap}/xgb_binary.input.csv")[:8]
+    names = ["leaf_index", "output__0", "treeshap_output"]
+    res = c.infer("fraud", **request(x, outputs=[
+        grpcclient.InferRequestedOutput(n) for n in names]))
+    resp = res.get_response()
+    check("three outputs in the request's order",
+          [o.name for o in resp.outputs] == names
+          and [o.datatype for o in resp.outputs] == ["INT32", "FP32", "FP32"]
+          and len(resp.raw_output_contents) == 3, resp.outputs)
+    check("treeshap_output [N, F+1] = XGBoost pred_contribs (xgb_binary)",
+          near(res.as_numpy("treeshap_output"), shap_ref("xgb_binary", "contribs", 8)))
+    got = res.as_numpy("leaf_index")
+    check("leaf_index INT32 [N, T] = XGBoost pred_leaf (xgb_binary)",
+          got is not None and got.dtype == np.int32
+          and np.array_equal(got, shap_ref("xgb_binary", "leaf", 8)), got)
+    check("output__0 beside them", close(res.as_numpy("output__0"), expected("xgb_binary", 8)))
+    for name, model, groups in [("xmc", "xgb_multiclass", 4), ("iris", "lgb_multiclass", 3),
+                                ("lbin", "lgb_binary", 1)]:
+        x = read_csv(f"{shap}/{model}.input.csv")[:6]
+        res = c.infer(name, **request(x, outputs=[
+            grpcclient.InferRequestedOutput("treeshap_output")]))
+        check(f"treeshap_output alone ({model}): only it, {'[N, C, F+1]' if groups > 1 else '[N, F+1]'}",
+              [o.name for o in res.get_response().outputs] == ["treeshap_output"]
+              and near(res.as_numpy("treeshap_output"), shap_ref(model, "contribs", 6, groups)),
+              res.as_numpy("treeshap_output"))
+    x = read_csv(f"{shap}/lgb_multiclass.input.csv")[:4]
+    res = c.infer("iris", **request(x, outputs=[
+        grpcclient.InferRequestedOutput("leaf_index"),
+        grpcclient.InferRequestedOutput("output__0", class_count=1)]))
+    got = res.as_numpy("output__0")
+    top = np.argmax(expected("lgb_multiclass", 4), axis=1)
+    check("leaf_index = LightGBM pred_leaf, with classification on output__0",
+          np.array_equal(res.as_numpy("leaf_index"), shap_ref("lgb_multiclass", "leaf", 4))
+          and got is not None and got.shape == (4, 1)
+          and [int(v[0].decode().split(":")[1]) for v in got] == list(top), got)
+
+
+def options():
+    """InferParameter options on the request (tritonclient's parameters=)
+    and on input__0: HTTP's predict_proba and output_margin/raw_score"""
+    x = rows("xgb_binary", 16)
+    got = c.infer("fraud", **request(x), parameters={"predict_proba": False}).as_numpy("output__0")
+    check("parameters predict_proba=false: class ids",
+          close(got, (read_csv(f"{ref}/xgb_binary.expected.csv")[:16] > 0.5).astype(np.float64)), got)
+    margin = read_csv(f"{ref}/xgb_binary.margin.csv")[:16].astype(np.float64)
+    got = c.infer("fraud", **request(x), parameters={"output_margin": True}).as_numpy("output__0")
+    check("parameters output_margin=true: margins", close(got, margin), got)
+    got = c.infer("lbin", **request(rows("lgb_binary", 16)), parameters={"raw_score": True}
+                  ).as_numpy("output__0")
+    check("parameters raw_score=true: LightGBM raw scores",
+          close(got, read_csv(f"{ref}/lgb_binary.margin.csv")[:16].astype(np.float64)), got)
+    call = infer_call(url)
+    m = service_pb2.ModelInferRequest(model_name="fraud")
+    t = m.inputs.add(name="input__0", datatype="FP32", shape=list(x.shape))
+    t.contents.fp32_contents.extend(x.ravel().tolist())
+    t.parameters["output_margin"].bool_param = True
+    check("input__0 parameter output_margin=true: margins",
+          close(output_of(call(m, timeout=10)), margin))
+
+
+def bad_options():
+    """hostile parameters and outputs: INVALID_ARGUMENT naming the fault"""
+    x = rows("xgb_binary", 2)
+
+    def details(**kw):
+        try:
+            c.infer("fraud", **request(x, outputs=kw.pop("outputs", None)), **kw)
+            return "OK no exception"
+        except InferenceServerException as e:
+            return f"{e.status()} {e.message()}"
+
+    for name, kw, text in [
+        ("predict_proba as int64_param", {"parameters": {"predict_proba": 1}},
+         'parameter "predict_proba" is an int64_param; it must be a bool_param'),
+        ("output_margin as string_param", {"parameters": {"output_margin": "true"}},
+         'parameter "output_margin" is a string_param; it must be a bool_param'),
+        ("raw_score as double_param", {"parameters": {"raw_score": 1.0}},
+         'parameter "output_margin" is a double_param'),
+        ("unknown output", {"outputs": [grpcclient.InferRequestedOutput("shap")]},
+         'unknown output "shap": model fraud answers output__0, treeshap_output, leaf_index'),
+        ("classification on treeshap_output", {"outputs": [
+            grpcclient.InferRequestedOutput("treeshap_output", class_count=2)]},
+         'parameter "classification" applies to output__0 only'),
+    ]:
+        got = details(**kw)
+        check(f"bad option, {name}: INVALID_ARGUMENT",
+              got.startswith("StatusCode.INVALID_ARGUMENT") and text in got, got)
+
+
 def raw_messages():
     """Protobuf the client library would never send, through grpcio with
     the bytes as they are (the framing is grpcio's own)."""
@@ -437,6 +546,10 @@ for name, fn in [("health", health), ("metadata", metadata),
                  ("statistics", statistics), ("errors", errors),
                  ("raw messages", raw_messages), ("base_margin", base_margin),
                  ("category bytes", category_bytes), ("bad inputs", bad_inputs)]:
+    run(name, fn)
+# outputs and options are the codec's, whatever the transport: h2c only
+for name, fn in [] if tls else [("explain", explain), ("options", options),
+                                ("bad options", bad_options)]:
     run(name, fn)
 
 finish()
