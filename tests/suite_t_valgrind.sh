@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # A subset of the t/ suites with nginx run under valgrind's memcheck, as the
 # real Test::Nginx does with TEST_NGINX_USE_VALGRIND: nginx in the
-# foreground, one process, --leak-check=full.  Any report on nginx's stderr
-# (an invalid read or write, a use of uninitialised memory, a definitely lost
-# block) fails its block; t/valgrind.suppress holds nginx's own leaks.
-# The subset (VALGRIND_T_FILES) skips the suites that assert timings, which
-# valgrind's slowdown breaks; it takes about 2 minutes on 2 cores.
+# foreground, one process (or a master and its workers where a file says
+# master_on), --leak-check=full; a must_die block's nginx too.  Any report on
+# nginx's stderr (an invalid read or write, a use of uninitialised memory, a
+# definitely lost block) fails its block; t/valgrind.suppress holds nginx's
+# own leaks.  The subset (VALGRIND_T_FILES) skips the suites that assert
+# timings, which valgrind's slowdown breaks; prove runs two files at a time,
+# the longest (080) first, the others beside it: about 2 minutes on 2 cores.
 # $1: absolute build dir holding ngx_http_forest_module.so.
 # Last line: N passed, N failed, N skipped.
 set -uo pipefail
@@ -33,5 +35,5 @@ export TEST_NGINX_USE_VALGRIND="--tool=memcheck --leak-check=full --show-possibl
 # requests are 20-50 times slower under valgrind
 export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
 
-read -r -a files <<< "${VALGRIND_T_FILES:-t/080-hostile.t t/010-simple.t}"
+read -r -a files <<< "${VALGRIND_T_FILES:-t/080-hostile.t t/010-simple.t t/050-metrics.t t/097-repository.t t/096-categories.t}"
 bash tests/suite_t.sh "$BUILD" "${files[@]}"

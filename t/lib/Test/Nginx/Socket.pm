@@ -357,8 +357,10 @@ sub nginx_command () {
     return @cmd;
 }
 
-# Runs nginx; returns its exit status (daemon mode) or 0 once the child runs.
-sub spawn_nginx () {
+# Runs nginx; returns its exit status (daemon mode, or $wait: a block
+# whose nginx must die) or 0 once the child runs.
+sub spawn_nginx ($) {
+    my $wait = shift;
     my @cmd = nginx_command();
     warn "command: @cmd\n" if $Verbose;
     my $pid = fork;
@@ -369,7 +371,7 @@ sub spawn_nginx () {
         $ENV{LD_PRELOAD} = $LdPreload if $LdPreload;
         exec @cmd or exit 127;
     }
-    if ($UseValgrind) {
+    if ($UseValgrind && !$wait) {
         $ChildPid = $pid;
         return 0;
     }
@@ -735,7 +737,9 @@ sub start_block_nginx ($$) {
     my $tries = 0;
   AGAIN:
     unlink $StderrFile;
-    my $status = spawn_nginx();
+    # the real Test::Nginx runs a must_die block without valgrind; here it
+    # stays under valgrind, so the configuration's error paths are checked
+    my $status = spawn_nginx(defined $must_die);
     if (defined $must_die) {
         if (looks_like_number($must_die)) {
             is($status >> 8, $must_die, "$name - die with the expected exit code");
