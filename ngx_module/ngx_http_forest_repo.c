@@ -12,7 +12,8 @@
  * does not load, its dims do not match, another backend, unloaded) is listed
  * as UNAVAILABLE with the reason by /v2/repository/index, except that a
  * reload never takes a name that the running configuration serves to a
- * broken version: that reload fails and the running models stay.
+ * broken version: that reload fails and the running models stay.  nginx -t
+ * while nginx runs refuses the same, from the names STATE.result lists.
  *
  * The state file (forest_repository_state) holds the explicitly unloaded
  * models and the number of the last load/unload request; the master writes
@@ -65,6 +66,8 @@ static ngx_int_t ngx_http_forest_repo_parse_state(ngx_pool_t *pool,
 static ngx_int_t ngx_http_forest_repo_write(ngx_log_t *log, ngx_str_t *state,
     u_char *data, size_t len);
 static ngx_uint_t ngx_http_forest_repo_served(ngx_str_t *name);
+static ngx_int_t ngx_http_forest_repo_running(ngx_conf_t *cf,
+    ngx_http_forest_main_conf_t *fmcf);
 static ngx_int_t ngx_http_forest_repo_keep_served(ngx_cycle_t *cycle,
     ngx_http_forest_main_conf_t *fmcf);
 
@@ -73,7 +76,7 @@ static ngx_int_t ngx_http_forest_repo_keep_served(ngx_cycle_t *cycle,
  * The names the running configuration serves, in its cycle's pool: the
  * next configuration is read while that cycle still lives (the module
  * stays loaded across reloads), and init_module points here again before
- * the old cycle goes.
+ * the old cycle goes.  Under nginx -t, those of the running server.
  */
 static u_char     *ngx_http_forest_repo_served_names;
 static size_t      ngx_http_forest_repo_served_len;
@@ -186,6 +189,11 @@ ngx_http_forest_repo_init_main(ngx_conf_t *cf,
 
     if (ngx_array_init(&ld.unloaded, cf->pool, 4, sizeof(ngx_str_t))
         != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_test_config && ngx_http_forest_repo_running(cf, fmcf) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -511,7 +519,7 @@ ngx_http_forest_repo_version(ngx_http_forest_repo_load_t *ld,
 
     /* a broken version never replaces what the running server serves */
 
-    if (ld->real && ngx_http_forest_repo_served(name)) {
+    if (ngx_http_forest_repo_served(name)) {
         return ngx_http_forest_repo_fail(ld, "model \"%V\" version %uL: %s; "
                                          "the running configuration stays",
                                          name, version, err);
@@ -693,12 +701,16 @@ ngx_http_forest_repo_defined(ngx_http_forest_repo_load_t *ld,
 }
 
 
-/* A configuration error, in the log and, for a reload, in STATE.result. */
+/*
+ * A configuration error, in the log and, for a reload, in STATE.result,
+ * with the names that stay served (nginx -t reads them).
+ */
 static ngx_int_t
 ngx_http_forest_repo_fail(ngx_http_forest_repo_load_t *ld,
     const char *fmt, ...)
 {
-    u_char   *p, msg[NGX_MAX_ERROR_STR], res[NGX_MAX_ERROR_STR + 64];
+    u_char   *p, *q, *res, *end, msg[NGX_MAX_ERROR_STR];
+    size_t    size, len, k;
     va_list   args;
 
     va_start(args, fmt);
@@ -717,8 +729,25 @@ ngx_http_forest_repo_fail(ngx_http_forest_repo_load_t *ld,
             }
         }
 
-        p = ngx_snprintf(res, sizeof(res), "seq %uL\nerror %s\n",
+        /* a name of n bytes takes n + 1 in the list, n + 7 as a line */
+        size = sizeof(msg) + 64 + 4 * ngx_http_forest_repo_served_len;
+
+        res = ngx_pnalloc(ld->cf->temp_pool, size);
+        if (res == NULL) {
+            return NGX_ERROR;
+        }
+
+        end = res + size;
+        p = ngx_slprintf(res, end, "seq %uL\nerror %s\n",
                          ld->fmcf->repo.seq, msg);
+
+        q = ngx_http_forest_repo_served_names;
+
+        for (k = 0; k < ngx_http_forest_repo_served_len; k += len + 1) {
+            len = ngx_strlen(q + k);
+            p = ngx_slprintf(p, end, "ready %*s\n", len, q + k);
+        }
+
         (void) ngx_http_forest_repo_write(ld->cf->log, &ld->fmcf->repo.state,
                                           res, p - res);
     }
@@ -1077,6 +1106,90 @@ ngx_http_forest_repo_served(ngx_str_t *name)
     }
 
     return 0;
+}
+
+
+/*
+ * nginx -t: when the server that the pid file names runs (as nginx -s
+ * finds it), the names its STATE.result lists as ready are the served ones,
+ * so -t refuses what a reload would.
+ */
+static ngx_int_t
+ngx_http_forest_repo_running(ngx_conf_t *cf,
+    ngx_http_forest_main_conf_t *fmcf)
+{
+    u_char           *text, *p, *end, *eol, *names, *q;
+    u_char            path[NGX_MAX_PATH];
+    size_t            len;
+    ngx_err_t         err;
+    ngx_str_t         pid;
+    ngx_int_t         n;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    /* what the core module's init_conf makes of it after the http block */
+    pid = ccf->pid;
+    if (pid.len == 0) {
+        ngx_str_set(&pid, NGX_PID_PATH);
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &pid, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    text = ngx_http_forest_repo_read(cf->temp_pool, (char *) pid.data,
+                                     NGX_INT64_LEN + 2, &len, &err);
+    if (text == NULL) {
+        return NGX_OK;
+    }
+
+    while (len > 0 && (text[len - 1] == LF || text[len - 1] == CR)) {
+        len--;
+    }
+
+    n = ngx_atoi(text, len);
+    if (n <= 0 || (kill((ngx_pid_t) n, 0) == -1 && ngx_errno == NGX_ESRCH)) {
+        return NGX_OK;
+    }
+
+    ngx_snprintf(path, sizeof(path), "%V.result%Z", &fmcf->repo.state);
+
+    text = ngx_http_forest_repo_read(cf->temp_pool, (char *) path,
+                                     NGX_HTTP_FOREST_REPO_STATE_MAX, &len,
+                                     &err);
+    if (text == NULL) {
+        return NGX_OK;
+    }
+
+    names = ngx_pnalloc(cf->pool, len + 1);
+    if (names == NULL) {
+        return NGX_ERROR;
+    }
+
+    q = names;
+
+    for (p = text, end = text + len; p < end; p = eol + 1) {
+        eol = ngx_strlchr(p, end, '\n');
+        if (eol == NULL) {
+            eol = end;
+        }
+
+        if (eol - p > 6 && ngx_strncmp(p, "ready ", 6) == 0) {
+            q = ngx_cpymem(q, p + 6, eol - p - 6);
+            *q++ = '\0';
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cf->log, 0,
+                   "forest repository: nginx %i runs, serving %uz bytes "
+                   "of names", n, (size_t) (q - names));
+
+    ngx_http_forest_repo_served_names = names;
+    ngx_http_forest_repo_served_len = q - names;
+
+    return NGX_OK;
 }
 
 

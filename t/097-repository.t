@@ -4,8 +4,10 @@
 # checkpoint.tl), built here from tests/reference/models and served as they
 # are; answers against the libraries' outputs, version policies, the
 # repository index with the reason of every model not served, `GET /v2`
-# under the README's `location /v2`, and config.pbtxt files Triton refuses
-# failing the configuration with the file, line and reason.
+# under the README's `location /v2`, config.pbtxt files Triton refuses
+# failing the configuration with the file, line and reason, and `nginx -t`
+# while nginx runs refusing a broken version of a served model, as the
+# reload does.
 use FindBin;
 use lib "$FindBin::Bin/inc";
 use ForestT;
@@ -125,6 +127,66 @@ $ENV{TEST_NGINX_REPO_ROOT} = $Root;
         my $n = () = $out =~ /$re/g;
         is($n, 1, 'once');
     }
+}
+
+# `nginx -t` while nginx runs: what a reload refuses (a broken version of a
+# model the server serves) fails it with the same message; a new model that
+# does not load is only unavailable; with nginx stopped, the start's rule
+{
+    my $dir = tempdir(CLEANUP => 1);
+    my $bin = $ENV{TEST_NGINX_REAL_BINARY} || $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+    my $load = join '', map { "load_module $_;\n" } split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '';
+    local $ENV{LD_PRELOAD} = $ENV{TEST_NGINX_LD_PRELOAD} if $ENV{TEST_NGINX_LD_PRELOAD};
+    local $ENV{ASAN_OPTIONS} = join ':', grep { length } $ENV{ASAN_OPTIONS} // '', 'detect_leaks=0';
+    my $fil = fil(in => 10, out => 1, params => [[model_type => 'xgboost_json']]);
+    make_path("$dir/logs", "$dir/repo/m/1");
+    ForestT::spew("$dir/repo/m/config.pbtxt", $fil);
+    copy("$Models/xgb_reg.json", "$dir/repo/m/1/xgboost.json") or die "copy: $!";
+    my $temp = join '', map { "    ${_}_temp_path $dir/logs;\n" } qw(client_body proxy fastcgi uwsgi scgi);
+    ForestT::spew("$dir/nginx.conf", "${load}pid $dir/logs/nginx.pid;\n"
+        . "error_log $dir/logs/error.log info;\n"
+        . ($> == 0 ? "user root;\n" : '') . "events {}\nhttp {\n${temp}    access_log off;\n"
+        . "    forest_model_repository $dir/repo;\n}\n");
+    my @args = ('-p', "$dir/", '-c', "$dir/nginx.conf");
+    my $wait = sub {
+        my ($what, $cond) = @_;
+        for (1 .. 600) { return 1 if $cond->(); select(undef, undef, undef, 0.05) }
+        diag("timed out waiting for $what");
+        return 0;
+    };
+    my $t = sub { my $out = `$bin -t @args 2>&1`; return ($? >> 8, $out) };
+
+    system("$bin @args > $dir/start.out 2>&1");
+    is($? >> 8, 0, 'nginx starts with a repository') or diag(ForestT::slurp("$dir/start.out"));
+    $wait->('STATE.result', sub { ForestT::slurp("$dir/logs/forest_repository.state.result") =~ /^ready m$/m });
+
+    make_path("$dir/repo/n/1");
+    ForestT::spew("$dir/repo/n/config.pbtxt", $fil);
+    ForestT::spew("$dir/repo/n/1/xgboost.json", "not a model\n");
+    my ($rc, $out) = $t->();
+    is($rc, 0, 'nginx -t while nginx runs passes on a new model that does not load') or diag($out);
+    like($out, qr{\[error\].*model "n" version 1 is unavailable: cannot load}, 'and names it');
+
+    make_path("$dir/repo/m/2");
+    ForestT::spew("$dir/repo/m/2/xgboost.json", "not a model\n");
+    my $refused = qr{\[emerg\].*model "m" version 2: cannot load \Q$dir\E/repo/m/2/xgboost\.json: .+; the running configuration stays \(forest_model_repository in \Q$dir\E/nginx\.conf:\d+\)};
+    ($rc, $out) = $t->();
+    isnt($rc, 0, 'nginx -t while nginx runs fails on a broken version of a served model');
+    like($out, $refused, 'nginx -t names the file, the reason and the directive\'s line') or diag($out);
+
+    system("$bin -s reload @args > $dir/reload.out 2>&1");
+    $wait->('the reload', sub { ForestT::slurp("$dir/logs/error.log") =~ $refused });
+    like(ForestT::slurp("$dir/logs/error.log"), $refused, 'the reload is refused with the same message');
+    like(ForestT::slurp("$dir/logs/forest_repository.state.result"), qr/^error .*\n(?s:.*)^ready m$/m,
+         'STATE.result keeps the served names after a refused reload');
+    ($rc, $out) = $t->();
+    isnt($rc, 0, 'nginx -t after the refused reload still fails') or diag($out);
+
+    system("$bin -s quit @args > $dir/quit.out 2>&1");
+    $wait->('nginx to stop', sub { !-s "$dir/logs/nginx.pid" });
+    ($rc, $out) = $t->();
+    is($rc, 0, 'nginx -t with nginx stopped passes, as a start would') or diag($out);
+    like($out, qr{\[error\].*model "m" version 2 is unavailable: cannot load}, 'and names the version');
 }
 
 our $HttpConfig = <<'_EOC_';
