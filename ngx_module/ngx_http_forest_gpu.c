@@ -2,7 +2,9 @@
  * Config-time GPU check for device=gpu.  CUDA state does not survive fork(),
  * and the master (which reads the configuration, also for `nginx -t`) forks
  * every worker, so the master itself must never initialise CUDA: the probe
- * runs in a short-lived child that reports back through a pipe.
+ * runs in a short-lived child that reports back through a pipe.  The child
+ * takes the environment the workers will have (nginx's env directives, read
+ * before the http block), so CUDA_VISIBLE_DEVICES means the same to both.
  */
 #include <ngx_config.h>
 #include <ngx_core.h>
@@ -24,7 +26,7 @@ typedef struct {
 
 
 ngx_int_t
-ngx_http_forest_gpu_probe(char *err, size_t errlen)
+ngx_http_forest_gpu_probe(ngx_cycle_t *cycle, char *err, size_t errlen)
 {
     int                             fd[2], status = 0;
     pid_t                           pid;
@@ -49,6 +51,11 @@ ngx_http_forest_gpu_probe(char *err, size_t errlen)
     if (pid == 0) {
         close(fd[0]);
         ngx_memzero(&r, sizeof(r));
+
+        if (ngx_set_environment(cycle, NULL) == NULL) {
+            _exit(1);
+        }
+
         r.devices = forest_gpu_probe(r.err, sizeof(r.err));
         n = write(fd[1], &r, sizeof(r));
         _exit(n == (ssize_t) sizeof(r) ? 0 : 1);

@@ -148,7 +148,8 @@ ngx_http_forest_model_load(ngx_conf_t *cf, ngx_http_forest_model_t *m,
 
 #else
     if (m->device == NGX_HTTP_FOREST_DEVICE_GPU
-        && ngx_http_forest_gpu_probe(reason, sizeof(reason)) != NGX_OK)
+        && ngx_http_forest_gpu_probe(cf->cycle, reason, sizeof(reason))
+           != NGX_OK)
     {
         ngx_snprintf((u_char *) err, errlen, "device=gpu: no usable GPU: "
                      "%s%Z", reason);

@@ -254,7 +254,8 @@ ngx_int_t ngx_http_forest_repo_init_worker(ngx_cycle_t *cycle,
 
 /* ngx_http_forest_gpu.c */
 #if (NGX_FOREST_CUDA)
-ngx_int_t ngx_http_forest_gpu_probe(char *err, size_t errlen);
+ngx_int_t ngx_http_forest_gpu_probe(ngx_cycle_t *cycle, char *err,
+    size_t errlen);
 #endif
 
 /* ngx_http_forest_handler.c */

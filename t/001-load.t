@@ -1,6 +1,9 @@
 # Loading: the module loads; a missing, corrupt or unsupported model makes
 # nginx fail at configuration time naming the file, the reason and the line
 # of nginx.conf; device=gpu without a GPU fails clearly; device=auto serves.
+# The GPU blocks hide any GPU from nginx (env CUDA_VISIBLE_DEVICES=;, which
+# the configuration-time probe honours as the workers do), so they check the
+# same on a GPU machine.
 use FindBin;
 use lib "$FindBin::Bin/inc";
 use ForestT;
@@ -216,7 +219,8 @@ qr{\[emerg\].*nosuch.* in \S+nginx\.conf:\d+}
 
 
 === TEST 15: device=gpu without a usable GPU fails clearly
---- skip_eval: 2: -e "/dev/nvidia0"
+--- main_config
+    env CUDA_VISIBLE_DEVICES=;
 --- http_config
     forest_model fraud $TEST_NGINX_SHARED/models/xgb_binary.json device=gpu;
 --- config
@@ -228,6 +232,8 @@ qr{\[emerg\].*forest_model "fraud".*device=gpu.*(?:GPU|CUDA)}
 
 
 === TEST 16: device=auto falls back to the CPU and serves
+--- main_config
+    env CUDA_VISIBLE_DEVICES=;
 --- http_config
     forest_model fraud $TEST_NGINX_SHARED/models/xgb_binary.json device=auto predict_proba=on;
 --- config
