@@ -44,7 +44,8 @@ typedef struct {
     uint32_t             n_features;
     char *const         *feature_names;   /* n_features entries or NULL */
     size_t               max_rows;        /* forest_max_rows: 413 past it */
-    int                  contributions;   /* can answer treeshap_output */
+    int                  contributions;   /* can answer treeshap_output
+                                             and treeshap_interactions */
     /* A string sent for feature f: its category's code into *code
      * (forest/category.h); NULL when the model has no category names. */
     fcodec_cat_lookup  (*category)(const void *ctx, uint32_t f,
@@ -55,10 +56,15 @@ typedef struct {
     uint32_t             n_margins;
 } fcodec_model;
 
-/* Outputs a request may ask for besides output__0 (fcodec_request.extras). */
+/* Outputs a request may ask for besides output__0 (fcodec_request.extras);
+ * FCODEC_OUT_MAIN names output__0 itself where an output is one of the
+ * four (fcodec_request.order). */
+#define FCODEC_OUT_MAIN      0u           /* "output__0" */
 #define FCODEC_OUT_CONTRIBS  1u           /* "treeshap_output" */
 #define FCODEC_OUT_LEAVES    2u           /* "leaf_index" */
-#define FCODEC_OUTPUT_NAMES  "output__0, treeshap_output, leaf_index"
+#define FCODEC_OUT_INTERACTIONS 4u        /* "treeshap_interactions" */
+#define FCODEC_OUTPUT_NAMES  "output__0, treeshap_output, leaf_index, " \
+                             "treeshap_interactions"
 
 /* A per-request option: not given (the model's setting), off or on. */
 enum { FCODEC_OPT_UNSET = 0, FCODEC_OPT_OFF, FCODEC_OPT_ON };
@@ -94,6 +100,10 @@ typedef struct {
     unsigned    extras_binary;             /* those to send as binary data */
     int         opt_predict_proba;         /* FCODEC_OPT_* */
     int         opt_margin;                /* output_margin / raw_score */
+    /* gRPC: the outputs to answer (FCODEC_OUT_MAIN or FCODEC_OUT_*), in
+     * the order the request listed them, each once */
+    uint8_t     order[4];
+    uint8_t     n_order;
     /* the "base_margin" input (KServe JSON or binary data, gRPC) or member
      * (simple API): each row's starting margins, n_rows *
      * fcodec_model.n_margins; NULL when absent */
@@ -104,6 +114,8 @@ typedef struct {
     const float   *contribs;
     uint32_t       contrib_groups;         /* > 1: shape [N, groups, width] */
     uint32_t       contrib_width;          /* features + 1 (the bias) */
+    /* n_rows * contrib_groups * contrib_width * contrib_width */
+    const float   *interactions;
     const int32_t *leaves;                 /* n_rows * n_trees */
     uint32_t       n_trees;
 

@@ -59,14 +59,17 @@ int fcodec_grpc_target_read(const uint8_t *msg, size_t len,
  * ModelInferRequest for model m: input__0 as typed contents or
  * raw_input_contents, converted to float rows as the HTTP codec converts
  * (NaN = missing; BYTES: category names and numbers as text), the optional
- * base_margin input (req->base_margin), the id, the requested outputs and
- * their "classification" parameter.  req->status != 0 on error.
+ * base_margin input (req->base_margin), the id, the requested outputs
+ * (req->order) with output__0's "classification" parameter, and the
+ * predict_proba / output_margin parameters of the request or input__0.
+ * req->status != 0 on error.
  */
 void fcodec_grpc_infer_decode(const uint8_t *msg, size_t len,
     const fcodec_model *m, fcodec_alloc *a, fcodec_request *req);
 
-/* The framed ModelInferResponse: output__0 in raw_output_contents, as
- * Triton answers.  0 or -1 (no memory). */
+/* The framed ModelInferResponse: the outputs of req->order, each in its
+ * raw_output_contents, as Triton answers (req->contribs and req->leaves
+ * filled in for treeshap_output and leaf_index).  0 or -1 (no memory). */
 int fcodec_grpc_infer_encode(const fcodec_request *req,
     const fcodec_shape *s, const char *model_name, const char *version,
     const float *outputs, fcodec_alloc *a, fcodec_response *out);

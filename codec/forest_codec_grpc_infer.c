@@ -7,6 +7,11 @@
  *             6 outputs {1 name, 2 parameters}, 7 raw_input_contents
  *   response: 1 model_name, 2 model_version, 3 id,
  *             5 outputs {1 name, 2 datatype, 3 shape}, 6 raw_output_contents
+ * The outputs are those the request lists (output__0, treeshap_output,
+ * leaf_index; output__0 alone when it lists none), in its order, each with
+ * its raw_output_contents as Triton answers; InferParameter options
+ * (predict_proba, output_margin/raw_score: bool_param; classification on
+ * output__0: int64_param) are the HTTP codec's members.
  * The inputs are input__0 (any numeric datatype, or BYTES holding category
  * names and numbers as text for a model with category names) and the
  * optional base_margin (FP32 or FP64, [N] or [N, C]); raw_input_contents,
@@ -147,35 +152,90 @@ param_entry(grpc_infer *g, const fcodec_pb_field *e, fcodec_pb_field *key,
     return rc < 0 ? malformed(g, "a parameter", why) : 1;
 }
 
-/* InferParameter's int64_param (field 2) as a count up to limit */
+/* InferParameter's oneof: 1 bool_param, 2 int64_param, 3 string_param,
+ * 4 double_param, 5 uint64_param */
+static const char *param_kinds[] = {
+    "empty", "a bool_param", "an int64_param", "a string_param",
+    "a double_param", "a uint64_param"
+};
+
+/* The InferParameter's value, which must be the varint choice want (the
+ * last choice set counts, as protobuf reads a oneof). */
 static int
-param_count(grpc_infer *g, const fcodec_pb_field *value, const char *what,
-    uint64_t limit, uint64_t *out)
+param_value(grpc_infer *g, const fcodec_pb_field *value, const char *what,
+    uint32_t want, uint64_t *out)
 {
     fcodec_pb        pb;
     fcodec_pb_field  f;
     const char      *why = NULL;
-    int              rc, have = 0;
+    int              rc;
+    uint32_t         have = 0;
 
     fcodec_pb_init(&pb, value->data, value->len);
     while ((rc = fcodec_pb_next(&pb, &f, &why)) == 1) {
-        if (f.field == 1 || f.field == 3) {
-            have = -1;
-        } else if (f.field == 2) {
+        if (f.field < 1 || f.field > 5) {
+            continue;
+        }
+        have = f.field;
+        if (f.field == want) {
             if (!wire(g, &f, FCODEC_PB_VARINT, what)) {
                 return 0;
             }
-            have = 1;
             *out = f.v;
         }
     }
     if (rc < 0) {
         return malformed(g, what, why);
     }
-    if (have != 1 || (int64_t) *out < 0 || *out > limit) {
+    if (have != want) {
+        return fail(g, 400, "%s is %s; it must be %s", what,
+                    param_kinds[have], want == 1
+                    ? "a bool_param (true or false)" : param_kinds[want]);
+    }
+    return 1;
+}
+
+/* InferParameter's int64_param as a count up to limit */
+static int
+param_count(grpc_infer *g, const fcodec_pb_field *value, const char *what,
+    uint64_t limit, uint64_t *out)
+{
+    if (!param_value(g, value, what, 2, out)) {
+        return 0;
+    }
+    if ((int64_t) *out < 0 || *out > limit) {
         return fail(g, 400, "%s must be an int64_param from 0 to %llu", what,
                     (unsigned long long) limit);
     }
+    return 1;
+}
+
+/* predict_proba and output_margin (raw_score), of the request or
+ * input__0, as the HTTP codec takes them: a bool_param each */
+static int
+option(grpc_infer *g, const fcodec_pb_field *key,
+    const fcodec_pb_field *value)
+{
+    int         *opt;
+    uint64_t     on = 0;
+    const char  *what;
+
+    if (key->data == NULL) {
+        return 1;
+    }
+    if (is(key, "predict_proba")) {
+        opt = &g->req->opt_predict_proba;
+        what = "parameter \"predict_proba\"";
+    } else if (is(key, "output_margin") || is(key, "raw_score")) {
+        opt = &g->req->opt_margin;
+        what = "parameter \"output_margin\"";
+    } else {
+        return 1;
+    }
+    if (!param_value(g, value, what, 1, &on)) {
+        return 0;
+    }
+    *opt = on ? FCODEC_OPT_ON : FCODEC_OPT_OFF;
     return 1;
 }
 
@@ -197,8 +257,10 @@ output(grpc_infer *g, const fcodec_pb_field *o)
     fcodec_pb        pb;
     fcodec_pb_field  f, key, value;
     const char      *why = NULL;
-    int              rc, named = 0;
+    int              rc, which = -1;
     uint64_t         k = 0;
+    uint8_t          i;
+    char             err[sizeof(g->req->error)];
 
     fcodec_pb_init(&pb, o->data, o->len);
     while ((rc = fcodec_pb_next(&pb, &f, &why)) == 1) {
@@ -206,12 +268,11 @@ output(grpc_infer *g, const fcodec_pb_field *o)
             if (!wire(g, &f, FCODEC_PB_LEN, "an output's name")) {
                 return 0;
             }
-            if (!is(&f, "output__0")) {
-                return fail(g, 400, "unknown output \"%.*s\": model %s has "
-                            "one output, output__0", fcodec_shown(f.len),
-                            (const char *) f.data, g->m->name);
+            which = fcodec_output_find(g->m, (const char *) f.data, f.len,
+                                       err, sizeof(err));
+            if (which < 0) {
+                return fail(g, 400, "%s", err);
             }
-            named = 1;
         } else if (f.field == 2) {
             if (!wire(g, &f, FCODEC_PB_LEN, "an output parameter")
                 || !param_entry(g, &f, &key, &value)
@@ -225,17 +286,32 @@ output(grpc_infer *g, const fcodec_pb_field *o)
                 {
                     return 0;
                 }
-                g->req->class_count = (uint32_t) k;
             }
         }
     }
     if (rc < 0) {
         return malformed(g, "an output", why);
     }
-    if (!named) {
+    if (which < 0) {
         return fail(g, 400, "an entry of outputs has no name");
     }
+    if (which == FCODEC_OUT_MAIN) {
+        g->req->class_count = (uint32_t) k;
+        g->req->want_output = 1;
+    } else if (k > 0) {
+        return fail(g, 400, "parameter \"classification\" applies to "
+                    "output__0 only");
+    }
     g->req->outputs_listed = 1;
+    g->req->extras |= (unsigned) which;
+    for (i = 0; i < g->req->n_order; i++) {
+        if (g->req->order[i] == which) {
+            return 1;
+        }
+    }
+    if (g->req->n_order < sizeof(g->req->order)) {
+        g->req->order[g->req->n_order++] = (uint8_t) which;
+    }
     return 1;
 }
 
@@ -364,7 +440,8 @@ input(grpc_infer *g, grpc_tensor *t)
         case 4:
             if (!wire(g, &f, FCODEC_PB_LEN, "an input parameter")
                 || !param_entry(g, &f, &key, &value)
-                || !shared_memory(g, &key))
+                || !shared_memory(g, &key)
+                || (!t->bm && !option(g, &key, &value)))
             {
                 return 0;
             }
@@ -808,7 +885,8 @@ request_field(grpc_infer *g, const fcodec_pb_field *f)
         return 1;
     case 4:
         return wire(g, f, FCODEC_PB_LEN, "parameters")
-               && param_entry(g, f, &key, &value);
+               && param_entry(g, f, &key, &value)
+               && option(g, &key, &value);
     case 5:
         if (!wire(g, f, FCODEC_PB_LEN, "inputs")) {
             return 0;
@@ -865,7 +943,10 @@ fcodec_grpc_infer_decode(const uint8_t *msg, size_t len,
     if (req->status == 0 && input_done(&g)) {
         req->n_rows = g.n_rows;
         req->input_name = "input__0";
-        req->want_output = 1;
+        if (!req->outputs_listed) {
+            req->want_output = 1;
+            req->order[req->n_order++] = FCODEC_OUT_MAIN;
+        }
         return;
     }
     req->rows = NULL;
@@ -875,87 +956,73 @@ fcodec_grpc_infer_decode(const uint8_t *msg, size_t len,
 
 /* ---- response ----------------------------------------------------------- */
 
+/* One InferOutputTensor (name, datatype, shape) of the response. */
+static void
+output_meta(fcodec_pbw *w, const fcodec_encoder *e, unsigned which,
+    fcodec_alloc *a, uint64_t *bytes)
+{
+    fcodec_pbw   t;
+    const char  *name, *datatype;
+    uint64_t     shape[4];
+    int64_t      dims[3];
+    uint32_t     rank, i;
+
+    rank = fcodec_encoder_meta(e, which, &name, &datatype, shape);
+    *bytes = 4;
+    for (i = 0; i < rank; i++) {
+        dims[i] = (int64_t) shape[i];
+        *bytes *= shape[i];
+    }
+    fcodec_pbw_init(&t, a, 64, 0);
+    fcodec_pbw_str(&t, 1, name);
+    fcodec_pbw_str(&t, 2, datatype);
+    fcodec_pbw_packed(&t, 3, dims, rank);
+    fcodec_pbw_msg(w, 5, &t);
+}
+
 int
 fcodec_grpc_infer_encode(const fcodec_request *req, const fcodec_shape *s,
     const char *model_name, const char *version, const float *outputs,
     fcodec_alloc *a, fcodec_response *out)
 {
-    fcodec_pbw   w, t;
-    fcodec_out   bytes;
-    uint32_t     cols, k = 0, j, c, bits, *top = NULL;
-    int64_t      shape[2];
-    size_t       r, n;
-    float       *row;
-    uint8_t     *at;
-    char         text[FCODEC_CLASS_TEXT_MAX];
+    fcodec_encoder  e;
+    fcodec_pbw      w;
+    fcodec_out      strings;
+    uint64_t        bytes[3], total = 0;
+    uint8_t         i;
 
-    if (s->forest_columns == 0) {
+    if (fcodec_encoder_init(&e, req, s, outputs, a) != 0) {
         return -1;
     }
-    cols = fcodec_output_columns(s);
-    row = a->alloc(a->ctx, cols * sizeof(float));
-    if (row == NULL) {
-        return -1;
-    }
-    if (req->class_count > 0) {
-        k = req->class_count < cols ? req->class_count : cols;
-        top = a->alloc(a->ctx, k * sizeof(uint32_t));
-        if (top == NULL) {
-            return -1;
-        }
-    }
-
-    fcodec_pbw_init(&w, a, 128 + strlen(model_name) + strlen(version)
-                           + (req->id ? strlen(req->id) : 0)
-                           + req->n_rows * cols * 4, 1);
+    fcodec_pbw_init(&w, a, 128, 1);
     fcodec_pbw_str(&w, 1, model_name);
     fcodec_pbw_str(&w, 2, version);
     if (req->id != NULL && req->id[0] != '\0') {
         fcodec_pbw_str(&w, 3, req->id);
     }
+    for (i = 0; i < req->n_order; i++) {
+        output_meta(&w, &e, req->order[i], a, &bytes[i]);
+        total += bytes[i] + 16;
+    }
+    /* room for the values up front: one growth, not one per output */
+    if (fcodec_out_reserve(&w.out, total) == NULL) {
+        return -1;
+    }
 
-    shape[0] = (int64_t) req->n_rows;
-    shape[1] = k ? k : cols;
-    fcodec_pbw_init(&t, a, 64, 0);
-    fcodec_pbw_str(&t, 1, "output__0");
-    fcodec_pbw_str(&t, 2, k ? "BYTES" : "FP32");
-    fcodec_pbw_packed(&t, 3, shape, 2);
-    fcodec_pbw_msg(&w, 5, &t);
-
-    if (k == 0) {
-        n = req->n_rows * cols * 4;
-        fcodec_pbw_len_header(&w, 6, n);
-        at = fcodec_pbw_reserve(&w, n);
-        if (at == NULL) {
-            return -1;
-        }
-        for (r = 0; r < req->n_rows; r++) {
-            fcodec_shape_row(s, outputs + r * s->forest_columns, row);
-            for (c = 0; c < cols; c++, at += 4) {
-                memcpy(&bits, &row[c], 4);
-                at[0] = (uint8_t) bits;
-                at[1] = (uint8_t) (bits >> 8);
-                at[2] = (uint8_t) (bits >> 16);
-                at[3] = (uint8_t) (bits >> 24);
+    /* raw_output_contents in the outputs' order, as Triton answers */
+    for (i = 0; i < req->n_order; i++) {
+        if (req->order[i] == FCODEC_OUT_MAIN && e.k > 0) {
+            /* classification strings: their lengths are known once written */
+            fcodec_out_init(&strings, a, req->n_rows * e.k * 16);
+            fcodec_encoder_binary(&e, FCODEC_OUT_MAIN, &strings);
+            if (!strings.ok) {
+                return -1;
             }
+            fcodec_pbw_bytes(&w, 6, strings.buf, strings.len);
+            continue;
         }
-        w.out.len += n;
-    } else {
-        /* Triton's BYTES layout: a 4-byte little-endian length per string */
-        fcodec_out_init(&bytes, a, req->n_rows * k * 16);
-        for (r = 0; r < req->n_rows; r++) {
-            fcodec_shape_row(s, outputs + r * s->forest_columns, row);
-            fcodec_class_top(row, cols, k, top);
-            for (j = 0; j < k; j++) {
-                n = fcodec_class_text(text, row[top[j]], top[j]);
-                fcodec_out_le32(&bytes, (uint32_t) n);
-                fcodec_out_raw(&bytes, text, n);
-            }
-        }
-        if (!bytes.ok) {
-            return -1;
-        }
-        fcodec_pbw_bytes(&w, 6, bytes.buf, bytes.len);
+        fcodec_pbw_len_header(&w, 6, bytes[i]);
+        fcodec_encoder_binary(&e, req->order[i], &w.out);
     }
 
     if (fcodec_pbw_frame(&w) != 0) {

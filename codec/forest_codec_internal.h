@@ -168,7 +168,8 @@ struct fcodec_parser {
     fcodec_api          api;
     const fcodec_model *m;
     fcodec_alloc       *a;
-    yajl_handle         h;
+    yajl_handle         h;             /* NULL until yajl takes over */
+    fcodec_json_state   js;
     fcodec_request      req;
 
     size_t              json_len;      /* FCODEC_NO_LEN: all of the body */
@@ -334,6 +335,8 @@ size_t fcodec_float_text(float v, char *buf);
 size_t fcodec_float_text_printf(float v, char *buf);
 void fcodec_out_uint(fcodec_out *o, uint64_t v);
 void fcodec_out_le32(fcodec_out *o, uint32_t v);
+/* n 4-byte values (float or int32 bits), little-endian, at once */
+void fcodec_out_le32s(fcodec_out *o, const void *v, size_t n);
 
 /* Classification extension (forest_codec_classify.c): the k highest of a
  * row's cols values, best first, and Triton's "value:index" text of one. */
@@ -341,5 +344,35 @@ void fcodec_out_le32(fcodec_out *o, uint32_t v);
 void fcodec_class_top(const float *row, uint32_t cols, uint32_t k,
     uint32_t *idx);
 size_t fcodec_class_text(char *buf, float value, uint32_t index);
+
+/* The output a request names (forest_codec_outputs.c), for KServe and gRPC
+ * alike: FCODEC_OUT_MAIN or an FCODEC_OUT_*, or -1 with the 400 message in
+ * err (an unknown name, listing the valid ones; treeshap_output of a model
+ * whose file stores no node cover). */
+int fcodec_output_find(const fcodec_model *m, const char *name, size_t len,
+    char *err, size_t errlen);
+
+/* Response tensors (forest_codec_encode.c), shared by the KServe and gRPC
+ * encoders; which is FCODEC_OUT_MAIN or an FCODEC_OUT_*. */
+typedef struct {
+    const fcodec_request *req;
+    const fcodec_shape   *s;
+    const float          *outputs;
+    float                *row;            /* one served row */
+    uint32_t              cols;
+    uint32_t              k;              /* classification entries per row */
+    uint32_t             *top;            /* k indices */
+} fcodec_encoder;
+
+/* 0, or -1 (no memory). */
+int fcodec_encoder_init(fcodec_encoder *e, const fcodec_request *req,
+    const fcodec_shape *s, const float *outputs, fcodec_alloc *a);
+/* Output which's name, datatype (FP32, INT32 or, classification, BYTES)
+ * and shape [N, d], [N, C, F+1] or [N, C, F+1, F+1]; returns the rank. */
+uint32_t fcodec_encoder_meta(const fcodec_encoder *e, unsigned which,
+    const char **name, const char **datatype, uint64_t shape[4]);
+/* Its values as Triton's binary data: little-endian, BYTES as a 4-byte
+ * length before each string. */
+void fcodec_encoder_binary(fcodec_encoder *e, unsigned which, fcodec_out *o);
 
 #endif /* FOREST_CODEC_INTERNAL_H */

@@ -359,7 +359,8 @@ input_member(fcodec_parser *p, const fcodec_value *v)
 static int
 output_member(fcodec_parser *p, const fcodec_value *v)
 {
-    int shown;
+    int  which;
+    char err[sizeof(p->req.error)];
 
     switch (p->key) {
     case KEY_NAME:
@@ -367,25 +368,11 @@ output_member(fcodec_parser *p, const fcodec_value *v)
             return fcodec_fail(p, 400, "an output's \"name\" is %s; it must "
                                "be a string", fcodec_type_name(v));
         }
-        shown = fcodec_shown(v->len);
-        if (v->len == 9 && memcmp(v->str, "output__0", 9) == 0) {
-            p->ks.out_extra = 0;
-        } else if (v->len == 15 && memcmp(v->str, "treeshap_output", 15) == 0)
-        {
-            if (!p->m->contributions) {
-                return fcodec_fail(p, 400, "model %s cannot answer "
-                                   "treeshap_output: its file stores no node "
-                                   "cover (training hessian sums or counts)",
-                                   p->m->name);
-            }
-            p->ks.out_extra = FCODEC_OUT_CONTRIBS;
-        } else if (v->len == 10 && memcmp(v->str, "leaf_index", 10) == 0) {
-            p->ks.out_extra = FCODEC_OUT_LEAVES;
-        } else {
-            return fcodec_fail(p, 400, "unknown output \"%.*s\": model %s "
-                               "answers " FCODEC_OUTPUT_NAMES, shown, v->str,
-                               p->m->name);
+        which = fcodec_output_find(p->m, v->str, v->len, err, sizeof(err));
+        if (which < 0) {
+            return fcodec_fail(p, 400, "%s", err);
         }
+        p->ks.out_extra = (unsigned) which;
         p->ks.out_have_name = 1;
         return 1;
     case KEY_PARAMS:

@@ -171,3 +171,28 @@ fcodec_out_le32(fcodec_out *o, uint32_t v)
 
     fcodec_out_raw(o, b, 4);
 }
+
+void
+fcodec_out_le32s(fcodec_out *o, const void *v, size_t n)
+{
+    const uint8_t *src = v;
+    uint8_t       *at;
+    uint32_t       bits;
+    size_t         i;
+
+    if (n == 0) {
+        return;
+    }
+    at = fcodec_out_reserve(o, n * 4);
+    if (at == NULL) {
+        return;
+    }
+    for (i = 0; i < n; i++, src += 4, at += 4) {
+        memcpy(&bits, src, 4);
+        at[0] = (uint8_t) bits;
+        at[1] = (uint8_t) (bits >> 8);
+        at[2] = (uint8_t) (bits >> 16);
+        at[3] = (uint8_t) (bits >> 24);
+    }
+    o->len += n * 4;
+}

@@ -7,9 +7,10 @@
  * where a row is an array of n_features numbers (null = missing) or an
  * object keyed by the model's feature names (absent = missing).  The
  * wrapper object may also carry options, each true or false:
- *   "contributions", "leaf_index" (extra outputs), "predict_proba",
- *   "output_margin" (or "raw_score"); and "base_margin": each row's
- *   starting margins, a number per row or an array of one per output.
+ *   "contributions", "interactions", "leaf_index" (extra outputs),
+ *   "predict_proba", "output_margin" (or "raw_score"); and "base_margin":
+ *   each row's starting margins, a number per row or an array of one per
+ *   output.
  */
 #include <math.h>
 #include <string.h>
@@ -30,8 +31,8 @@ enum {
 
 /* >= 0: a feature index */
 enum {
-    KEY_CONTRIBS = -8, KEY_LEAVES, KEY_PROBA, KEY_MARGIN, KEY_OTHER,
-    KEY_ROWS, KEY_BASE_MARGIN
+    KEY_CONTRIBS = -9, KEY_INTERACTIONS, KEY_LEAVES, KEY_PROBA, KEY_MARGIN,
+    KEY_OTHER, KEY_ROWS, KEY_BASE_MARGIN
 };
 
 static const struct {
@@ -39,6 +40,7 @@ static const struct {
     int         key;
 } options[] = {
     { "contributions", KEY_CONTRIBS },
+    { "interactions",  KEY_INTERACTIONS },
     { "leaf_index",    KEY_LEAVES },
     { "predict_proba", KEY_PROBA },
     { "output_margin", KEY_MARGIN },
@@ -87,13 +89,17 @@ option_value(fcodec_parser *p, const fcodec_value *v)
     on = v->boolean;
     switch (p->key) {
     case KEY_CONTRIBS:
+    case KEY_INTERACTIONS:
         if (on && !p->m->contributions) {
-            return fcodec_fail(p, 400, "model %s cannot answer "
-                               "contributions: its file stores no node cover "
-                               "(training hessian sums or counts)",
-                               p->m->name);
+            return fcodec_fail(p, 400, "model %s cannot answer %s: its file "
+                               "stores no node cover (training hessian sums "
+                               "or counts)", p->m->name,
+                               options[p->key - KEY_CONTRIBS].name);
         }
-        p->req.extras |= on ? FCODEC_OUT_CONTRIBS : 0;
+        if (on) {
+            p->req.extras |= p->key == KEY_CONTRIBS ? FCODEC_OUT_CONTRIBS
+                                                    : FCODEC_OUT_INTERACTIONS;
+        }
         return 1;
     case KEY_LEAVES:
         p->req.extras |= on ? FCODEC_OUT_LEAVES : 0;
