@@ -16,6 +16,13 @@ Per model <name> (file conventions of tests/reference/models/README.md:
                        (path-dependent) for scikit-learn: per output k the
                        columns c{k}_f0..c{k}_f{F-1}, c{k}_bias
   <name>.leaf.csv      XGBoost / LightGBM predict(pred_leaf=True): t0..
+  <name>.interactions.input.csv  the rows of <name>.interactions.csv:
+                       the first IX_ROWS (LightGBM: without missing values)
+  <name>.interactions.csv  (INTERACTIONS models)
+                       XGBoost predict(pred_interactions=True), or
+                       shap.TreeExplainer.shap_interaction_values with
+                       expected_value as the bias: per output k the
+                       (F+1) x (F+1) matrix row by row, k{k}_{i}_{j}
 The Treelite checkpoints converted from xgb_binary / lgb_binary get those
 models' contributions (Treelite has none of its own).
 xgb_nocover.json is xgb_reg.json without its trees' sum_hessian: a model
@@ -40,6 +47,10 @@ XGB = ["xgb_binary", "xgb_reg", "xgb_multiclass", "xgb_cat"]
 LGB = ["lgb_binary", "lgb_multiclass", "lgb_cat", "lgb_reg"]
 SKL = ["skl_rf_clf", "skl_rf_multi", "skl_rf_reg", "skl_gbdt", "skl_et"]
 TREELITE = {"tl_xgb_binary": "xgb_binary", "tl_lgb_binary": "lgb_binary"}
+# interaction values are (F+1)^2 per row and output: a few rows (each of
+# these inputs has missing values among them)
+INTERACTIONS = ["xgb_binary", "xgb_multiclass", "xgb_cat", "lgb_binary"]
+IX_ROWS = 8
 
 
 def read_input(name):
@@ -136,6 +147,46 @@ def do_skl(out, name):
     return header, x
 
 
+def write_interactions(out, name, v, n_feat):
+    """v: [N, F+1, F+1] or [N, K, F+1, F+1]"""
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim == 3:
+        v = v[:, None, :, :]
+    assert v.shape[2:] == (n_feat + 1, n_feat + 1), v.shape
+    header = ["k%d_%d_%d" % (k, i, j) for k in range(v.shape[1])
+              for i in range(n_feat + 1) for j in range(n_feat + 1)]
+    write_csv(os.path.join(out, name + ".interactions.csv"), header,
+              v.reshape(len(v), -1))
+
+
+def do_interactions(out, name):
+    header, x = read_input(name)
+    if name.startswith("xgb_"):
+        x = x[:IX_ROWS]
+        bst = xgb_model(name)
+        v = bst.predict(xgb_matrix(bst, x), pred_interactions=True)
+    else:
+        # shap walks LightGBM's trees itself and sends a missing value
+        # where LightGBM does not (missing_type None/Zero nodes): its
+        # values then stop adding up to LightGBM's pred_contrib.  Rows
+        # without missing values, held to pred_contrib below.
+        x = x[~np.isnan(x).any(axis=1)][:IX_ROWS]
+        bst = lgb.Booster(model_file=os.path.join(REF, name + ".txt"))
+        ex = shap.TreeExplainer(bst,
+                                feature_perturbation="tree_path_dependent")
+        sv = np.asarray(ex.shap_interaction_values(x.astype(np.float64)))
+        assert sv.ndim == 3, sv.shape
+        f = x.shape[1]
+        v = np.zeros((len(x), f + 1, f + 1))
+        v[:, :f, :f] = sv
+        v[:, f, f] = float(np.ravel(ex.expected_value)[0])
+        want = bst.predict(x.astype(np.float64), pred_contrib=True)
+        assert np.abs(v.sum(axis=2) - want).max() < 1e-6
+    write_csv(os.path.join(out, name + ".interactions.input.csv"), header,
+              x.astype(np.float64))
+    write_interactions(out, name, v, x.shape[1])
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         REPO, "tests", "reference", "shap")
@@ -151,6 +202,9 @@ def main():
             shutil.copyfile(os.path.join(out, src + suffix),
                             os.path.join(out, name + suffix))
         print(name, "(from %s)" % src)
+    for name in INTERACTIONS:
+        do_interactions(out, name)
+        print(name, "interactions")
     with open(os.path.join(REF, "xgb_reg.json")) as f:
         doc = json.load(f)
     for tree in doc["learner"]["gradient_booster"]["model"]["trees"]:
