@@ -490,7 +490,7 @@ ngx_http_forest_grpc_result(ngx_http_forest_ctx_t *ctx, const float *out)
 
     m = ctx->model;
 
-    ngx_http_forest_model_shape(m, ctx->margin, &shape);
+    ngx_http_forest_request_shape(ctx, &shape);
 
     if (fcodec_grpc_infer_encode(&ctx->req, &shape,
                                  (const char *) m->name.data,
@@ -1035,6 +1035,8 @@ ngx_http_forest_grpc_infer(ngx_http_request_t *r,
 
     cln->handler = ngx_http_forest_grpc_cleanup;
     cln->data = ctx;
+
+    ngx_http_forest_request_margin(ctx);
 
     if (ngx_http_forest_batch_submit(ctx) != NGX_OK) {
         return ngx_http_forest_send_error(r, m,

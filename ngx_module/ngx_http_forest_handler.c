@@ -258,10 +258,7 @@ ngx_http_forest_body_read(ngx_http_request_t *r)
         return;
     }
 
-    /* the request's own output_margin outranks ?margin= */
-    if (ctx->req.opt_margin != FCODEC_OPT_UNSET) {
-        ctx->margin = ctx->req.opt_margin == FCODEC_OPT_ON;
-    }
+    ngx_http_forest_request_margin(ctx);
 
     if (ngx_http_forest_batch_submit(ctx) != NGX_OK) {
         rc = ngx_http_forest_send_error(r, ctx->model,
@@ -557,12 +554,7 @@ ngx_http_forest_respond(ngx_http_forest_ctx_t *ctx, const float *out,
         return rc;
     }
 
-    ngx_http_forest_model_shape(m, ctx->margin, &shape);
-
-    if (ctx->req.opt_predict_proba != FCODEC_OPT_UNSET && m->is_classifier) {
-        shape.is_classifier = 1;
-        shape.predict_proba = ctx->req.opt_predict_proba == FCODEC_OPT_ON;
-    }
+    ngx_http_forest_request_shape(ctx, &shape);
 
     if (fcodec_encode(ctx->api, &ctx->req, &shape,
                       (const char *) m->name.data,
@@ -592,6 +584,34 @@ ngx_http_forest_respond(ngx_http_forest_ctx_t *ctx, const float *out,
 
     return ngx_http_forest_send_result(ctx, resp.content_type, resp.body,
                                        resp.len);
+}
+
+
+/* the request's own output_margin (KServe or gRPC) outranks ?margin= */
+void
+ngx_http_forest_request_margin(ngx_http_forest_ctx_t *ctx)
+{
+    if (ctx->req.opt_margin != FCODEC_OPT_UNSET) {
+        ctx->margin = ctx->req.opt_margin == FCODEC_OPT_ON;
+    }
+}
+
+
+/* the served shape: the model's, with the request's own predict_proba */
+void
+ngx_http_forest_request_shape(ngx_http_forest_ctx_t *ctx,
+    fcodec_shape *shape)
+{
+    ngx_http_forest_model_t  *m;
+
+    m = ctx->model;
+
+    ngx_http_forest_model_shape(m, ctx->margin, shape);
+
+    if (ctx->req.opt_predict_proba != FCODEC_OPT_UNSET && m->is_classifier) {
+        shape->is_classifier = 1;
+        shape->predict_proba = ctx->req.opt_predict_proba == FCODEC_OPT_ON;
+    }
 }
 
 

@@ -266,6 +266,9 @@ void ngx_http_forest_complete(ngx_http_forest_ctx_t *ctx, const float *out,
     ngx_uint_t status, const char *error);
 void ngx_http_forest_codec_model(ngx_http_forest_ctx_t *ctx,
     ngx_http_forest_model_t *m, ngx_http_forest_loc_conf_t *flcf);
+void ngx_http_forest_request_margin(ngx_http_forest_ctx_t *ctx);
+void ngx_http_forest_request_shape(ngx_http_forest_ctx_t *ctx,
+    fcodec_shape *shape);
 
 /* ngx_http_forest_util.c */
 uint64_t ngx_http_forest_now_us(void);

@@ -400,7 +400,7 @@ test_kserve_errors(void)
     /* outputs */
     FAILS(KS("{\"outputs\":[{\"name\":\"output__1\"}]}"), 400,
           "unknown output \"output__1\": model fraud answers output__0, "
-          "treeshap_output, leaf_index");
+          "treeshap_output, leaf_index, treeshap_interactions");
     FAILS(KS("{\"outputs\":[{\"parameters\":{}}]}"), 400,
           "an entry of \"outputs\" has no \"name\"");
     FAILS(KS("{\"outputs\":[{\"name\":\"output__0\",\"parameters\":{"
