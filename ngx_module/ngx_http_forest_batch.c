@@ -34,6 +34,17 @@
  * away only clears its slot.
  */
 #include "ngx_http_forest_module.h"
+#include "treeshap_interactions.h"
+
+
+/* The rows of a request that asked for SHAP interactions: computed for
+ * those rows only (they cost C (F+1)^2 values and O(d^3) a leaf a row),
+ * packed at "at" rows into the batch's interactions. */
+typedef struct {
+    size_t                    row;
+    size_t                    n;
+    size_t                    at;
+} ngx_http_forest_ix_rows_t;
 
 #include <sys/timerfd.h>
 
@@ -66,6 +77,11 @@ struct ngx_http_forest_batch_s {
      * computed for every row of the batch */
     unsigned                  extras;
     float                    *contribs;
+    float                    *interactions;
+    ngx_http_forest_ix_rows_t *ix;
+    ngx_uint_t                n_ix;
+    ngx_uint_t                cap_ix;
+    size_t                    ix_rows;
     int32_t                  *leaves;
 
     ngx_http_forest_ctx_t   **ctxs;
@@ -325,6 +341,41 @@ ngx_http_forest_batch_free(ngx_http_forest_batch_t *b)
 }
 
 
+/* The next n rows of b are a request's that asks for interactions. */
+static ngx_int_t
+ngx_http_forest_batch_ix_rows(ngx_http_forest_batch_t *b, size_t n)
+{
+    ngx_uint_t                  cap;
+    ngx_http_forest_ix_rows_t  *ix;
+
+    if (b->n_ix == b->cap_ix) {
+        cap = ngx_max(b->cap_ix * 2, 4);
+
+        ix = ngx_palloc(b->pool, cap * sizeof(ngx_http_forest_ix_rows_t));
+        if (ix == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (b->ix != NULL) {
+            ngx_memcpy(ix, b->ix,
+                       b->n_ix * sizeof(ngx_http_forest_ix_rows_t));
+            ngx_pfree(b->pool, b->ix);
+        }
+
+        b->ix = ix;
+        b->cap_ix = cap;
+    }
+
+    b->ix[b->n_ix].row = b->n_rows;
+    b->ix[b->n_ix].n = n;
+    b->ix[b->n_ix].at = b->ix_rows;
+    b->n_ix++;
+    b->ix_rows += n;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_forest_batch_append(ngx_http_forest_batch_t *b,
     ngx_http_forest_ctx_t *ctx)
@@ -375,6 +426,12 @@ ngx_http_forest_batch_append(ngx_http_forest_batch_t *b,
 
     ngx_memcpy((u_char *) b->rows + b->n_rows * row_bytes, ctx->req.rows,
                n * row_bytes);
+
+    if ((ctx->req.extras & FCODEC_OUT_INTERACTIONS)
+        && ngx_http_forest_batch_ix_rows(b, n) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     ctx->batch = b;
     ctx->slot = b->n_ctxs;
@@ -454,6 +511,14 @@ ngx_http_forest_batch_dispatch(ngx_http_forest_batch_t *b)
         b->contribs = ngx_palloc(b->pool, b->n_rows * sizeof(float)
                                           * forest_shap_row_values(m->shap));
         if (b->contribs == NULL) {
+            b->out = NULL;
+        }
+    }
+
+    if (b->ix_rows > 0 && m->shap != NULL) {
+        b->interactions = ngx_palloc(b->pool, b->ix_rows * sizeof(float)
+                              * forest_shap_interactions_row_values(m->forest));
+        if (b->interactions == NULL) {
             b->out = NULL;
         }
     }
@@ -633,7 +698,8 @@ ngx_http_forest_batch_cost(ngx_http_forest_batch_t *b)
     n = b->n_rows;
 
     if (m->cost_ns[0] == 0
-        || ((b->extras & FCODEC_OUT_CONTRIBS) && m->shap != NULL))
+        || ((b->extras & (FCODEC_OUT_CONTRIBS | FCODEC_OUT_INTERACTIONS))
+            && m->shap != NULL))
     {
         return (uint64_t) -1;
     }
@@ -693,7 +759,7 @@ ngx_http_forest_batch_rescale(ngx_http_forest_batch_t *b)
 
     m = b->model;
 
-    if (b->rc != 0 || b->contribs != NULL) {
+    if (b->rc != 0 || b->contribs != NULL || b->interactions != NULL) {
         return;
     }
 
@@ -748,7 +814,9 @@ ngx_http_forest_batch_run(void *data)
 {
     ngx_http_forest_batch_t *b = data;
 
-    uint64_t  start;
+    uint64_t                    start;
+    ngx_uint_t                  i;
+    ngx_http_forest_ix_rows_t  *ix;
 
     start = ngx_http_forest_now_ns();
 
@@ -761,6 +829,22 @@ ngx_http_forest_batch_run(void *data)
         b->rc = forest_executor_contribs(b->model->executor, b->model->shap,
                                          b->rows, b->n_rows, b->contribs,
                                          b->err, sizeof(b->err));
+    }
+
+    for (i = 0; b->rc == 0 && b->interactions != NULL && i < b->n_ix; i++) {
+        ix = &b->ix[i];
+
+        if (forest_shap_interactions(b->model->shap, b->model->forest,
+                b->rows + ix->row * b->model->forest->n_features, ix->n,
+                b->interactions
+                + ix->at * forest_shap_interactions_row_values(
+                               b->model->forest)) != 0)
+        {
+            b->rc = -1;
+            ngx_cpystrn((u_char *) b->err,
+                        (u_char *) "out of memory for SHAP interactions",
+                        sizeof(b->err));
+        }
     }
 
     if (b->rc == 0 && b->leaves != NULL) {
@@ -867,7 +951,7 @@ ngx_http_forest_batch_finish(void *data)
  * A request's rows of a margins batch started from its base_margin instead
  * of the model's base_score: the margins in place when it asked for them,
  * else its outputs from the request's pool (NULL: no memory).  Its
- * contributions' bias moves the same way.
+ * contributions' and interactions' bias moves the same way.
  */
 static float *
 ngx_http_forest_batch_rebase(ngx_http_forest_batch_t *b,
@@ -883,6 +967,11 @@ ngx_http_forest_batch_rebase(ngx_http_forest_batch_t *b,
     if (ctx->req.contribs != NULL) {
         forest_rebase_contribs(fm, ctx->req.base_margin, n,
                                (float *) ctx->req.contribs);
+    }
+
+    if (ctx->req.interactions != NULL) {
+        forest_rebase_interactions(fm, ctx->req.base_margin, n,
+                                   (float *) ctx->req.interactions);
     }
 
     if (ctx->margin) {
@@ -913,6 +1002,7 @@ static void
 ngx_http_forest_batch_extras(ngx_http_forest_batch_t *b,
     ngx_http_forest_ctx_t *ctx)
 {
+    ngx_uint_t                i;
     ngx_http_forest_model_t  *m;
 
     m = b->model;
@@ -923,6 +1013,17 @@ ngx_http_forest_batch_extras(ngx_http_forest_batch_t *b,
         ctx->req.contribs = b->contribs
                             + ctx->row_offset
                               * forest_shap_row_values(m->shap);
+    }
+
+    for (i = 0; b->interactions != NULL && i < b->n_ix; i++) {
+        if (b->ix[i].row == ctx->row_offset) {
+            ctx->req.contrib_groups = m->forest->n_outputs;
+            ctx->req.contrib_width = m->forest->n_features + 1;
+            ctx->req.interactions = b->interactions
+                                    + b->ix[i].at
+                                      * forest_shap_interactions_row_values(
+                                            m->forest);
+        }
     }
 
     if (b->leaves != NULL) {

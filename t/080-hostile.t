@@ -282,7 +282,7 @@ ForestT::per_request(main::err(qr/^input__0 shape \[2,20\] has 40 values, got 20
  main::err(qr/^the request is a number; it must be a JSON object$/),
  main::err(qr/^unknown input "input__1": model fraud has the inputs input__0 and base_margin$/),
  main::err(qr/^the request gives input__0 twice$/),
- main::err(qr/^unknown output "output__7": model fraud answers output__0, treeshap_output, leaf_index$/),
+ main::err(qr/^unknown output "output__7": model fraud answers output__0, treeshap_output, leaf_index, treeshap_interactions$/),
  main::err(qr/^row 0 has 3 features, model fraud expects 20$/),
  main::err(qr/^the request holds no rows$/))
 --- response_body eval

@@ -89,6 +89,7 @@ sub bm_binary {
 sub proba2 { [map { (1 - $_, $_) } @{ $_[0] }] }
 
 our @BmResponses;
+our @IxResponses;
 
 no_shuffle();
 run_tests();
@@ -194,7 +195,7 @@ ForestT::json_like({ predictions => ForestT::predictions('lgb_multiclass', 'expe
 main::infer('fraud', main::shap_rows('xgb_binary', 0, 1), outputs => '[{"name":"shap"}]')
 --- error_code: 400
 --- response_body_filters eval
-ForestT::json_like({ error => 'unknown output "shap": model fraud answers output__0, treeshap_output, leaf_index' })
+ForestT::json_like({ error => 'unknown output "shap": model fraud answers output__0, treeshap_output, leaf_index, treeshap_interactions' })
 --- response_body: OK
 
 
@@ -385,6 +386,101 @@ ForestT::json_like({ outputs => [{ shape => [12, 4], data => main::rounds_flat('
 main::bm_binary('fraud', 'xgb_binary', 5, 20, margins_first => 1, parameters => '{"output_margin":true}')
 --- response_body_filters eval
 ForestT::json_like({ outputs => [{ shape => [20, 1], data => main::rounds_flat('xgb_binary', 'bm.margin', 5, 20) }] })
+--- response_body: OK
+--- no_error_log
+[error]
+
+
+
+=== TEST 20: treeshap_interactions: XGBoost's pred_interactions, [N, F+1, F+1] and multiclass [N, C, F+1, F+1] (rows with missing values)
+--- request eval
+[main::infer('fraud', main::shap_rows('xgb_binary', 0, 4),
+    outputs => '[{"name":"treeshap_interactions"},{"name":"treeshap_output"}]'),
+ main::infer('multi', main::shap_rows('xgb_multiclass', 5, 3), outputs => '[{"name":"treeshap_interactions"}]')]
+--- response_body_filters eval
+ForestT::per_request(
+ ForestT::json_like({ outputs => [
+    { name => 'treeshap_output', shape => [4, 21], data => main::shap_ref('xgb_binary', 'contribs', 0, 4) },
+    { name => 'treeshap_interactions', datatype => 'FP32', shape => [4, 21, 21],
+      data => main::shap_ref('xgb_binary', 'interactions', 0, 4) }] }),
+ ForestT::json_like({ outputs => [{ name => 'treeshap_interactions', shape => [3, 4, 13, 13],
+      data => main::shap_ref('xgb_multiclass', 'interactions', 5, 3) }] }))
+--- response_body eval
+[('OK') x 2]
+--- no_error_log
+[error]
+
+
+
+=== TEST 21: the simple API: "interactions" per row [F+1][F+1], multiclass [C][F+1][F+1]
+--- request eval
+["POST /predict/fraud\n{\"instances\":" . ForestT::rows_json(main::shap_rows('xgb_binary', 2, 1)) . ',"interactions":true}',
+ "POST /predict/multi\n{\"instances\":" . ForestT::rows_json(main::shap_rows('xgb_multiclass', 0, 1)) . ',"interactions":true}']
+--- response_body_filters eval
+my @b = @{ main::shap_ref('xgb_binary', 'interactions', 2, 1) };
+my @m = @{ main::shap_ref('xgb_multiclass', 'interactions', 0, 1) };
+ForestT::per_request(
+ ForestT::json_like({ interactions => [[map { [@b[21 * $_ .. 21 * $_ + 20]] } 0 .. 20]] }),
+ ForestT::json_like({ interactions => [[map { my $k = $_; [map { [@m[169 * $k + 13 * $_ .. 169 * $k + 13 * $_ + 12]] } 0 .. 12] } 0 .. 3]] }))
+--- response_body eval
+[('OK') x 2]
+
+
+
+=== TEST 22: a model without node covers refuses interactions, as contributions
+--- request eval
+[main::infer('nocover', ForestT::input_rows('xgb_reg', 0, 2), outputs => '[{"name":"treeshap_interactions"}]'),
+ "POST /predict/nocover\n{\"instances\":" . ForestT::rows_json(ForestT::input_rows('xgb_reg', 0, 1)) . ',"interactions":true}']
+--- error_code eval
+[400, 400]
+--- response_body_filters eval
+ForestT::per_request(
+ ForestT::json_like({ error => qr/^model nocover cannot answer treeshap_interactions: its file stores no node cover/ }),
+ ForestT::json_like({ error => qr/^model nocover cannot answer interactions: its file stores no node cover/ }))
+--- response_body eval
+[('OK') x 2]
+
+
+
+=== TEST 23: treeshap_interactions as binary data
+--- request eval
+main::infer('fraud', main::shap_rows('xgb_binary', 6, 2),
+    outputs => '[{"name":"treeshap_interactions","parameters":{"binary_data":true}}]')
+--- response_body_filters eval
+ForestT::binary_like({ outputs => [{ name => 'treeshap_interactions', shape => [2, 21, 21],
+    parameters => { binary_data_size => 3528 } }] },
+    [map { ForestT::near($_, 1e-5) } @{ main::shap_ref('xgb_binary', 'interactions', 6, 2) }])
+--- response_body: OK
+
+
+
+=== TEST 24: a batch computes interactions for the requests that ask only: requests with and without them, merged by batch_delay
+--- http_config
+    forest_model fraudb $TEST_NGINX_SHARED/models/xgb_binary.json batch_delay=200ms;
+--- init
+@main::IxResponses = ForestT::concurrent($ENV{TEST_NGINX_SERVER_PORT}, 20,
+    map { ForestT::http_request('POST', '/v2/models/fraudb/infer', $_) }
+    ForestT::kserve_json(ForestT::input_rows('xgb_binary', 0, 3)),
+    ForestT::kserve_json(ForestT::input_rows('xgb_binary', 1, 2), outputs => '[{"name":"treeshap_interactions"}]'),
+    ForestT::kserve_json(ForestT::input_rows('xgb_binary', 6, 2), outputs => '[{"name":"treeshap_interactions"}]'));
+--- request eval
+main::infer('fraudb', ForestT::input_rows('xgb_binary', 0, 1))
+--- response_body_filters eval
+my @want = (
+    ForestT::json_like({ outputs => [ForestT::kserve_output('xgb_binary', 'expected', 'class', 0, 3)] }),
+    ForestT::json_like({ outputs => [{ name => 'treeshap_interactions', shape => [2, 21, 21],
+        data => main::shap_ref('xgb_binary', 'interactions', 1, 2) }] }),
+    ForestT::json_like({ outputs => [{ name => 'treeshap_interactions', shape => [2, 21, 21],
+        data => main::shap_ref('xgb_binary', 'interactions', 6, 2) }] }));
+sub {
+    for my $i (0 .. $#want) {
+        my $r = $main::IxResponses[$i];
+        return "request $i: status $r->{code}: $r->{body}" if $r->{code} != 200;
+        my $d = $want[$i]->($r->{body});
+        return "request $i: $d" if $d ne 'OK';
+    }
+    return 'OK';
+}
 --- response_body: OK
 --- no_error_log
 [error]

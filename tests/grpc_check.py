@@ -437,6 +437,12 @@ def explain():
               [o.name for o in res.get_response().outputs] == ["treeshap_output"]
               and near(res.as_numpy("treeshap_output"), shap_ref(model, "contribs", 6, groups)),
               res.as_numpy("treeshap_output"))
+    x = read_csv(f"{shap}/xgb_multiclass.input.csv")[:3]
+    res = c.infer("xmc", **request(x, outputs=[
+        grpcclient.InferRequestedOutput("treeshap_interactions")]))
+    got = res.as_numpy("treeshap_interactions")
+    check("treeshap_interactions [N, C, F+1, F+1] = XGBoost pred_interactions (xgb_multiclass)",
+          near(got, shap_ref("xgb_multiclass", "interactions", 3).reshape(3, 4, 13, 13)), got)
     x = read_csv(f"{shap}/lgb_multiclass.input.csv")[:4]
     res = c.infer("iris", **request(x, outputs=[
         grpcclient.InferRequestedOutput("leaf_index"),
@@ -491,7 +497,8 @@ def bad_options():
         ("raw_score as double_param", {"parameters": {"raw_score": 1.0}},
          'parameter "output_margin" is a double_param'),
         ("unknown output", {"outputs": [grpcclient.InferRequestedOutput("shap")]},
-         'unknown output "shap": model fraud answers output__0, treeshap_output, leaf_index'),
+         'unknown output "shap": model fraud answers output__0, treeshap_output, leaf_index, '
+         'treeshap_interactions'),
         ("classification on treeshap_output", {"outputs": [
             grpcclient.InferRequestedOutput("treeshap_output", class_count=2)]},
          'parameter "classification" applies to output__0 only'),
