@@ -355,6 +355,26 @@ gauss_legendre(uint32_t n, double *t, double *w)
     }
 }
 
+/* A tree's paths of one kind (pair or single leaf, number of repeated
+ * features, length) together: the evaluation's branches and loop counts
+ * then repeat from path to path, which a branch predictor learns. */
+static int
+path_kind_cmp(const void *x, const void *y)
+{
+    const shap_path *p = x, *q = y;
+    uint32_t kp[4] = { p->leaf2 == SHAP_SINGLE, p->n_extra, p->n_elems,
+                       p->leaf };
+    uint32_t kq[4] = { q->leaf2 == SHAP_SINGLE, q->n_extra, q->n_elems,
+                       q->leaf };
+
+    for (int k = 0; k < 4; k++) {
+        if (kp[k] != kq[k]) {
+            return kp[k] < kq[k] ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
 static int
 build(shap_build *b)
 {
@@ -383,6 +403,8 @@ build(shap_build *b)
             return -1;
         }
         s->trees[t].n_paths = (uint32_t) s->n_paths - s->trees[t].path_begin;
+        qsort(s->paths + s->trees[t].path_begin, s->trees[t].n_paths,
+            sizeof(shap_path), path_kind_cmp);
         s->max_nodes = n > s->max_nodes ? n : s->max_nodes;
     }
     for (uint32_t k = 0; k < m->n_outputs; k++) {
@@ -532,17 +554,19 @@ path_weights(const forest_shap *s, uint32_t d, double v,
     shap_vec       *pre = sc->pre;
 
     if (ng == 1) {
-        /* the products in a register; f: the factors, q: the products */
-        shap_vec run = t[0] * 0.0 + 1.0, *f = pre + d, *q = f + d;
+        /* the products in registers (d is a constant here for paths of
+         * up to 8 elements); f: the factors, q: the products */
+        shap_vec run = t[0] * 0.0 + 1.0, f[2 * SHAP_LANES];
+        shap_vec q[2 * SHAP_LANES];
 
         for (uint32_t i = 0; i < d; i++) {
             f[i] = sc->z[i] + sc->a[i] * t[0];
-            pre[i] = run;
+            q[i] = run;
             run *= f[i];
         }
         run = wt[0] * v;
         for (uint32_t i = d; i-- > 0;) {
-            q[i] = pre[i] * run;
+            q[i] *= run;
             run *= f[i];
         }
         for (uint32_t i = d; i % SHAP_LANES != 0; i++) {
@@ -608,16 +632,16 @@ path_factors(const forest_shap *s, const shap_path *p, uint32_t n,
     }
 }
 
-/* Adds the contributions of one path for one row to phi (n_outputs rows of
- * cols values; group: the path's column, or -1 for vector leaves). */
+/* Adds the contributions of one path of d elements for one row to phi
+ * (n_outputs rows of cols values; group: the path's column, or -1 for
+ * vector leaves). */
 SHAP_INLINE void
-add_path_phi(const forest_shap *s, const shap_path *p, int32_t group,
-    const shap_scratch *sc, double *phi)
+add_path_phi(const forest_shap *s, const shap_path *p, uint32_t d,
+    int32_t group, const shap_scratch *sc, double *phi)
 {
     const forest_model *m = s->m;
     const shap_elem    *e = s->elems + p->elem_begin;
     const double       *v = m->leaf_values + p->leaf;
-    uint32_t            d = p->n_elems;
 
     if (d == 0) {
         return;
@@ -629,18 +653,17 @@ add_path_phi(const forest_shap *s, const shap_path *p, int32_t group,
          * L is hot (value vh, zero fraction zh), and in the other L is cold
          * (vc, zc).  The integrand is linear in L's factor, so both leaves
          * are one path whose last factor is vh (zh + (1 - zh) t) + vc zc (1 - t)
-         * and whose L weight is vh (1 - zh) - vc zc: one path's work.
+         * and whose L weight is vh (1 - zh) - vc zc.  That factor's z is
+         * the same whichever leaf the row takes, its a is vh - z: one
+         * path's work, without a branch the row decides.
          */
         double  *row = phi + (size_t) group * s->cols;
-        int      left = sc->side[e[d - 1].cond];
-        double   vh = m->leaf_values[left ? p->leaf : p->leaf2];
-        double   vc = m->leaf_values[left ? p->leaf2 : p->leaf];
-        double   zh = left ? e[d - 1].z : p->z2;
-        double   zc = left ? p->z2 : e[d - 1].z;
+        double   v2[2] = { m->leaf_values[p->leaf2], v[0] };
+        double   z = v2[1] * e[d - 1].z + v2[0] * p->z2;
 
         path_factors(s, p, d - 1, sc);
-        sc->z[d - 1] = vh * zh + vc * zc;
-        sc->a[d - 1] = vh * (1.0 - zh) - vc * zc;
+        sc->z[d - 1] = z;
+        sc->a[d - 1] = v2[sc->side[e[d - 1].cond]] - z;
         path_weights(s, d, 1.0, sc);
         for (uint32_t i = 0; i < d; i++) {
             row[e[i].feature] += sc->w[i];
@@ -705,7 +728,24 @@ tree_rows(const forest_shap *s, uint32_t t, const float *rows, size_t nb,
     for (size_t r = 0; r < nb; r++) {
         tree_sides(s, t, rows + r * (size_t) s->m->n_features, sc->side);
         for (uint32_t j = 0; j < st->n_paths; j++) {
-            add_path_phi(s, &p[j], st->group, sc, phi + r * per_row);
+            double *row_phi = phi + r * per_row;
+
+            /* a copy of the path's code for each length up to 8 (every
+             * path of a depth-8 tree), unrolled; the sorted paths take
+             * the same copy many times in a row */
+            switch (p[j].n_elems) {
+            case 1: add_path_phi(s, &p[j], 1, st->group, sc, row_phi); break;
+            case 2: add_path_phi(s, &p[j], 2, st->group, sc, row_phi); break;
+            case 3: add_path_phi(s, &p[j], 3, st->group, sc, row_phi); break;
+            case 4: add_path_phi(s, &p[j], 4, st->group, sc, row_phi); break;
+            case 5: add_path_phi(s, &p[j], 5, st->group, sc, row_phi); break;
+            case 6: add_path_phi(s, &p[j], 6, st->group, sc, row_phi); break;
+            case 7: add_path_phi(s, &p[j], 7, st->group, sc, row_phi); break;
+            case 8: add_path_phi(s, &p[j], 8, st->group, sc, row_phi); break;
+            default:
+                add_path_phi(s, &p[j], p[j].n_elems, st->group, sc,
+                    row_phi);
+            }
         }
     }
 }
@@ -743,7 +783,7 @@ forest_shap_run(const forest_shap *s, const float *rows, size_t n,
     sc.side = malloc(2 * (size_t) s->max_nodes + 2);
     sc.z = calloc(3 * lanes, sizeof(double));
     sc.pre = aligned_alloc(sizeof(shap_vec),
-                 ((s->max_d + 2) * ng + 2 * lanes) * sizeof(shap_vec));
+                 ((s->max_d + 2) * ng + 1) * sizeof(shap_vec));
     phi = malloc(SHAP_BLOCK * per_row * sizeof(double));
     if (sc.side == NULL || sc.z == NULL || sc.pre == NULL || phi == NULL) {
         free(sc.side);
