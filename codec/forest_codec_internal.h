@@ -164,6 +164,20 @@ typedef struct {
     fcodec_bytes_reader bytes;         /* a BYTES segment */
 } fcodec_binary_state;
 
+/* The JSON fast path (forest_codec_json.c): where its parse stands, and a
+ * token cut by the end of a piece. */
+#define FCODEC_JSON_DEPTH    32
+#define FCODEC_JSON_PENDING  128
+
+typedef struct {
+    int             state;
+    uint32_t        depth;
+    uint8_t         open[FCODEC_JSON_DEPTH];        /* '{' or '[' */
+    uint8_t         pending[FCODEC_JSON_PENDING];
+    uint32_t        n_pending;
+    uint8_t         before;            /* the byte before pending */
+} fcodec_json_state;
+
 struct fcodec_parser {
     fcodec_api          api;
     const fcodec_model *m;
@@ -193,6 +207,20 @@ struct fcodec_parser {
     fcodec_binary_state bin;
     fcodec_bm_state     bm;
 };
+
+/* JSON in (forest_codec_json.c): the fast path, yajl taking over at the
+ * first token outside its subset.  Both return 1, or 0 after fcodec_fail.
+ * fcodec_json_fast 0 gives every body to yajl (the fuzz targets' oracle). */
+extern int fcodec_json_fast;
+int fcodec_json_feed(fcodec_parser *p, const uint8_t *data, size_t len);
+int fcodec_json_complete(fcodec_parser *p);
+
+/* yajl's side (forest_codec_parser.c): the callbacks both paths call, a
+ * handle made on demand, its parse and its end.  1, or 0 after fcodec_fail. */
+extern const yajl_callbacks fcodec_yajl_callbacks;
+int fcodec_yajl_start(fcodec_parser *p);
+int fcodec_yajl_feed(fcodec_parser *p, const uint8_t *data, size_t len);
+int fcodec_yajl_complete(fcodec_parser *p);
 
 /* Records the first error (later ones are consequences); returns 0 so that a
  * yajl callback can `return fcodec_fail(...)` to stop the parse. */

@@ -1,7 +1,8 @@
 /*
- * The request parser's frame: the yajl handle and its callbacks, the split
- * of a KServe body into its JSON header and binary part, error reporting and
- * the context stack.  What each JSON value means is up to the API's ops
+ * The request parser's frame: the JSON callbacks (called by yajl and by the
+ * fast path, forest_codec_json.c), the yajl handle, the split of a KServe
+ * body into its JSON header and binary part, error reporting and the
+ * context stack.  What each JSON value means is up to the API's ops
  * (forest_codec_kserve.c, forest_codec_simple.c).
  */
 #include <math.h>
@@ -222,7 +223,7 @@ on_end(void *ctx)
     return api_ops(p)->end(p);
 }
 
-static const yajl_callbacks callbacks = {
+const yajl_callbacks fcodec_yajl_callbacks = {
     on_null, on_boolean, NULL, NULL, on_number, on_string,
     on_start_map, on_map_key, on_end, on_start_array, on_end
 };
@@ -257,13 +258,18 @@ fcodec_parser_create(fcodec_api api, const fcodec_model *m, size_t json_len,
     if (p->json_len == 0) {
         fcodec_fail(p, 400, "Inference-Header-Content-Length is 0: the JSON "
                     "header is missing");
-        return p;
-    }
-    p->h = yajl_alloc(&callbacks, NULL, p);
-    if (p->h == NULL) {
-        return NULL;
     }
     return p;
+}
+
+int
+fcodec_yajl_start(fcodec_parser *p)
+{
+    p->h = yajl_alloc(&fcodec_yajl_callbacks, NULL, p);
+    if (p->h == NULL) {
+        return fcodec_fail(p, 500, "out of memory while reading the request");
+    }
+    return 1;
 }
 
 /* A NaN or Infinity token (what Python's json module writes for them) is
@@ -309,6 +315,30 @@ json_error(fcodec_parser *p, const uint8_t *data, size_t len)
     }
 }
 
+int
+fcodec_yajl_feed(fcodec_parser *p, const uint8_t *data, size_t len)
+{
+    if (len == 0) {
+        return 1;
+    }
+    if (yajl_parse(p->h, data, len) != yajl_status_ok) {
+        json_error(p, data, len);
+        return 0;
+    }
+    p->last_byte = data[len - 1];
+    return 1;
+}
+
+int
+fcodec_yajl_complete(fcodec_parser *p)
+{
+    if (yajl_complete_parse(p->h) != yajl_status_ok) {
+        json_error(p, NULL, 0);
+        return 0;
+    }
+    return 1;
+}
+
 static int
 json_complete(fcodec_parser *p)
 {
@@ -317,8 +347,7 @@ json_complete(fcodec_parser *p)
         fcodec_fail(p, 400, "the request body is empty");
         return -1;
     }
-    if (yajl_complete_parse(p->h) != yajl_status_ok) {
-        json_error(p, NULL, 0);
+    if (!fcodec_json_complete(p)) {
         return -1;
     }
     return api_ops(p)->done(p) ? 0 : -1;
@@ -337,8 +366,7 @@ fcodec_parser_feed(fcodec_parser *p, const uint8_t *data, size_t len)
         if (p->json_len != FCODEC_NO_LEN && take > p->json_len - p->json_fed) {
             take = p->json_len - p->json_fed;
         }
-        if (take > 0 && yajl_parse(p->h, data, take) != yajl_status_ok) {
-            json_error(p, data, take);
+        if (take > 0 && !fcodec_json_feed(p, data, take)) {
             return -1;
         }
         p->json_fed += take;

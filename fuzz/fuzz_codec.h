@@ -4,13 +4,15 @@
  * binary target, the JSON header length; the rest is the request body.
  * Beyond what the sanitizers catch it checks the codec's promises: feeding
  * in pieces decodes exactly as feeding whole, a valid request has 1..max_rows
- * rows, and every JSON the codec writes (answers, error bodies) is valid
- * JSON by yajl's strict parser.
+ * rows, the JSON fast path decodes exactly as yajl alone does (same rows,
+ * same error), and every JSON the codec writes (answers, error bodies) is
+ * valid JSON by yajl's strict parser.
  */
 #ifndef FUZZ_CODEC_H
 #define FUZZ_CODEC_H
 
 #include "forest_codec.h"
+#include "forest_codec_internal.h"
 #include "../tests/codec/codec_feed.h"
 #include "fuzz_model.h"
 #include "fuzz_shape.h"
@@ -41,6 +43,20 @@ fuzz_json_valid(const uint8_t *text, size_t len)
     free(s);
 }
 
+/* b decodes as a does (the same rows bit for bit, or the same error) */
+static void
+fuzz_same(const fcodec_request *a, const fcodec_request *b, const char *how)
+{
+    if (a->status != b->status || strcmp(a->error, b->error) != 0
+        || a->n_rows != b->n_rows
+        || (a->n_rows && memcmp(a->rows, b->rows, a->n_rows * 4 * 4) != 0))
+    {
+        fprintf(stderr, "%s: %d \"%s\" whole: %d \"%s\"\n", how, b->status,
+                b->error, a->status, a->error);
+        abort();
+    }
+}
+
 static void
 fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
 {
@@ -49,10 +65,11 @@ fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
     static const size_t pieces[8] = { 0, 1, 2, 3, 5, 8, 64, 4096 };
     feed_arena          ar = { NULL, 0, FUZZ_ARENA_MAX, -1 };
     fcodec_alloc        a = { feed_alloc, &ar };
-    fcodec_request      whole, part;
+    fcodec_request      whole, part, slow;
     fcodec_shape        s;
     fcodec_response     resp;
     size_t              json_len = FUZZ_NO_LEN, len;
+    char                how[64];
     uint8_t            *err;
     unsigned            sel;
 
@@ -74,16 +91,13 @@ fuzz_codec(fcodec_api api, const uint8_t *data, size_t size, int with_len)
 
     whole = feed_parse(api, &model, data, size, json_len, 0, &a);
     part = feed_parse(api, &model, data, size, json_len, pieces[sel & 7], &a);
-    if (whole.status != part.status || strcmp(whole.error, part.error) != 0
-        || whole.n_rows != part.n_rows
-        || (whole.n_rows
-            && memcmp(whole.rows, part.rows, whole.n_rows * 4 * 4) != 0))
-    {
-        fprintf(stderr, "piece %zu: %d \"%s\" whole: %d \"%s\"\n",
-                pieces[sel & 7], part.status, part.error, whole.status,
-                whole.error);
-        abort();
-    }
+    snprintf(how, sizeof(how), "piece %zu", pieces[sel & 7]);
+    fuzz_same(&whole, &part, how);
+    fcodec_json_fast = 0;
+    slow = feed_parse(api, &model, data, size, json_len, pieces[sel & 7], &a);
+    fcodec_json_fast = 1;
+    snprintf(how, sizeof(how), "yajl alone, piece %zu", pieces[sel & 7]);
+    fuzz_same(&whole, &slow, how);
 
     if (whole.status != 0) {
         if (whole.error[0] == '\0' || whole.n_rows != 0) {

@@ -1,7 +1,8 @@
 /*
  * Request/response codec tests (ngx_module/forest_codec_*.c), built and run
  * by tests/suite_codec.sh.  Every request is parsed whole and again fed in
- * pieces of 1, 2, 3, 7 and 64 bytes: each way must give the same outcome.
+ * pieces of 1, 2, 3, 7 and 64 bytes, and whole by yajl alone (no JSON fast
+ * path): each way must give the same outcome.
  * With a directory argument it also checks the bodies tritonclient wrote
  * there (gen_triton.py) and writes responses for it to decode.
  */
@@ -89,23 +90,27 @@ same_request(const fcodec_request *a, const fcodec_request *b, uint32_t f)
            && a->want_output == b->want_output;
 }
 
-/* Parses whole and in pieces; checks they agree; returns the whole one. */
+/* Parses whole and in pieces, and whole by yajl alone (without the JSON
+ * fast path); checks they agree; returns the whole one. */
 static fcodec_request
 parse_bin(fcodec_api api, const fcodec_model *m, const void *body, size_t len,
     size_t json_len)
 {
-    static const size_t chunks[] = { 1, 2, 3, 7, 64 };
+    static const size_t chunks[] = { 1, 2, 3, 7, 64, 0 };
     fcodec_request      whole = parse_chunked(api, m, body, len, json_len, 0);
     size_t              i;
 
     for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
-        fcodec_request part = parse_chunked(api, m, body, len, json_len,
-                                            chunks[i]);
+        fcodec_request part;
+
+        fcodec_json_fast = chunks[i] != 0;
+        part = parse_chunked(api, m, body, len, json_len, chunks[i]);
+        fcodec_json_fast = 1;
         if (!same_request(&whole, &part, m->n_features)) {
-            fprintf(stderr, "chunk %zu differs: %d \"%s\" vs %d \"%s\" for "
-                    "%.*s\n", chunks[i], whole.status, whole.error,
-                    part.status, part.error, (int) (len < 200 ? len : 200),
-                    (const char *) body);
+            fprintf(stderr, "chunk %zu%s differs: %d \"%s\" vs %d \"%s\" "
+                    "for %.*s\n", chunks[i], chunks[i] ? "" : " (yajl alone)",
+                    whole.status, whole.error, part.status, part.error,
+                    (int) (len < 200 ? len : 200), (const char *) body);
             CHECK(0);
         }
     }
