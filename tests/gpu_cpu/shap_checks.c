@@ -22,7 +22,6 @@
 #include "reference.h"
 #include "forest_gpu.h"
 
-#define SHAP_REF   "tests/reference/shap/"
 #define PROBE_ROW  162
 #define PROBE_ROWS 3
 
@@ -69,12 +68,6 @@ cut_rounds(forest_model *m, uint32_t rounds)
     return 0;
 }
 
-static int
-close_enough(double got, double want)
-{
-    return fabs(got - want) <= 1e-5 + 1e-5 * fabs(want);
-}
-
 /* got (n rows of per values) against want's rows at[] (its row width
  * want_cols, the values from column skip); what: whose values */
 static size_t
@@ -89,22 +82,13 @@ count_bad(const char *name, const char *what, const float *got, size_t n,
             double g = got[r * per + c];
             double w = want[at[r] * want_cols + skip + c];
 
-            if (!close_enough(g, w) && bad++ < 3) {
+            if (!ref_shap_close(g, w) && bad++ < 3) {
                 fprintf(stderr, "%s row %zu value %zu: GPU %.9g, %s %.9g\n",
                     name, at[r], c, g, what, w);
             }
         }
     }
     return bad;
-}
-
-static int
-load_ref(const char *stem, const char *what, forest_matrix *mat)
-{
-    char path[256];
-
-    snprintf(path, sizeof(path), SHAP_REF "%s.%s.csv", stem, what);
-    return ref_read_csv(path, mat);
 }
 
 static int
@@ -265,8 +249,8 @@ main(int argc, char **argv)
             continue;
         }
         cut = !all && cases[i].rounds > 0;
-        has_in = load_ref(cases[i].ref, "input", &in) == 0;
-        has_want = load_ref(cases[i].ref, "contribs", &contribs) == 0;
+        has_in = ref_shap_load(cases[i].ref, "input", &in) == 0;
+        has_want = ref_shap_load(cases[i].ref, "contribs", &contribs) == 0;
         CHECK(has_in && has_want && in.n_cols == m->n_features);
         if (has_in && has_want && in.n_cols == m->n_features
             && (!cut || cut_rounds(m, cases[i].rounds) == 0))

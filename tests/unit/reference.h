@@ -139,4 +139,24 @@ ref_is_probs(const forest_matrix *mat)
            && strncmp(mat->names[0], "prob", 4) == 0;
 }
 
+/* Contributions and interactions (tests/reference/shap, issue 13's
+ * tolerance): 1e-5 absolute + 1e-5 relative. */
+#define REF_SHAP_DIR "tests/reference/shap/"
+
+static inline int
+ref_shap_close(double got, double want)
+{
+    return fabs(got - want) <= 1e-5 + 1e-5 * fabs(want);
+}
+
+/* stem.what.csv of REF_SHAP_DIR (what: contribs, input, interactions...) */
+static inline int
+ref_shap_load(const char *stem, const char *what, forest_matrix *mat)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), REF_SHAP_DIR "%s.%s.csv", stem, what);
+    return ref_read_csv(path, mat);
+}
+
 #endif

@@ -12,7 +12,6 @@
 #include "reference.h"
 #include "treeshap.h"
 
-#define SHAP_REF "tests/reference/shap/"
 
 static const struct {
     const char *model;       /* path of the model file */
@@ -38,21 +37,6 @@ static const struct {
     { "tests/models/skl_gbdt.treelite", "skl_gbdt", 0 },
     { "tests/models/skl_et.treelite", "skl_et", 0 },
 };
-
-static int
-close_enough(double got, double want)
-{
-    return fabs(got - want) <= 1e-5 + 1e-5 * fabs(want);
-}
-
-static int
-load_ref(const char *stem, const char *what, forest_matrix *mat)
-{
-    char path[256];
-
-    snprintf(path, sizeof(path), SHAP_REF "%s.%s.csv", stem, what);
-    return ref_read_csv(path, mat);
-}
 
 /* The recorded contributions of a scikit-learn binary classifier hold both
  * classes; a one-output model's are those of class 1. */
@@ -88,7 +72,7 @@ check_contribs(const forest_model *m, const forest_matrix *in,
             double got = out[r * per + c];
             double w = want->values[r * want->n_cols + skip + c];
 
-            if (!close_enough(got, w) && bad++ < 3) {
+            if (!ref_shap_close(got, w) && bad++ < 3) {
                 fprintf(stderr, "%s row %zu value %zu: got %.9g want %.9g\n",
                     name, r, c, got, w);
             }
@@ -139,8 +123,8 @@ test_references(void)
             fprintf(stderr, "%s\n", err);
             continue;
         }
-        if (load_ref(cases[i].ref, "input", &in) != 0
-            || load_ref(cases[i].ref, "contribs", &contribs) != 0)
+        if (ref_shap_load(cases[i].ref, "input", &in) != 0
+            || ref_shap_load(cases[i].ref, "contribs", &contribs) != 0)
         {
             CHECK(!"reference files readable");
             forest_free(m);
@@ -149,7 +133,7 @@ test_references(void)
         CHECK(in.n_cols == m->n_features);
         if (in.n_cols == m->n_features) {
             check_contribs(m, &in, &contribs, cases[i].model);
-            if (cases[i].leaf && load_ref(cases[i].ref, "leaf", &leaves) == 0)
+            if (cases[i].leaf && ref_shap_load(cases[i].ref, "leaf", &leaves) == 0)
             {
                 check_leaves(m, &in, &leaves, cases[i].model);
                 forest_matrix_free(&leaves);

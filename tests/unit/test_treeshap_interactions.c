@@ -15,7 +15,6 @@
 #include "reference.h"
 #include "treeshap_interactions.h"
 
-#define SHAP_REF "tests/reference/shap/"
 
 static const struct {
     const char *model;
@@ -33,21 +32,6 @@ static const struct {
 /* rows checked where no reference is recorded */
 #define PROPERTY_ROWS 8
 
-static int
-close_enough(double got, double want)
-{
-    return fabs(got - want) <= 1e-5 + 1e-5 * fabs(want);
-}
-
-static int
-load_ref(const char *stem, const char *what, forest_matrix *mat)
-{
-    char path[256];
-
-    snprintf(path, sizeof(path), SHAP_REF "%s.%s.csv", stem, what);
-    return ref_read_csv(path, mat);
-}
-
 static size_t
 check_values(const float *out, const forest_matrix *want, size_t per,
     const char *name)
@@ -55,7 +39,7 @@ check_values(const float *out, const forest_matrix *want, size_t per,
     size_t bad = 0;
 
     for (size_t i = 0; i < want->n_rows * per; i++) {
-        if (!close_enough(out[i], want->values[i]) && bad++ < 3) {
+        if (!ref_shap_close(out[i], want->values[i]) && bad++ < 3) {
             fprintf(stderr, "%s row %zu value %zu: got %.9g want %.9g\n",
                 name, i / per, i % per, out[i], want->values[i]);
         }
@@ -90,7 +74,7 @@ check_properties(const forest_shap *s, const forest_model *m,
                         bad++;
                     }
                 }
-                if (!close_enough(sum, c[r * per + k * cols + i])
+                if (!ref_shap_close(sum, c[r * per + k * cols + i])
                     && bad++ < 3)
                 {
                     fprintf(stderr, "%s row %zu output %zu feature %zu: "
@@ -121,7 +105,7 @@ check_model(const forest_model *m, const forest_matrix *in, const char *ref,
         return;
     }
     if (ref != NULL) {
-        if (load_ref(ref, "interactions", &want) != 0) {
+        if (ref_shap_load(ref, "interactions", &want) != 0) {
             CHECK(!"interactions reference readable");
             forest_shap_free(s);
             return;
@@ -162,7 +146,7 @@ test_models(void)
         }
         snprintf(stem, sizeof(stem), "%.*s",
             (int) (strchr(base, '.') - base), base);
-        if (load_ref(stem, cases[i].ref ? "interactions.input" : "input",
+        if (ref_shap_load(stem, cases[i].ref ? "interactions.input" : "input",
                      &in) != 0)
         {
             CHECK(!"input readable");
@@ -200,7 +184,7 @@ test_rebase(void)
     a = malloc(2 * per * sizeof(float));
     b = malloc(2 * per * sizeof(float));
     if (s != NULL && a != NULL && b != NULL
-        && load_ref("xgb_multiclass", "input", &in) == 0)
+        && ref_shap_load("xgb_multiclass", "input", &in) == 0)
     {
         float margins[8];
 
@@ -218,7 +202,7 @@ test_rebase(void)
                 want += (double) margins[i / (cols * cols)]
                         - m->base_score[(i / (cols * cols)) % 4];
             }
-            bad += !close_enough(b[i], want);
+            bad += !ref_shap_close(b[i], want);
         }
         CHECK(bad == 0);
         forest_matrix_free(&in);
