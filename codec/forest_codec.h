@@ -54,6 +54,8 @@ typedef struct {
     /* margins per row a "base_margin" input holds (the model's outputs);
      * 0: the model takes none */
     uint32_t             n_margins;
+    /* values in a row's treeshap_interactions (FCODEC_INTERACTIONS_MAX) */
+    size_t               interactions_row;
 } fcodec_model;
 
 /* Outputs a request may ask for besides output__0 (fcodec_request.extras);
@@ -63,6 +65,13 @@ typedef struct {
 #define FCODEC_OUT_CONTRIBS  1u           /* "treeshap_output" */
 #define FCODEC_OUT_LEAVES    2u           /* "leaf_index" */
 #define FCODEC_OUT_INTERACTIONS 4u        /* "treeshap_interactions" */
+
+/* A request's treeshap_interactions hold at most this many values (16 MiB
+ * as FP32, several times that as JSON text): C (F+1)^2 a row grows fast
+ * with the features and classes, so the rows forest_max_rows allows can
+ * ask for more memory than a worker should hold for one answer; 413 past
+ * it. */
+#define FCODEC_INTERACTIONS_MAX  ((size_t) 1 << 22)
 #define FCODEC_OUTPUT_NAMES  "output__0, treeshap_output, leaf_index, " \
                              "treeshap_interactions"
 

@@ -923,7 +923,7 @@ fcodec_grpc_infer_decode(const uint8_t *msg, size_t len,
     fcodec_pb        pb;
     fcodec_pb_field  f;
     const char      *why = NULL;
-    int              rc;
+    int              rc, done = 0;
 
     memset(req, 0, sizeof(*req));
     memset(&g, 0, sizeof(g));
@@ -942,6 +942,10 @@ fcodec_grpc_infer_decode(const uint8_t *msg, size_t len,
     }
     if (req->status == 0 && input_done(&g)) {
         req->n_rows = g.n_rows;
+        fcodec_interactions_fit(m, req);
+        done = req->status == 0;
+    }
+    if (done) {
         req->input_name = "input__0";
         if (!req->outputs_listed) {
             req->want_output = 1;

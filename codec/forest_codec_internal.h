@@ -379,6 +379,9 @@ size_t fcodec_class_text(char *buf, float value, uint32_t index);
  * whose file stores no node cover). */
 int fcodec_output_find(const fcodec_model *m, const char *name, size_t len,
     char *err, size_t errlen);
+/* A decoded request asking for more interaction values than
+ * FCODEC_INTERACTIONS_MAX gets status 413 and its message. */
+void fcodec_interactions_fit(const fcodec_model *m, fcodec_request *req);
 
 /* Response tensors (forest_codec_encode.c), shared by the KServe and gRPC
  * encoders; which is FCODEC_OUT_MAIN or an FCODEC_OUT_*. */

@@ -46,3 +46,21 @@ fcodec_output_find(const fcodec_model *m, const char *name, size_t len,
              FCODEC_OUTPUT_NAMES, fcodec_shown(len), name, m->name);
     return -1;
 }
+
+void
+fcodec_interactions_fit(const fcodec_model *m, fcodec_request *req)
+{
+    size_t per = m->interactions_row;
+
+    if (req->status != 0 || !(req->extras & FCODEC_OUT_INTERACTIONS)
+        || per == 0 || req->n_rows <= FCODEC_INTERACTIONS_MAX / per)
+    {
+        return;
+    }
+    req->status = 413;
+    snprintf(req->error, sizeof(req->error), "treeshap_interactions of "
+             "model %s take %zu values a row; a request may ask for at most "
+             "%zu values (%zu rows), this one sent %zu rows", m->name, per,
+             (size_t) FCODEC_INTERACTIONS_MAX, FCODEC_INTERACTIONS_MAX / per,
+             req->n_rows);
+}

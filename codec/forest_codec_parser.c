@@ -403,7 +403,9 @@ fcodec_parser_finish(fcodec_parser *p, fcodec_request *req)
     if (p->req.status == 0) {
         p->req.rows = p->vals;
         p->req.n_rows = p->n_vals / p->m->n_features;
-    } else {
+        fcodec_interactions_fit(p->m, &p->req);
+    }
+    if (p->req.status != 0) {
         p->req.rows = NULL;
         p->req.n_rows = 0;
     }

@@ -33,7 +33,7 @@ fuzz_category(const void *ctx, uint32_t f, const char *s, size_t len,
 static char *fuzz_names[4] = { "f0", "f1", "f2", "f3" };
 
 static const fcodec_model fuzz_model = { "fuzz", 4, fuzz_names, 64, 1,
-                                         fuzz_category, NULL, 3 };
+                                         fuzz_category, NULL, 3, 0 };
 
 static void
 fuzz_check_margins(const fcodec_request *req)

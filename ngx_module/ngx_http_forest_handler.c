@@ -4,6 +4,7 @@
  * {"error": ...}).
  */
 #include "ngx_http_forest_module.h"
+#include "treeshap_interactions.h"
 
 
 #define NGX_HTTP_FOREST_FILE_CHUNK  65536
@@ -641,6 +642,9 @@ ngx_http_forest_codec_model(ngx_http_forest_ctx_t *ctx,
     ctx->fm.feature_names = m->forest->feature_names;
     ctx->fm.max_rows = flcf->max_rows;
     ctx->fm.contributions = m->shap != NULL;
+    ctx->fm.interactions_row = m->shap != NULL
+                               ? forest_shap_interactions_row_values(m->forest)
+                               : 0;
 
     if (m->forest->n_outputs <= FOREST_REBASE_MAX_OUTPUTS) {
         ctx->fm.n_margins = m->forest->n_outputs;

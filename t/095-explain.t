@@ -484,3 +484,19 @@ sub {
 --- response_body: OK
 --- no_error_log
 [error]
+
+
+
+=== TEST 25: a request asking for more than 4,194,304 interaction values is 413 (multi: 4 classes x 13^2 = 676 a row, 6,204 rows at most), on both APIs
+--- request eval
+my $zero = '[' . join(',', (0) x 12) . ']';
+my $rows = '[' . join(',', ($zero) x 6205) . ']';
+["POST /predict/multi\n{\"instances\":$rows,\"interactions\":true}",
+ "POST /v2/models/multi/infer\n{\"inputs\":[{\"name\":\"input__0\",\"shape\":[6205,12],\"datatype\":\"FP32\",\"data\":$rows}],\"outputs\":[{\"name\":\"treeshap_interactions\"}]}"]
+--- error_code eval
+[413, 413]
+--- response_body_filters eval
+ForestT::per_request((
+ ForestT::json_like({ error => qr/^treeshap_interactions of model multi take 676 values a row; a request may ask for at most 4194304 values \(6204 rows\), this one sent 6205 rows$/ })) x 2)
+--- response_body eval
+[('OK') x 2]

@@ -28,10 +28,10 @@ static fcodec_alloc A = { feed_alloc, &the_arena };
 /* ---- models -------------------------------------------------------------- */
 
 static char *names4[] = { "f0", "f1", "f2", "f3" };
-static const fcodec_model fraud = { "fraud", 4, names4, 8, 1, NULL, NULL, 1 };
-static const fcodec_model plain = { "plain", 4, NULL, 8, 0, NULL, NULL, 0 };
-static const fcodec_model one = { "one", 1, NULL, 8, 0, NULL, NULL, 0 };
-static const fcodec_model wide = { "wide", 4, NULL, 1000, 0, NULL, NULL, 0 };
+static const fcodec_model fraud = { "fraud", 4, names4, 8, 1, NULL, NULL, 1, 0 };
+static const fcodec_model plain = { "plain", 4, NULL, 8, 0, NULL, NULL, 0, 0 };
+static const fcodec_model one = { "one", 1, NULL, 8, 0, NULL, NULL, 0, 0 };
+static const fcodec_model wide = { "wide", 4, NULL, 1000, 0, NULL, NULL, 0, 0 };
 
 /* f1 names red/blue, an unseen one refused (XGBoost); f2 names S/L, an
  * unseen one missing (LightGBM); f0 and f3 have none */
@@ -58,7 +58,7 @@ test_category(const void *ctx, uint32_t f, const char *s, size_t len,
 }
 
 static const fcodec_model named_cats = { "cats", 4, names4, 8, 0,
-                                         test_category, NULL, 0 };
+                                         test_category, NULL, 0, 0 };
 
 /* ---- parsing helpers ----------------------------------------------------- */
 
@@ -406,6 +406,29 @@ test_kserve_errors(void)
     FAILS(KS("{\"outputs\":[{\"name\":\"output__1\"}]}"), 400,
           "unknown output \"output__1\": model fraud answers output__0, "
           "treeshap_output, leaf_index, treeshap_interactions");
+    {
+        /* interactions of more values than FCODEC_INTERACTIONS_MAX: 413 */
+        static const fcodec_model ix = { "ix", 4, names4, 8, 1, NULL, NULL,
+                                         1, FCODEC_INTERACTIONS_MAX / 2 };
+        fcodec_request ok;
+
+        FAILS(parse(FCODEC_KSERVE, &ix, "{\"inputs\":[{\"name\":"
+                    "\"input__0\",\"shape\":[3,4],\"datatype\":\"FP32\","
+                    "\"data\":[1,2,3,4,5,6,7,8,9,10,11,12]}],\"outputs\":"
+                    "[{\"name\":\"treeshap_interactions\"}]}"), 413,
+              "treeshap_interactions of model ix take 2097152 values a row; "
+              "a request may ask for at most 4194304 values (2 rows), this "
+              "one sent 3 rows");
+        FAILS(parse(FCODEC_SIMPLE, &ix, "{\"instances\":[[1,2,3,4],[5,6,7,8],"
+                    "[9,10,11,12]],\"interactions\":true}"), 413,
+              "this one sent 3 rows");
+        ok = parse(FCODEC_SIMPLE, &ix, "{\"instances\":[[1,2,3,4],[5,6,7,8]],"
+                   "\"interactions\":true}");
+        CHECK(ok.status == 0 && ok.n_rows == 2);
+        ok = parse(FCODEC_SIMPLE, &ix, "{\"instances\":[[1,2,3,4],[5,6,7,8],"
+                   "[9,10,11,12]]}");
+        CHECK(ok.status == 0 && ok.n_rows == 3);
+    }
     FAILS(KS("{\"outputs\":[{\"parameters\":{}}]}"), 400,
           "an entry of \"outputs\" has no \"name\"");
     FAILS(KS("{\"outputs\":[{\"name\":\"output__0\",\"parameters\":{"
@@ -470,7 +493,7 @@ parse_binreq(const binreq *b)
 static void
 test_base_margin(void)
 {
-    static const fcodec_model iris = { "iris", 4, NULL, 16, 0, NULL, NULL, 3 };
+    static const fcodec_model iris = { "iris", 4, NULL, 16, 0, NULL, NULL, 3, 0 };
     static const float        want1[2] = { 0.5f, -1 };
     static const float        want3[6] = { 1, 2, 3, 4, 5, 6 };
     fcodec_request            r;
@@ -761,9 +784,9 @@ bytes_tensor(uint8_t *out, const char *const *s, size_t n)
 static void
 test_binary_sections(void)
 {
-    static const fcodec_model iris = { "iris", 4, NULL, 16, 0, NULL, NULL, 3 };
+    static const fcodec_model iris = { "iris", 4, NULL, 16, 0, NULL, NULL, 3, 0 };
     static const fcodec_model cats3 = { "cats", 4, names4, 8, 0,
-                                        test_category, NULL, 1 };
+                                        test_category, NULL, 1, 0 };
     /* "" is a missing value, "XL" unseen on f2 (missing) */
     static const char *const cells[8] = { "1.5", "blue", "L", "-2",
                                           "", "red", "XL", "4e1" };
@@ -1482,7 +1505,7 @@ test_triton_bodies(const char *dir)
 {
     static const char *cases[] = { "json", "binary", "fp64_binary",
                                    "int32_json", "classify" };
-    static const fcodec_model iris = { "iris", 4, NULL, 16, 0, NULL, NULL, 3 };
+    static const fcodec_model iris = { "iris", 4, NULL, 16, 0, NULL, NULL, 3, 0 };
     fcodec_shape       proba = { 3, 3, 1, 1, 0, 0.5f };
     char               name[64];
     size_t             i, len, hlen, elen;
