@@ -717,12 +717,37 @@ dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
 
 /*
  * Few rows: one tree per lane, nt * 16 dense trees of one depth walked
- * together in their blocked copy (cpu_plan.h), idx being each tree's path;
- * leaves added one tree after another, in tree order.
+ * together in their blocked copy (cpu_plan.h), idx being each tree's path,
+ * for one row after another (the trees' top lines stay in L1 for the next
+ * row).  A row of at most 32 or 64 features is held in 2 or 4 registers and
+ * each lane's x permuted out of them, a gather less a level.  Leaves are
+ * added one tree after another, in tree order; the trees of one output
+ * column in a register rather than through acc (a store-to-load chain).
  */
+INLINE int
+same_column(const cpu_tree *tr, int n)
+{
+    for (int j = 0; j < n; j++) {
+        if (tr[j].group != tr[0].group || tr[j].group < 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* masked: no load past the row's last feature */
+INLINE __m512
+row_reg(const float *row, uint32_t nf, uint32_t from)
+{
+    uint32_t  have = nf > from ? nf - from : 0;
+    __mmask16 m = (__mmask16) (have >= VL ? 0xffff : (1u << have) - 1);
+
+    return _mm512_maskz_loadu_ps(m, row + from);
+}
+
 INLINE void
-blk_trees_one_row(const cpu_plan *p, const cpu_tree *tr, const float *row,
-    size_t r, double *acc, const int nt)
+blk_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    size_t n, double *acc, const int nt, const int xregs)
 {
     const cpu_blk_step *steps = p->blk_step[tr->depth];
     __m512i             boff[MAXV], path[MAXV];
@@ -731,48 +756,108 @@ blk_trees_one_row(const cpu_plan *p, const cpu_tree *tr, const float *row,
     __m512i             odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     int32_t             off[MAXV * VL];
     uint32_t            slot[MAXV * VL];
+    size_t              leaf_at[MAXV * VL];
+    int                 one_column = same_column(tr, nt * VL);
 
     for (int j = 0; j < nt * VL; j++) {
         off[j] = (int32_t) tr[j].blk_off;
+        leaf_at[j] = tr[j].leaf_off;
     }
     for (int v = 0; v < nt; v++) {
         boff[v] = _mm512_loadu_si512(off + v * VL);
-        path[v] = _mm512_setzero_si512();
     }
-    for (uint32_t d = 0; d < tr->depth; d++) {
-        __m512i base = _mm512_set1_epi32((int) steps[d].base);
-        __m512i low = _mm512_set1_epi32((int) ((1u << steps[d].k) - 1));
-        __m128i k = _mm_cvtsi32_si128(steps[d].k);
-        __m128i sh = _mm_cvtsi32_si128(steps[d].sh);
+    for (size_t r = 0; r < n; r++) {
+        const float *row = rows + r * p->n_features;
+        __m512       x0, x1, x2, x3;
 
+        x0 = x1 = x2 = x3 = _mm512_setzero_ps();
+        if (xregs >= 2) {
+            x0 = row_reg(row, p->n_features, 0);
+            x1 = row_reg(row, p->n_features, VL);
+        }
+        if (xregs == 4) {
+            x2 = row_reg(row, p->n_features, 2 * VL);
+            x3 = row_reg(row, p->n_features, 3 * VL);
+        }
         for (int v = 0; v < nt; v++) {
-            __m512i at = _mm512_add_epi32(
-                             _mm512_add_epi32(boff[v], base),
-                             _mm512_add_epi32(
-                                 _mm512_sll_epi32(
-                                     _mm512_srl_epi32(path[v], k), sh),
-                                 _mm512_and_si512(path[v], low)));
-            __m512i g0 = _mm512_i32gather_epi64(_mm512_castsi512_si256(at),
-                             p->blk, 8);
-            __m512i g1 = _mm512_i32gather_epi64(
-                             _mm512_extracti64x4_epi64(at, 1), p->blk, 8);
-            __m512i w = _mm512_permutex2var_epi32(g0, even, g1);
-            __m512  t = _mm512_castsi512_ps(
-                            _mm512_permutex2var_epi32(g0, odd, g1));
-            __m512  x = _mm512_i32gather_ps(
+            path[v] = _mm512_setzero_si512();
+        }
+        for (uint32_t d = 0; d < tr->depth; d++) {
+            __m512i base = _mm512_set1_epi32((int) steps[d].base);
+            __m512i low = _mm512_set1_epi32((int) ((1u << steps[d].k) - 1));
+            __m128i k = _mm_cvtsi32_si128(steps[d].k);
+            __m128i sh = _mm_cvtsi32_si128(steps[d].sh);
+
+            for (int v = 0; v < nt; v++) {
+                __m512i at = _mm512_add_epi32(
+                                 _mm512_add_epi32(boff[v], base),
+                                 _mm512_add_epi32(
+                                     _mm512_sll_epi32(
+                                         _mm512_srl_epi32(path[v], k), sh),
+                                     _mm512_and_si512(path[v], low)));
+                __m512i g0 = _mm512_i32gather_epi64(
+                                 _mm512_castsi512_si256(at), p->blk, 8);
+                __m512i g1 = _mm512_i32gather_epi64(
+                                 _mm512_extracti64x4_epi64(at, 1), p->blk, 8);
+                __m512i w = _mm512_permutex2var_epi32(g0, even, g1);
+                __m512  t = _mm512_castsi512_ps(
+                                _mm512_permutex2var_epi32(g0, odd, g1));
+                __m512  x;
+
+                if (xregs == 0) {
+                    x = _mm512_i32gather_ps(
                             _mm512_and_si512(w,
                                 _mm512_set1_epi32(CPU_FEAT_MASK)), row, 4);
+                } else if (xregs == 2) {
+                    x = _mm512_permutex2var_ps(x0, w, x1);
+                } else {
+                    x = _mm512_mask_blend_ps(
+                            _mm512_test_epi32_mask(w, _mm512_set1_epi32(VL * 2)),
+                            _mm512_permutex2var_ps(x0, w, x1),
+                            _mm512_permutex2var_ps(x2, w, x3));
+                }
+                /* step_x's heap index 2i+2-left, less one: the path
+                 * 2i+1-left */
+                path[v] = _mm512_sub_epi32(step_x(path[v], w, t, x),
+                                           _mm512_set1_epi32(1));
+            }
+        }
+        for (int v = 0; v < nt; v++) {
+            _mm512_storeu_si512(slot + v * VL, path[v]);
+        }
+        if (!one_column) {
+            for (int j = 0; j < nt * VL; j++) {
+                cpu_add_leaf(p, &tr[j], r, slot[j], acc);
+            }
+        } else {
+            double *a = acc + cpu_tree_col0(tr) * CPU_BLOCK + r;
+            double  sum = *a;
 
-            /* step_x's heap index 2i+2-left, less one: the path 2i+1-left */
-            path[v] = _mm512_sub_epi32(step_x(path[v], w, t, x),
-                                       _mm512_set1_epi32(1));
+            if (p->leaf_f != NULL) {
+                for (int j = 0; j < nt * VL; j++) {
+                    sum += (double) p->leaf_f[leaf_at[j] + slot[j]];
+                }
+            } else {
+                for (int j = 0; j < nt * VL; j++) {
+                    sum += p->leaf[leaf_at[j] + slot[j]];
+                }
+            }
+            *a = sum;
         }
     }
-    for (int v = 0; v < nt; v++) {
-        _mm512_storeu_si512(slot + v * VL, path[v]);
-    }
-    for (int j = 0; j < nt * VL; j++) {
-        cpu_add_leaf(p, &tr[j], r, slot[j], acc);
+}
+
+/* by the registers a row takes (0: gathered) */
+INLINE void
+blk_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    size_t n, double *acc, const int nt)
+{
+    if (p->n_features <= 2 * VL) {
+        blk_trees_rows(p, tr, rows, n, acc, nt, 2);
+    } else if (p->n_features <= 4 * VL) {
+        blk_trees_rows(p, tr, rows, n, acc, nt, 4);
+    } else {
+        blk_trees_rows(p, tr, rows, n, acc, nt, 0);
     }
 }
 
@@ -783,45 +868,44 @@ void
 forest_cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows,
     size_t n, double *acc)
 {
-    for (size_t r = 0; r < n; r++) {
-        const float *row = rows + r * p->n_features;
+    for (uint32_t t = 0; t < p->n_trees;) {
+        const cpu_tree *tr = &p->trees[t];
+        uint32_t        left = p->n_trees - t;
+        int             nt = left >= ROW_TREES ? MAXV
+                             : left >= 2 * VL ? 2 : left >= VL ? 1 : 0;
 
-        for (uint32_t t = 0; t < p->n_trees;) {
-            const cpu_tree *tr = &p->trees[t];
-            uint32_t        left = p->n_trees - t;
-            int             nt = left >= ROW_TREES ? MAXV
-                                 : left >= 2 * VL ? 2 : left >= VL ? 1 : 0;
+        /* blk offsets are gathered as int32 */
+        while (nt > 0 && (tr->kind != CPU_TREE_DENSE
+                          || p->n_blk > INT32_MAX
+                          || !cpu_same_dense(tr, (uint32_t) nt * VL)))
+        {
+            nt /= 2;
+        }
+        switch (nt) {
+        case 4:
+            blk_trees(p, tr, rows, n, acc, 4);
+            break;
+        case 2:
+            blk_trees(p, tr, rows, n, acc, 2);
+            break;
+        case 1:
+            blk_trees(p, tr, rows, n, acc, 1);
+            break;
+        default:
+            nt = 0;
+            break;
+        }
+        if (nt == 0) {
+            uint32_t last = left < CPU_ROW_TREES ? p->n_trees
+                            : t + CPU_ROW_TREES;
 
-            /* blk offsets are gathered as int32 */
-            while (nt > 0 && (tr->kind != CPU_TREE_DENSE
-                              || p->n_blk > INT32_MAX
-                              || !cpu_same_dense(tr, (uint32_t) nt * VL)))
-            {
-                nt /= 2;
+            for (size_t r = 0; r < n; r++) {
+                forest_cpu_trees_one_row(p, t, last,
+                    rows + r * p->n_features, r, acc);
             }
-            switch (nt) {
-            case 4:
-                blk_trees_one_row(p, tr, row, r, acc, 4);
-                break;
-            case 2:
-                blk_trees_one_row(p, tr, row, r, acc, 2);
-                break;
-            case 1:
-                blk_trees_one_row(p, tr, row, r, acc, 1);
-                break;
-            default:
-                nt = 0;
-                break;
-            }
-            if (nt == 0) {
-                uint32_t last = left < CPU_ROW_TREES ? p->n_trees
-                                : t + CPU_ROW_TREES;
-
-                forest_cpu_trees_one_row(p, t, last, row, r, acc);
-                t = last;
-            } else {
-                t += (uint32_t) nt * VL;
-            }
+            t = last;
+        } else {
+            t += (uint32_t) nt * VL;
         }
     }
 }

@@ -445,6 +445,9 @@ main(int argc, char **argv)
         /* runs of 64, 32 and 16 same-depth trees for the few-rows lanes */
         { "dense-d8-many", 150, 32, 1, 0, 8, 0.0, 0, 0, 0, 0,
           FOREST_POST_SIGMOID, CPU_TREE_DENSE },
+        /* a row in four registers of the few-rows walk (33-64 features) */
+        { "dense-d7-40f", 40, 40, 1, 0, 7, 0.0, 0, 0, 0, 0,
+          FOREST_POST_IDENTITY, CPU_TREE_DENSE },
         { "vector-leaves-many", 40, 10, 3, 1, 6, 0.0, 0, 0, 0, 1,
           FOREST_POST_IDENTITY, CPU_TREE_DENSE },
         { "dense-ragged", 40, 20, 1, 0, 7, 0.15, 0, 0, 0, 0,
