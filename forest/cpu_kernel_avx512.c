@@ -716,14 +716,66 @@ dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
 }
 
 /*
- * Few rows: one tree per lane, nt * 16 dense trees of one depth walked
- * together in their blocked copy (cpu_plan.h), idx being each tree's path,
+ * Few rows: one tree per lane, nt * 16 trees of one kind walked together
  * for one row after another (the trees' top lines stay in L1 for the next
- * row).  A row of at most 32 or 64 features is held in 2 or 4 registers and
- * each lane's x permuted out of them, a gather less a level.  Leaves are
- * added one tree after another, in tree order; the trees of one output
- * column in a register rather than through acc (a store-to-load chain).
+ * row).  Dense trees of one depth walk their blocked copy (cpu_plan.h),
+ * path being each tree's node number in its level; sparse trees walk
+ * their sparse nodes from the root, a lane resting once it reaches a leaf,
+ * until all do.  A row of at most 32 or 64 features is held in 2 or 4
+ * registers and each lane's x permuted out of them, a gather less a level.
+ * Leaves are added one tree after another, in tree order; the trees of one
+ * output column in a register rather than through acc (a store-to-load
+ * chain).
  */
+typedef struct {
+    __m512 r0, r1, r2, r3;
+} row_regs;
+
+/* masked: no load past the row's last feature */
+INLINE __m512
+row_part(const float *row, uint32_t nf, uint32_t from)
+{
+    uint32_t  have = nf > from ? nf - from : 0;
+    __mmask16 m = (__mmask16) (have >= VL ? 0xffff : (1u << have) - 1);
+
+    return _mm512_maskz_loadu_ps(m, row + from);
+}
+
+INLINE row_regs
+row_load(const float *row, uint32_t nf, const int xregs)
+{
+    row_regs x;
+
+    x.r0 = x.r1 = x.r2 = x.r3 = _mm512_setzero_ps();
+    if (xregs >= 2) {
+        x.r0 = row_part(row, nf, 0);
+        x.r1 = row_part(row, nf, VL);
+    }
+    if (xregs == 4) {
+        x.r2 = row_part(row, nf, 2 * VL);
+        x.r3 = row_part(row, nf, 3 * VL);
+    }
+    return x;
+}
+
+/* x of each lane's node word w, from the row's registers or gathered */
+INLINE __m512
+row_x(const float *row, const row_regs *x, __m512i w, const int xregs)
+{
+    if (xregs == 0) {
+        return _mm512_i32gather_ps(
+                   _mm512_and_si512(w, _mm512_set1_epi32(CPU_FEAT_MASK)),
+                   row, 4);
+    }
+    if (xregs == 2) {
+        return _mm512_permutex2var_ps(x->r0, w, x->r1);
+    }
+    return _mm512_mask_blend_ps(
+               _mm512_test_epi32_mask(w, _mm512_set1_epi32(VL * 2)),
+               _mm512_permutex2var_ps(x->r0, w, x->r1),
+               _mm512_permutex2var_ps(x->r2, w, x->r3));
+}
+
 INLINE int
 same_column(const cpu_tree *tr, int n)
 {
@@ -735,14 +787,30 @@ same_column(const cpu_tree *tr, int n)
     return 1;
 }
 
-/* masked: no load past the row's last feature */
-INLINE __m512
-row_reg(const float *row, uint32_t nf, uint32_t from)
+/* Trees tr[0..nt) of row r reached leaf slot[j] (a dense tree's leaf
+ * number, a sparse tree's node); leaf_at[j] = tr[j].leaf_off. */
+INLINE void
+row_leaves(const cpu_plan *p, const cpu_tree *tr, int nt, size_t r,
+    const uint32_t *slot, const size_t *leaf_at, int one_column, double *acc)
 {
-    uint32_t  have = nf > from ? nf - from : 0;
-    __mmask16 m = (__mmask16) (have >= VL ? 0xffff : (1u << have) - 1);
+    double *a = acc + cpu_tree_col0(tr) * CPU_BLOCK + r;
+    double  sum = *a;
 
-    return _mm512_maskz_loadu_ps(m, row + from);
+    if (!one_column) {
+        for (int j = 0; j < nt; j++) {
+            cpu_add_leaf(p, &tr[j], r, slot[j], acc);
+        }
+    } else if (p->leaf_f != NULL) {
+        for (int j = 0; j < nt; j++) {
+            sum += (double) p->leaf_f[leaf_at[j] + slot[j]];
+        }
+        *a = sum;
+    } else {
+        for (int j = 0; j < nt; j++) {
+            sum += p->leaf[leaf_at[j] + slot[j]];
+        }
+        *a = sum;
+    }
 }
 
 INLINE void
@@ -768,17 +836,8 @@ blk_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     }
     for (size_t r = 0; r < n; r++) {
         const float *row = rows + r * p->n_features;
-        __m512       x0, x1, x2, x3;
+        row_regs     x = row_load(row, p->n_features, xregs);
 
-        x0 = x1 = x2 = x3 = _mm512_setzero_ps();
-        if (xregs >= 2) {
-            x0 = row_reg(row, p->n_features, 0);
-            x1 = row_reg(row, p->n_features, VL);
-        }
-        if (xregs == 4) {
-            x2 = row_reg(row, p->n_features, 2 * VL);
-            x3 = row_reg(row, p->n_features, 3 * VL);
-        }
         for (int v = 0; v < nt; v++) {
             path[v] = _mm512_setzero_si512();
         }
@@ -802,63 +861,134 @@ blk_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
                 __m512i w = _mm512_permutex2var_epi32(g0, even, g1);
                 __m512  t = _mm512_castsi512_ps(
                                 _mm512_permutex2var_epi32(g0, odd, g1));
-                __m512  x;
 
-                if (xregs == 0) {
-                    x = _mm512_i32gather_ps(
-                            _mm512_and_si512(w,
-                                _mm512_set1_epi32(CPU_FEAT_MASK)), row, 4);
-                } else if (xregs == 2) {
-                    x = _mm512_permutex2var_ps(x0, w, x1);
-                } else {
-                    x = _mm512_mask_blend_ps(
-                            _mm512_test_epi32_mask(w, _mm512_set1_epi32(VL * 2)),
-                            _mm512_permutex2var_ps(x0, w, x1),
-                            _mm512_permutex2var_ps(x2, w, x3));
-                }
                 /* step_x's heap index 2i+2-left, less one: the path
                  * 2i+1-left */
-                path[v] = _mm512_sub_epi32(step_x(path[v], w, t, x),
-                                           _mm512_set1_epi32(1));
+                path[v] = _mm512_sub_epi32(
+                              step_x(path[v], w, t, row_x(row, &x, w, xregs)),
+                              _mm512_set1_epi32(1));
             }
         }
         for (int v = 0; v < nt; v++) {
             _mm512_storeu_si512(slot + v * VL, path[v]);
         }
-        if (!one_column) {
-            for (int j = 0; j < nt * VL; j++) {
-                cpu_add_leaf(p, &tr[j], r, slot[j], acc);
-            }
-        } else {
-            double *a = acc + cpu_tree_col0(tr) * CPU_BLOCK + r;
-            double  sum = *a;
+        row_leaves(p, tr, nt * VL, r, slot, leaf_at, one_column, acc);
+    }
+}
 
-            if (p->leaf_f != NULL) {
-                for (int j = 0; j < nt * VL; j++) {
-                    sum += (double) p->leaf_f[leaf_at[j] + slot[j]];
-                }
-            } else {
-                for (int j = 0; j < nt * VL; j++) {
-                    sum += p->leaf[leaf_at[j] + slot[j]];
-                }
-            }
-            *a = sum;
+/* One step of the lanes `live` of a sparse walk at node `at` (absolute,
+ * word w) of trees whose sparse roots are at `root`. */
+INLINE void
+sparse_row_step(const cpu_plan *p, const float *row, const row_regs *x,
+    __m512i root, __mmask16 live, __m512i *at, __m512i *w, const int xregs)
+{
+    __m512    t = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, *at,
+                      p->thr, 4);
+    __m512    xv = row_x(row, x, *w, xregs);
+    __mmask16 left = _mm512_cmp_ps_mask(xv, t, _CMP_LT_OQ)
+                   | _mm512_mask_cmp_ps_mask(_mm512_movepi32_mask(*w), xv, xv,
+                                             _CMP_UNORD_Q);
+    /* 1 going left, else the near right child's distance, else 0 */
+    __m512i   by = _mm512_mask_blend_epi32(left, _mm512_and_si512(
+                       _mm512_srli_epi32(*w, CPU_NEAR_SHIFT),
+                       _mm512_set1_epi32(CPU_NEAR_MASK)), _mm512_set1_epi32(1));
+    __mmask16 far = _mm512_mask_cmpeq_epi32_mask(live, by,
+                                                 _mm512_setzero_si512());
+
+    *at = _mm512_mask_add_epi32(*at, live, *at, by);
+    if (far != 0) {
+        /* right[] is tree-relative */
+        *at = _mm512_mask_add_epi32(*at, far, root,
+                  _mm512_mask_i32gather_epi32(*at, far, *at, p->right, 4));
+    }
+    *w = _mm512_mask_i32gather_epi32(*w, live, *at, p->node, 4);
+}
+
+INLINE void
+sparse_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    size_t n, double *acc, const int nt, const int xregs)
+{
+    __m512i  root[MAXV], at[MAXV], w[MAXV];
+    int32_t  off[MAXV * VL];
+    uint32_t slot[MAXV * VL];
+    size_t   leaf_at[MAXV * VL];
+    int      one_column = same_column(tr, nt * VL);
+
+    for (int j = 0; j < nt * VL; j++) {
+        off[j] = (int32_t) tr[j].sparse_off;
+        leaf_at[j] = tr[j].leaf_off;
+    }
+    for (int v = 0; v < nt; v++) {
+        root[v] = _mm512_loadu_si512(off + v * VL);
+    }
+    for (size_t r = 0; r < n; r++) {
+        const float *row = rows + r * p->n_features;
+        row_regs     x = row_load(row, p->n_features, xregs);
+        __mmask16    live[MAXV];
+        int          any = 0;
+
+        for (int v = 0; v < nt; v++) {
+            at[v] = root[v];
+            w[v] = _mm512_i32gather_epi32(at[v], p->node, 4);
+            live[v] = inner_lanes(w[v]);
+            any |= live[v];
         }
+        while (any) {
+            any = 0;
+            for (int v = 0; v < nt; v++) {
+                sparse_row_step(p, row, &x, root[v], live[v], &at[v], &w[v],
+                                xregs);
+                live[v] &= inner_lanes(w[v]);
+                any |= live[v];
+            }
+        }
+        for (int v = 0; v < nt; v++) {
+            _mm512_storeu_si512(slot + v * VL,
+                                _mm512_sub_epi32(at[v], root[v]));
+        }
+        row_leaves(p, tr, nt * VL, r, slot, leaf_at, one_column, acc);
     }
 }
 
 /* by the registers a row takes (0: gathered) */
+#define BY_XREGS(fn, p, ...) do {                                           \
+        if ((p)->n_features <= 2 * VL) {                                    \
+            fn(p, __VA_ARGS__, 2);                                          \
+        } else if ((p)->n_features <= 4 * VL) {                             \
+            fn(p, __VA_ARGS__, 4);                                          \
+        } else {                                                            \
+            fn(p, __VA_ARGS__, 0);                                          \
+        }                                                                   \
+    } while (0)
+
 INLINE void
-blk_trees(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+few_rows_group(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     size_t n, double *acc, const int nt)
 {
-    if (p->n_features <= 2 * VL) {
-        blk_trees_rows(p, tr, rows, n, acc, nt, 2);
-    } else if (p->n_features <= 4 * VL) {
-        blk_trees_rows(p, tr, rows, n, acc, nt, 4);
+    if (tr->kind == CPU_TREE_DENSE) {
+        BY_XREGS(blk_trees_rows, p, tr, rows, n, acc, nt);
     } else {
-        blk_trees_rows(p, tr, rows, n, acc, nt, 0);
+        BY_XREGS(sparse_trees_rows, p, tr, rows, n, acc, nt);
     }
+}
+
+/* Whether trees tr[0..n) can be walked as one few-rows group (node and
+ * blk indices are gathered as int32). */
+static int
+few_rows_fit(const cpu_plan *p, const cpu_tree *tr, uint32_t n)
+{
+    if (tr->kind == CPU_TREE_DENSE) {
+        return p->n_blk <= INT32_MAX && cpu_same_dense(tr, n);
+    }
+    if (tr->kind != CPU_TREE_SPARSE || p->n_nodes > INT32_MAX) {
+        return 0;
+    }
+    for (uint32_t k = 1; k < n; k++) {
+        if (tr[k].kind != CPU_TREE_SPARSE) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* trees per lane group of the few-rows walk */
@@ -874,22 +1004,18 @@ forest_cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows,
         int             nt = left >= ROW_TREES ? MAXV
                              : left >= 2 * VL ? 2 : left >= VL ? 1 : 0;
 
-        /* blk offsets are gathered as int32 */
-        while (nt > 0 && (tr->kind != CPU_TREE_DENSE
-                          || p->n_blk > INT32_MAX
-                          || !cpu_same_dense(tr, (uint32_t) nt * VL)))
-        {
+        while (nt > 0 && !few_rows_fit(p, tr, (uint32_t) nt * VL)) {
             nt /= 2;
         }
         switch (nt) {
         case 4:
-            blk_trees(p, tr, rows, n, acc, 4);
+            few_rows_group(p, tr, rows, n, acc, 4);
             break;
         case 2:
-            blk_trees(p, tr, rows, n, acc, 2);
+            few_rows_group(p, tr, rows, n, acc, 2);
             break;
         case 1:
-            blk_trees(p, tr, rows, n, acc, 1);
+            few_rows_group(p, tr, rows, n, acc, 1);
             break;
         default:
             nt = 0;
