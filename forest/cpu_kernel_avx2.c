@@ -4,8 +4,9 @@
  * and the dense tops of sparse ones take levels 0-4 from registers
  * (broadcast, then in-register permutes), the root's feature values from a
  * transposed copy of the block, and gather below.  Sparse trees then walk
- * on with lane compaction (below).  Compiled with the AVX2 flags
- * (Makefile); called only when the CPU has them.
+ * on with lane compaction (below).  Batches of a few rows walk one tree
+ * per lane instead (forest_cpu_rows_by_tree_avx2, at the end).  Compiled
+ * with the AVX2 flags (Makefile); called only when the CPU has them.
  */
 #include "cpu_plan.h"
 
@@ -19,19 +20,26 @@
 /* widest block transposed for the roots (32 KiB on the stack) */
 #define XT_MAX_FEATURES 128
 
+/* All ones in the lanes whose feature value x goes left at their node (w =
+ * node word, t = threshold). */
+INLINE __m256i
+goes_left(__m256i w, __m256 t, __m256 x)
+{
+    __m256 lt = _mm256_cmp_ps(x, t, _CMP_LT_OQ);
+    __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    __m256 dl = _mm256_castsi256_ps(_mm256_srai_epi32(w, 31));
+
+    return _mm256_castps_si256(_mm256_or_ps(lt, _mm256_and_ps(nan, dl)));
+}
+
 /* One decision for 8 rows with their feature values x: w = node words,
  * t = thresholds. */
 INLINE __m256i
 step_x(__m256i idx, __m256i w, __m256 t, __m256 x)
 {
-    __m256  lt = _mm256_cmp_ps(x, t, _CMP_LT_OQ);
-    __m256  nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    __m256  dl = _mm256_castsi256_ps(_mm256_srai_epi32(w, 31));
-    /* all ones where the row goes left: 2i+2 - 1 */
-    __m256i left = _mm256_castps_si256(_mm256_or_ps(lt, _mm256_and_ps(nan, dl)));
-
+    /* going left: 2i+2 - 1 */
     idx = _mm256_add_epi32(_mm256_add_epi32(idx, idx), _mm256_set1_epi32(2));
-    return _mm256_add_epi32(idx, left);
+    return _mm256_add_epi32(idx, goes_left(w, t, x));
 }
 
 /* The same, gathering x from the row-major block. */
@@ -318,10 +326,7 @@ tail_step(const int32_t *node, const float *thr, const int32_t *right,
                      _mm256_and_si256(w, _mm256_set1_epi32(CPU_FEAT_MASK))),
                      4);
     __m256   t = _mm256_i32gather_ps(thr, at, 4);
-    __m256   lt = _mm256_cmp_ps(x, t, _CMP_LT_OQ);
-    __m256   nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    __m256   dl = _mm256_castsi256_ps(_mm256_srai_epi32(w, 31));
-    __m256   left = _mm256_or_ps(lt, _mm256_and_ps(nan, dl));
+    __m256   left = _mm256_castsi256_ps(goes_left(w, t, x));
     /* 1 going left, else the near right child's distance, else 0 */
     __m256i  by = _mm256_castps_si256(_mm256_blendv_ps(
                       _mm256_castsi256_ps(_mm256_and_si256(
@@ -533,4 +538,280 @@ forest_cpu_block_avx2(const cpu_plan *p, const float *rows, size_t n,
             break;
         }
     }
+}
+
+/*
+ * Few rows: one tree per lane, nv * 8 trees of one kind walked together
+ * for one row after another (the trees' top nodes stay in L1 for the next
+ * row), nv vectors at once so their gathers overlap.  Dense trees of one
+ * depth walk their blocked copy (cpu_plan.h), each lane's node word and
+ * threshold one 8-byte gather element, the roots loaded once for all rows.
+ * Sparse trees walk their sparse nodes from the root until every lane is
+ * on a leaf (a leaf's right child is itself, so lanes resting there need
+ * no mask), taking right[] every step: cheaper than branching on whether
+ * any lane's right child is far.  A row of at most 8 features is held in
+ * a register and each lane's x permuted out of it; in the sparse walk, a
+ * row of up to 32 in four, picked by feature bits 3 and 4 (each level waits
+ * on the last, and the permutes wait less than a gather).  The dense walk
+ * gathers x above 8 features: its lanes are many and independent, and the
+ * four-register pick takes more instructions than the gather.  Leaves are
+ * added in tree order (cpu_row_leaves).
+ */
+#define ROW_VECS  8
+#define ROW_TREES (ROW_VECS * VL)
+
+typedef struct {
+    __m256 r[4];
+} row_regs;
+
+/* features from..from+7 of the row, zero past its last */
+INLINE __m256
+row_part(const float *row, uint32_t nf, uint32_t from)
+{
+    int have = nf > from ? (int) (nf - from) : 0;
+
+    if (have == 0) {
+        return _mm256_setzero_ps();
+    }
+    return _mm256_maskload_ps(row + from, _mm256_cmpgt_epi32(
+               _mm256_set1_epi32(have), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6,
+                                                          7)));
+}
+
+INLINE row_regs
+row_load(const float *row, uint32_t nf, const int xregs)
+{
+    row_regs x;
+
+    for (int i = 0; i < 4; i++) {
+        x.r[i] = i < xregs ? row_part(row, nf, (uint32_t) i * VL)
+                           : _mm256_setzero_ps();
+    }
+    return x;
+}
+
+/* x of each lane's node word w, from the row's xregs registers (feature
+ * bits 0-2 pick the entry, 3 and 4 the register) or gathered */
+INLINE __m256
+row_x(const float *row, const row_regs *x, __m256i w, const int xregs)
+{
+    if (xregs == 0) {
+        return _mm256_i32gather_ps(row,
+                   _mm256_and_si256(w, _mm256_set1_epi32(CPU_FEAT_MASK)), 4);
+    }
+    if (xregs == 1) {
+        return _mm256_permutevar8x32_ps(x->r[0], w);
+    }
+    if (xregs == 2) {
+        return pick16(x->r[0], x->r[1], w);
+    }
+    return _mm256_blendv_ps(pick16(x->r[0], x->r[1], w),
+                            pick16(x->r[2], x->r[3], w),
+                            _mm256_castsi256_ps(_mm256_slli_epi32(w, 27)));
+}
+
+/* per lane: blk_off or sparse_off, and leaf_off, of trees tr[0..nv * 8);
+ * whether they all add to one output column */
+INLINE int
+row_group_tables(const cpu_tree *tr, int nv, int dense, __m256i *off,
+    size_t *leaf_at)
+{
+    int32_t o[ROW_TREES];
+
+    for (int j = 0; j < nv * VL; j++) {
+        o[j] = (int32_t) (dense ? tr[j].blk_off : tr[j].sparse_off);
+        leaf_at[j] = tr[j].leaf_off;
+    }
+    for (int v = 0; v < nv; v++) {
+        off[v] = _mm256_loadu_si256((const __m256i *) (o + v * VL));
+    }
+    return cpu_same_column(tr, (uint32_t) (nv * VL));
+}
+
+/* The word w and threshold t of each lane's blocked node at. */
+INLINE void
+blk_node(const cpu_plan *p, __m256i at, __m256i *w, __m256 *t)
+{
+    const long long *blk = (const long long *) p->blk;
+    /* lanes 0,1,4,5 gathered first, 2,3,6,7 second: the shuffles below
+     * then put words and thresholds back in lane order */
+    __m256i          q = _mm256_permute4x64_epi64(at, 0xd8);
+    __m256           g0 = _mm256_castsi256_ps(_mm256_i32gather_epi64(blk,
+                              _mm256_castsi256_si128(q), 8));
+    __m256           g1 = _mm256_castsi256_ps(_mm256_i32gather_epi64(blk,
+                              _mm256_extracti128_si256(q, 1), 8));
+
+    *w = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, 0x88));
+    *t = _mm256_shuffle_ps(g0, g1, 0xdd);
+}
+
+/* One level: the path 2i+1, less one going left. */
+INLINE __m256i
+blk_step(__m256i path, __m256i w, __m256 t, const float *row,
+    const row_regs *x, const int xregs)
+{
+    return _mm256_add_epi32(_mm256_add_epi32(path, path),
+               _mm256_add_epi32(_mm256_set1_epi32(1),
+                   goes_left(w, t, row_x(row, x, w, xregs))));
+}
+
+INLINE void
+blk_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    size_t n, double *acc, const int nv, const int xregs)
+{
+    const cpu_blk_step *steps = p->blk_step[tr->depth];
+    __m256i             boff[ROW_VECS], path[ROW_VECS], w0[ROW_VECS];
+    __m256              t0[ROW_VECS];
+    uint32_t            slot[ROW_TREES];
+    size_t              leaf_at[ROW_TREES];
+    int                 one_column = row_group_tables(tr, nv, 1, boff,
+                                         leaf_at);
+
+    /* the roots, the same for every row */
+    for (int v = 0; v < nv && tr->depth > 0; v++) {
+        blk_node(p, boff[v], &w0[v], &t0[v]);
+    }
+    for (size_t r = 0; r < n; r++) {
+        const float *row = rows + r * p->n_features;
+        row_regs     x = row_load(row, p->n_features, xregs);
+
+        for (int v = 0; v < nv; v++) {
+            path[v] = tr->depth > 0
+                      ? blk_step(_mm256_setzero_si256(), w0[v], t0[v], row,
+                                 &x, xregs)
+                      : _mm256_setzero_si256();
+        }
+        for (uint32_t d = 1; d < tr->depth; d++) {
+            __m256i base = _mm256_set1_epi32((int) steps[d].base);
+            __m256i low = _mm256_set1_epi32((int) ((1u << steps[d].k) - 1));
+            __m128i k = _mm_cvtsi32_si128(steps[d].k);
+            __m128i sh = _mm_cvtsi32_si128(steps[d].sh);
+
+            for (int v = 0; v < nv; v++) {
+                __m256i w;
+                __m256  t;
+
+                blk_node(p, _mm256_add_epi32(_mm256_add_epi32(boff[v], base),
+                                _mm256_add_epi32(_mm256_sll_epi32(
+                                    _mm256_srl_epi32(path[v], k), sh),
+                                    _mm256_and_si256(path[v], low))),
+                         &w, &t);
+                path[v] = blk_step(path[v], w, t, row, &x, xregs);
+            }
+        }
+        for (int v = 0; v < nv; v++) {
+            _mm256_storeu_si256((__m256i *) (slot + v * VL), path[v]);
+        }
+        cpu_row_leaves(p, tr, (uint32_t) (nv * VL), r, slot, leaf_at,
+            one_column, acc);
+    }
+}
+
+/* One step of a sparse walk at node `at` (absolute, word w) of trees whose
+ * sparse roots are at `root`. */
+INLINE void
+sparse_row_step(const cpu_plan *p, const float *row, const row_regs *x,
+    __m256i root, __m256i *at, __m256i *w, const int xregs)
+{
+    __m256  t = _mm256_i32gather_ps(p->thr, *at, 4);
+    __m256i left = goes_left(*w, t, row_x(row, x, *w, xregs));
+    /* right[] is tree-relative; a leaf's leads to itself */
+    __m256i r = _mm256_add_epi32(root, _mm256_i32gather_epi32(p->right, *at,
+                                                              4));
+
+    *at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(r),
+              _mm256_castsi256_ps(_mm256_add_epi32(*at, _mm256_set1_epi32(1))),
+              _mm256_castsi256_ps(left)));
+    *w = _mm256_i32gather_epi32(p->node, *at, 4);
+}
+
+INLINE void
+sparse_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    size_t n, double *acc, const int nv, const int xregs)
+{
+    __m256i  root[ROW_VECS], at[ROW_VECS], w[ROW_VECS];
+    uint32_t slot[ROW_TREES];
+    size_t   leaf_at[ROW_TREES];
+    int      one_column = row_group_tables(tr, nv, 0, root, leaf_at);
+
+    for (size_t r = 0; r < n; r++) {
+        const float *row = rows + r * p->n_features;
+        row_regs     x = row_load(row, p->n_features, xregs);
+        uint32_t     live[ROW_VECS], any = 0;
+
+        for (int v = 0; v < nv; v++) {
+            at[v] = root[v];
+            w[v] = _mm256_i32gather_epi32(p->node, at[v], 4);
+            live[v] = inner_lanes(w[v]);
+            any |= live[v];
+        }
+        while (any) {
+            any = 0;
+            for (int v = 0; v < nv; v++) {
+                if (live[v] != 0) {
+                    sparse_row_step(p, row, &x, root[v], &at[v], &w[v],
+                                    xregs);
+                    live[v] = inner_lanes(w[v]);
+                    any |= live[v];
+                }
+            }
+        }
+        for (int v = 0; v < nv; v++) {
+            _mm256_storeu_si256((__m256i *) (slot + v * VL),
+                                _mm256_sub_epi32(at[v], root[v]));
+        }
+        cpu_row_leaves(p, tr, (uint32_t) (nv * VL), r, slot, leaf_at,
+            one_column, acc);
+    }
+}
+
+/* by the registers a row takes, up to max (0: gathered) */
+#define BY_XREGS(fn, max, p, ...) do {                                      \
+        if ((p)->n_features <= VL) {                                        \
+            fn(p, __VA_ARGS__, 1);                                          \
+        } else if ((p)->n_features <= 2 * VL && (max) >= 2) {               \
+            fn(p, __VA_ARGS__, 2);                                          \
+        } else if ((p)->n_features <= 4 * VL && (max) >= 4) {               \
+            fn(p, __VA_ARGS__, 4);                                          \
+        } else {                                                            \
+            fn(p, __VA_ARGS__, 0);                                          \
+        }                                                                   \
+    } while (0)
+
+INLINE void
+few_rows_kind(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    size_t n, double *acc, const int nv)
+{
+    if (tr->kind == CPU_TREE_DENSE) {
+        BY_XREGS(blk_trees_rows, 1, p, tr, rows, n, acc, nv);
+    } else {
+        BY_XREGS(sparse_trees_rows, 4, p, tr, rows, n, acc, nv);
+    }
+}
+
+static void
+few_rows_group(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    size_t n, double *acc, int nv)
+{
+    switch (nv) {
+    case 8:
+        few_rows_kind(p, tr, rows, n, acc, 8);
+        break;
+    case 4:
+        few_rows_kind(p, tr, rows, n, acc, 4);
+        break;
+    case 2:
+        few_rows_kind(p, tr, rows, n, acc, 2);
+        break;
+    default:
+        few_rows_kind(p, tr, rows, n, acc, 1);
+        break;
+    }
+}
+
+void
+forest_cpu_rows_by_tree_avx2(const cpu_plan *p, const float *rows, size_t n,
+    double *acc)
+{
+    cpu_rows_by_tree_groups(p, rows, n, acc, VL, ROW_VECS, few_rows_group);
 }

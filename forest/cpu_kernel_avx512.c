@@ -723,9 +723,7 @@ dense_tree_nv(const cpu_plan *p, const cpu_tree *tr, const float *rows,
  * their sparse nodes from the root, a lane resting once it reaches a leaf,
  * until all do.  A row of at most 32 or 64 features is held in 2 or 4
  * registers and each lane's x permuted out of them, a gather less a level.
- * Leaves are added one tree after another, in tree order; the trees of one
- * output column in a register rather than through acc (a store-to-load
- * chain).
+ * Leaves are added in tree order (cpu_row_leaves).
  */
 typedef struct {
     __m512 r0, r1, r2, r3;
@@ -776,43 +774,6 @@ row_x(const float *row, const row_regs *x, __m512i w, const int xregs)
                _mm512_permutex2var_ps(x->r2, w, x->r3));
 }
 
-INLINE int
-same_column(const cpu_tree *tr, int n)
-{
-    for (int j = 0; j < n; j++) {
-        if (tr[j].group != tr[0].group || tr[j].group < 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Trees tr[0..nt) of row r reached leaf slot[j] (a dense tree's leaf
- * number, a sparse tree's node); leaf_at[j] = tr[j].leaf_off. */
-INLINE void
-row_leaves(const cpu_plan *p, const cpu_tree *tr, int nt, size_t r,
-    const uint32_t *slot, const size_t *leaf_at, int one_column, double *acc)
-{
-    double *a = acc + cpu_tree_col0(tr) * CPU_BLOCK + r;
-    double  sum = *a;
-
-    if (!one_column) {
-        for (int j = 0; j < nt; j++) {
-            cpu_add_leaf(p, &tr[j], r, slot[j], acc);
-        }
-    } else if (p->leaf_f != NULL) {
-        for (int j = 0; j < nt; j++) {
-            sum += (double) p->leaf_f[leaf_at[j] + slot[j]];
-        }
-        *a = sum;
-    } else {
-        for (int j = 0; j < nt; j++) {
-            sum += p->leaf[leaf_at[j] + slot[j]];
-        }
-        *a = sum;
-    }
-}
-
 INLINE void
 blk_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     size_t n, double *acc, const int nt, const int xregs)
@@ -825,7 +786,8 @@ blk_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     int32_t             off[MAXV * VL];
     uint32_t            slot[MAXV * VL];
     size_t              leaf_at[MAXV * VL];
-    int                 one_column = same_column(tr, nt * VL);
+    int                 one_column = cpu_same_column(tr,
+                                         (uint32_t) (nt * VL));
 
     for (int j = 0; j < nt * VL; j++) {
         off[j] = (int32_t) tr[j].blk_off;
@@ -872,7 +834,8 @@ blk_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
         for (int v = 0; v < nt; v++) {
             _mm512_storeu_si512(slot + v * VL, path[v]);
         }
-        row_leaves(p, tr, nt * VL, r, slot, leaf_at, one_column, acc);
+        cpu_row_leaves(p, tr, (uint32_t) (nt * VL), r, slot, leaf_at,
+            one_column, acc);
     }
 }
 
@@ -912,7 +875,7 @@ sparse_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     int32_t  off[MAXV * VL];
     uint32_t slot[MAXV * VL];
     size_t   leaf_at[MAXV * VL];
-    int      one_column = same_column(tr, nt * VL);
+    int      one_column = cpu_same_column(tr, (uint32_t) (nt * VL));
 
     for (int j = 0; j < nt * VL; j++) {
         off[j] = (int32_t) tr[j].sparse_off;
@@ -946,7 +909,8 @@ sparse_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
             _mm512_storeu_si512(slot + v * VL,
                                 _mm512_sub_epi32(at[v], root[v]));
         }
-        row_leaves(p, tr, nt * VL, r, slot, leaf_at, one_column, acc);
+        cpu_row_leaves(p, tr, (uint32_t) (nt * VL), r, slot, leaf_at,
+            one_column, acc);
     }
 }
 
@@ -962,7 +926,7 @@ sparse_trees_rows(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     } while (0)
 
 INLINE void
-few_rows_group(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+few_rows_kind(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     size_t n, double *acc, const int nt)
 {
     if (tr->kind == CPU_TREE_DENSE) {
@@ -972,68 +936,28 @@ few_rows_group(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     }
 }
 
-/* Whether trees tr[0..n) can be walked as one few-rows group (node and
- * blk indices are gathered as int32). */
-static int
-few_rows_fit(const cpu_plan *p, const cpu_tree *tr, uint32_t n)
+static void
+few_rows_group(const cpu_plan *p, const cpu_tree *tr, const float *rows,
+    size_t n, double *acc, int nv)
 {
-    if (tr->kind == CPU_TREE_DENSE) {
-        return p->n_blk <= INT32_MAX && cpu_same_dense(tr, n);
+    switch (nv) {
+    case 4:
+        few_rows_kind(p, tr, rows, n, acc, 4);
+        break;
+    case 2:
+        few_rows_kind(p, tr, rows, n, acc, 2);
+        break;
+    default:
+        few_rows_kind(p, tr, rows, n, acc, 1);
+        break;
     }
-    if (tr->kind != CPU_TREE_SPARSE || p->n_nodes > INT32_MAX) {
-        return 0;
-    }
-    for (uint32_t k = 1; k < n; k++) {
-        if (tr[k].kind != CPU_TREE_SPARSE) {
-            return 0;
-        }
-    }
-    return 1;
 }
-
-/* trees per lane group of the few-rows walk */
-#define ROW_TREES (MAXV * VL)
 
 void
 forest_cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows,
     size_t n, double *acc)
 {
-    for (uint32_t t = 0; t < p->n_trees;) {
-        const cpu_tree *tr = &p->trees[t];
-        uint32_t        left = p->n_trees - t;
-        int             nt = left >= ROW_TREES ? MAXV
-                             : left >= 2 * VL ? 2 : left >= VL ? 1 : 0;
-
-        while (nt > 0 && !few_rows_fit(p, tr, (uint32_t) nt * VL)) {
-            nt /= 2;
-        }
-        switch (nt) {
-        case 4:
-            few_rows_group(p, tr, rows, n, acc, 4);
-            break;
-        case 2:
-            few_rows_group(p, tr, rows, n, acc, 2);
-            break;
-        case 1:
-            few_rows_group(p, tr, rows, n, acc, 1);
-            break;
-        default:
-            nt = 0;
-            break;
-        }
-        if (nt == 0) {
-            uint32_t last = left < CPU_ROW_TREES ? p->n_trees
-                            : t + CPU_ROW_TREES;
-
-            for (size_t r = 0; r < n; r++) {
-                forest_cpu_trees_one_row(p, t, last,
-                    rows + r * p->n_features, r, acc);
-            }
-            t = last;
-        } else {
-            t += (uint32_t) nt * VL;
-        }
-    }
+    cpu_rows_by_tree_groups(p, rows, n, acc, VL, MAXV, few_rows_group);
 }
 
 /* widest block transposed for the top levels (32 KiB on the stack) */

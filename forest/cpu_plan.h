@@ -19,12 +19,13 @@
  *   GENERIC categorical or zero_is_missing nodes: walked with the
  *           reference node rules straight from the model.
  *
- * Dense trees may also be copied into `blk` for the AVX-512 few-rows walk
- * (forest_cpu_rows_by_tree_avx512; the portable walk is faster without):
- * the tree cut into subtrees of three levels, each subtree's seven nodes
- * (feature word and threshold side by side) in one 64-byte line, so a row's
- * path through a depth-8 tree touches three node lines instead of about nine.
- * A last group of one or two levels takes 16 or 32 bytes per subtree.
+ * Dense trees may also be copied into `blk` for the x86 few-rows walks
+ * (forest_cpu_rows_by_tree_avx2/_avx512; the portable walk is faster
+ * without): the tree cut into subtrees of three levels, each subtree's
+ * seven nodes (feature word and threshold side by side) in one 64-byte
+ * line, so a row's path through a depth-8 tree touches three node lines
+ * instead of about nine.  A last group of one or two levels takes 16 or 32
+ * bytes per subtree.
  */
 #ifndef CPU_PLAN_H
 #define CPU_PLAN_H
@@ -128,9 +129,11 @@ void forest_cpu_block_neon(const cpu_plan *p, const float *rows,
  * this CPU runs it. */
 int forest_cpu_simd_runs(const char *name);
 
-/* Few rows: each row walks many trees at once instead (any CPU; AVX-512
- * one tree per lane).  Same contract as a block kernel. */
+/* Few rows: each row walks many trees at once instead (any CPU; AVX2 and
+ * AVX-512 one tree per lane).  Same contract as a block kernel. */
 void forest_cpu_rows_by_tree(const cpu_plan *p, const float *rows,
+    size_t n, double *acc);
+void forest_cpu_rows_by_tree_avx2(const cpu_plan *p, const float *rows,
     size_t n, double *acc);
 void forest_cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows,
     size_t n, double *acc);
@@ -271,6 +274,103 @@ cpu_add_leaf(const cpu_plan *p, const cpu_tree *tr, size_t r, uint32_t slot,
         acc[(col0 + k) * CPU_BLOCK + r] += p->leaf_f != NULL
                                            ? (double) p->leaf_f[at + k]
                                            : p->leaf[at + k];
+    }
+}
+
+/*
+ * The x86 few-rows walks, one tree per lane: a kernel's group function
+ * walks trees tr[0..nv * vl) (vl trees a vector, nv vectors) for rows
+ * [0, n) and adds their leaves with cpu_row_leaves().
+ */
+typedef void (*cpu_rows_group_fn)(const cpu_plan *p, const cpu_tree *tr,
+    const float *rows, size_t n, double *acc, int nv);
+
+/* Whether trees tr[0..n) can be walked as one group: dense of one depth,
+ * or all sparse (node and blk indices are gathered as int32). */
+CPU_ALWAYS_INLINE int
+cpu_few_rows_fit(const cpu_plan *p, const cpu_tree *tr, uint32_t n)
+{
+    if (tr->kind == CPU_TREE_DENSE) {
+        return p->n_blk <= INT32_MAX && cpu_same_dense(tr, n);
+    }
+    if (tr->kind != CPU_TREE_SPARSE || p->n_nodes > INT32_MAX) {
+        return 0;
+    }
+    for (uint32_t k = 1; k < n; k++) {
+        if (tr[k].kind != CPU_TREE_SPARSE) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Trees in groups of nv * vl (nv the largest power of two up to max_nv
+ * that fits), the rest CPU_ROW_TREES at a time by the portable walk. */
+CPU_ALWAYS_INLINE void
+cpu_rows_by_tree_groups(const cpu_plan *p, const float *rows, size_t n,
+    double *acc, uint32_t vl, int max_nv, cpu_rows_group_fn group)
+{
+    for (uint32_t t = 0; t < p->n_trees;) {
+        const cpu_tree *tr = &p->trees[t];
+        uint32_t        left = p->n_trees - t, last;
+        int             nv = max_nv;
+
+        while (nv > 0 && ((uint32_t) nv * vl > left
+                          || !cpu_few_rows_fit(p, tr, (uint32_t) nv * vl)))
+        {
+            nv /= 2;
+        }
+        if (nv > 0) {
+            group(p, tr, rows, n, acc, nv);
+            t += (uint32_t) nv * vl;
+            continue;
+        }
+        last = left < CPU_ROW_TREES ? p->n_trees : t + CPU_ROW_TREES;
+        for (size_t r = 0; r < n; r++) {
+            forest_cpu_trees_one_row(p, t, last, rows + r * p->n_features, r,
+                acc);
+        }
+        t = last;
+    }
+}
+
+/* Trees tr[0..n) all add to one output column. */
+CPU_ALWAYS_INLINE int
+cpu_same_column(const cpu_tree *tr, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        if (tr[j].group != tr[0].group || tr[j].group < 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Trees tr[0..nt) of row r reached leaf slot[j] (a dense tree's leaf
+ * number, a sparse tree's node); leaf_at[j] = tr[j].leaf_off.  Added in
+ * tree order; the trees of one output column in a register rather than
+ * through acc (a store-to-load chain). */
+CPU_ALWAYS_INLINE void
+cpu_row_leaves(const cpu_plan *p, const cpu_tree *tr, uint32_t nt, size_t r,
+    const uint32_t *slot, const size_t *leaf_at, int one_column, double *acc)
+{
+    double *a = acc + cpu_tree_col0(tr) * CPU_BLOCK + r;
+    double  sum = *a;
+
+    if (!one_column) {
+        for (uint32_t j = 0; j < nt; j++) {
+            cpu_add_leaf(p, &tr[j], r, slot[j], acc);
+        }
+    } else if (p->leaf_f != NULL) {
+        for (uint32_t j = 0; j < nt; j++) {
+            sum += (double) p->leaf_f[leaf_at[j] + slot[j]];
+        }
+        *a = sum;
+    } else {
+        for (uint32_t j = 0; j < nt; j++) {
+            sum += p->leaf[leaf_at[j] + slot[j]];
+        }
+        *a = sum;
     }
 }
 

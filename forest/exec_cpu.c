@@ -180,7 +180,8 @@ static const cpu_kernel kernels[] = {
 #if defined(__x86_64__) || defined(__i386__)
     { "avx512", forest_cpu_block_avx512, forest_cpu_rows_by_tree_avx512, 1,
       has_avx512 },
-    { "avx2", forest_cpu_block_avx2, forest_cpu_rows_by_tree, 0, has_avx2 },
+    { "avx2", forest_cpu_block_avx2, forest_cpu_rows_by_tree_avx2, 1,
+      has_avx2 },
 #endif
 #if defined(__aarch64__)
     { "neon", forest_cpu_block_neon, forest_cpu_rows_by_tree, 0, always },
