@@ -17,8 +17,6 @@
 
 /* rows x trees below which a batch stays on the calling thread */
 #define PARALLEL_MIN_WORK  32768
-/* batches this small walk trees in parallel rather than rows */
-#define FEW_ROWS           4
 /* accumulator doubles kept on the stack (wider models allocate) */
 #define STACK_ACC          2048
 
@@ -26,7 +24,8 @@ typedef struct {
     forest_executor base;
     cpu_plan        plan;
     cpu_block_fn    block;
-    cpu_block_fn    few_rows;    /* batches of <= FEW_ROWS */
+    cpu_block_fn    few_rows;    /* batches of <= few_max rows */
+    size_t          few_max;
     cpu_pool       *pool;        /* NULL when running on one thread */
 } cpu_executor;
 
@@ -79,7 +78,7 @@ run_block(void *ctx, size_t b)
         }
     }
     memset(acc, 0, (size_t) p->n_outputs * CPU_BLOCK * sizeof(double));
-    if (bt->n_rows <= FEW_ROWS) {
+    if (bt->n_rows <= bt->ex->few_max) {
         bt->ex->few_rows(p, bt->rows, n, acc);
     } else {
         bt->ex->block(p, bt->rows + r0 * p->n_features, n, acc);
@@ -167,26 +166,36 @@ always(void)
     return 1;
 }
 
-/* blocked: the plan's blocked copy of dense trees, for few_rows */
+/*
+ * Batches of at most few_max rows walk trees side by side (few_rows) rather
+ * than rows (block); blocked: the plan's blocked copy of dense trees, for
+ * few_rows.  few_max is where the block kernel overtakes on the bench
+ * models (one tree per lane costs the same per row at any batch, the block
+ * kernels' vectors fill up): AVX-512 ties on the XGBoost model at 8 rows
+ * and wins on both at 12; AVX2's 8-row vectors only at 16 on the LightGBM
+ * one.
+ */
 typedef struct {
     const char   *name;
     cpu_block_fn  block;
     cpu_block_fn  few_rows;
+    size_t        few_max;
     int           blocked;
     int         (*runs)(void);
 } cpu_kernel;
 
 static const cpu_kernel kernels[] = {
 #if defined(__x86_64__) || defined(__i386__)
-    { "avx512", forest_cpu_block_avx512, forest_cpu_rows_by_tree_avx512, 1,
-      has_avx512 },
-    { "avx2", forest_cpu_block_avx2, forest_cpu_rows_by_tree_avx2, 1,
+    { "avx512", forest_cpu_block_avx512, forest_cpu_rows_by_tree_avx512, 8,
+      1, has_avx512 },
+    { "avx2", forest_cpu_block_avx2, forest_cpu_rows_by_tree_avx2, 12, 1,
       has_avx2 },
 #endif
 #if defined(__aarch64__)
-    { "neon", forest_cpu_block_neon, forest_cpu_rows_by_tree, 0, always },
+    { "neon", forest_cpu_block_neon, forest_cpu_rows_by_tree, 4, 0, always },
 #endif
-    { "scalar", forest_cpu_block_scalar, forest_cpu_rows_by_tree, 0, always },
+    { "scalar", forest_cpu_block_scalar, forest_cpu_rows_by_tree, 4, 0,
+      always },
 };
 
 #define N_KERNELS (sizeof(kernels) / sizeof(kernels[0]))
@@ -251,6 +260,7 @@ forest_cpu_executor_create(const forest_model *m, unsigned threads, char *err,
     ex->base.model = m;
     ex->block = kernel->block;
     ex->few_rows = kernel->few_rows;
+    ex->few_max = kernel->few_max;
     if (forest_cpu_plan_build(&ex->plan, m, kernel->blocked, err, errlen) != 0)
     {
         free(ex);
