@@ -439,7 +439,7 @@ ngx_http_forest_lua_respond(ngx_http_forest_ctx_t *ctx, const float *out)
         return NGX_DECLINED;
     }
 
-    ngx_http_forest_model_shape(m, ctx->margin, &shape);
+    ngx_http_forest_request_shape(ctx, &shape);
     cols = fcodec_output_columns(&shape);
 
     served = ngx_palloc(r->pool, ctx->req.n_rows * cols * sizeof(float) + 1);

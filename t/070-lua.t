@@ -75,6 +75,7 @@ our $Config = <<'_EOC_';
     location = /iris/top2 { forest_predict iris;   forest_lua_pre $TEST_NGINX_FOREST_ROOT/lua/examples/iris_pre.lua;
                                                    forest_lua_post $TEST_NGINX_FOREST_ROOT/lua/examples/topk_post.lua; }
     location = /labels    { forest_predict fraudc; forest_lua_post $TEST_NGINX_FOREST_ROOT/t/lua/labels_post.lua; }
+    location = /echo      { forest_predict fraudc; forest_lua_post $TEST_NGINX_FOREST_ROOT/t/lua/shapes.lua; }
     location = /error     { forest_predict fraud;  forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/error.lua; }
     location = /post-error { forest_predict fraud; forest_lua_post $TEST_NGINX_FOREST_ROOT/t/lua/error_post.lua; }
     location = /loop      { forest_predict fraud;  forest_lua_pre $TEST_NGINX_FOREST_ROOT/t/lua/loop.lua; }
@@ -521,3 +522,18 @@ ForestT::per_request(
 [('OK') x 2]
 --- error_log eval
 qr/pre hook (returned base_margin as an array of another length|result: base_margin\[1\] is a number)/
+
+
+
+=== TEST 34: a post hook sees what the request asked for: predict_proba on a class-id model
+--- request eval
+["POST /echo\n{\"predict_proba\": true, \"instances\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 12)) . "}",
+ "POST /echo\n{\"instances\": " . ForestT::rows_json(ForestT::input_rows('xgb_binary', 0, 12)) . "}"]
+--- response_body_filters eval
+ForestT::per_request(
+ ForestT::json_like({ out => ForestT::predictions('xgb_binary', 'expected', 'proba', 0, 12) }),
+ ForestT::json_like({ out => ForestT::predictions('xgb_binary', 'expected', 'class', 0, 12) }))
+--- response_body eval
+[('OK') x 2]
+--- no_error_log
+[error]
