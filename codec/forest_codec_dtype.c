@@ -119,6 +119,29 @@ fcodec_shape_text(const uint64_t *shape, uint32_t rank, char *buf,
     snprintf(buf + at, size - at, "%s]", rank > FCODEC_MAX_DIMS ? ",..." : "");
 }
 
+int
+fcodec_shape_fits(const uint64_t *shape, uint32_t rank,
+    const fcodec_model *m, char *err, size_t size)
+{
+    char text[96];
+
+    if (rank == 2 && shape[1] == m->n_features && shape[0] != 0) {
+        return 1;
+    }
+    /* the shape as sent, made for the message only (printf costs) */
+    fcodec_shape_text(shape, rank, text, sizeof(text));
+    if (rank != 2) {
+        snprintf(err, size, "input__0 shape %s must have two dimensions: "
+                 "[rows, %u]", text, m->n_features);
+    } else if (shape[1] != m->n_features) {
+        snprintf(err, size, "input__0 shape %s: model %s expects %u features",
+                 text, m->name, m->n_features);
+    } else {
+        snprintf(err, size, "input__0 shape %s holds no rows", text);
+    }
+    return 0;
+}
+
 /* Digit i of a number's digits before and after the point, the point
  * (which follows digit n_int - 1) left out. */
 static char

@@ -470,19 +470,10 @@ static int
 check_shape(grpc_infer *g, const grpc_tensor *t)
 {
     const fcodec_model *m = g->m;
-    char                text[96];
+    char                err[sizeof(g->req->error)];
 
-    shape_text(t, text, sizeof(text));
-    if (t->rank != 2) {
-        return fail(g, 400, "input__0 shape %s must have two dimensions: "
-                    "[rows, %u]", text, m->n_features);
-    }
-    if (t->shape[1] != m->n_features) {
-        return fail(g, 400, "input__0 shape %s: model %s expects %u features",
-                    text, m->name, m->n_features);
-    }
-    if (t->shape[0] == 0) {
-        return fail(g, 400, "input__0 shape %s holds no rows", text);
+    if (!fcodec_shape_fits(t->shape, t->rank, m, err, sizeof(err))) {
+        return fail(g, 400, "%s", err);
     }
     if (t->shape[0] > m->max_rows) {
         return fail(g, 413, "input__0 has %llu rows; model %s takes at most "
@@ -783,8 +774,8 @@ tensor_values(grpc_infer *g, const grpc_tensor *t, size_t want)
                     "raw_input_contents", g->what);
     }
     /* every value takes at least a byte */
-    shape_text(t, text, sizeof(text));
     if (want > t->contents_len) {
+        shape_text(t, text, sizeof(text));
         return fail(g, 400, "%s shape %s has %zu values; its contents hold "
                     "at most %zu", g->what, text, want, t->contents_len);
     }
@@ -792,6 +783,7 @@ tensor_values(grpc_infer *g, const grpc_tensor *t, size_t want)
         return 0;
     }
     if (g->n_vals != want) {
+        shape_text(t, text, sizeof(text));
         return fail(g, 400, "%s shape %s has %zu values, got %zu", g->what,
                     text, want, g->n_vals);
     }

@@ -52,6 +52,10 @@ const fcodec_dtype *fcodec_dtype_find(const char *name, size_t len);
 /* "[2,4]" (",..." past FCODEC_MAX_DIMS dimensions) into buf. */
 void fcodec_shape_text(const uint64_t *shape, uint32_t rank, char *buf,
     size_t size);
+/* input__0's shape against model m: 1 when it is [rows, features] with
+ * rows, else 0 and the 400's message in err (max_rows is the caller's). */
+int fcodec_shape_fits(const uint64_t *shape, uint32_t rank,
+    const fcodec_model *m, char *err, size_t size);
 
 /* The magnitude of the value of JSON number token s against the integer
  * whose decimal digits are bound, exactly: <0, 0 or >0. */
@@ -210,7 +214,8 @@ struct fcodec_parser {
 
 /* JSON in (forest_codec_json.c): the fast path, yajl taking over at the
  * first token outside its subset.  Both return 1, or 0 after fcodec_fail.
- * fcodec_json_fast 0 gives every body to yajl (the fuzz targets' oracle). */
+ * fcodec_json_fast 0 gives every body to yajl and every number to strtod
+ * (the fuzz targets' oracle). */
 extern int fcodec_json_fast;
 int fcodec_json_feed(fcodec_parser *p, const uint8_t *data, size_t len);
 int fcodec_json_complete(fcodec_parser *p);
@@ -218,6 +223,10 @@ int fcodec_json_complete(fcodec_parser *p);
 /* yajl's side (forest_codec_parser.c): the callbacks both paths call, a
  * handle made on demand, its parse and its end.  1, or 0 after fcodec_fail. */
 extern const yajl_callbacks fcodec_yajl_callbacks;
+/* yajl's number callback with the token's value num when the caller has
+ * read it (NULL: converted here; with fcodec_json_fast 0, by strtod) */
+int fcodec_number(fcodec_parser *p, const char *s, size_t len,
+    const double *num);
 int fcodec_yajl_start(fcodec_parser *p);
 int fcodec_yajl_feed(fcodec_parser *p, const uint8_t *data, size_t len);
 int fcodec_yajl_complete(fcodec_parser *p);
@@ -232,9 +241,24 @@ char *fcodec_pstrdup(fcodec_parser *p, const char *s, size_t len);
 
 /* Context stack: push checks the depth limit; both return 0 on error. */
 int fcodec_push(fcodec_parser *p, int ctx);
-int fcodec_top(const fcodec_parser *p);
-void fcodec_pop(fcodec_parser *p);
-void fcodec_set_top(fcodec_parser *p, int ctx);
+/* inline: every value of a request asks for the top */
+static inline int
+fcodec_top(const fcodec_parser *p)
+{
+    return p->ctx[p->depth];
+}
+
+static inline void
+fcodec_pop(fcodec_parser *p)
+{
+    p->depth--;
+}
+
+static inline void
+fcodec_set_top(fcodec_parser *p, int ctx)
+{
+    p->ctx[p->depth] = (uint8_t) ctx;
+}
 /* Ignores v: the API sees nothing of a map or array until it ends, and
  * its nesting has no limit (yajl's own stack, a byte a level, is bounded
  * by the body).  Returns 1. */
@@ -258,6 +282,10 @@ typedef struct {
     int (*key)(fcodec_parser *p, const char *s, size_t len);
     int (*end)(fcodec_parser *p);      /* end of the map or array on top */
     int (*done)(fcodec_parser *p);     /* the JSON text is complete */
+    /* the context on top while a row's values come as an array, where a
+     * finite float32 is pushed as it is and nothing else happens (numbers
+     * there are taken without a call of value); -1: none */
+    int   row_ctx;
 } fcodec_api_ops;
 
 extern const fcodec_api_ops fcodec_kserve_ops;
@@ -304,6 +332,9 @@ fcodec_rows_push(fcodec_parser *p, float v)
 static inline float
 fcodec_to_float(double d)
 {
+    if (d <= FLT_MAX && d >= -FLT_MAX) {    /* (nearly every value) */
+        return (float) d;
+    }
     if (d >= FCODEC_FLOAT_ROUNDS_TO_INF || d <= -FCODEC_FLOAT_ROUNDS_TO_INF) {
         return d > 0 ? INFINITY : -INFINITY;
     }

@@ -4,9 +4,11 @@
  * between tokens, nesting up to FCODEC_JSON_DEPTH levels) are read here
  * token by token into the very callbacks yajl calls
  * (forest_codec_parser.c), in the same order with the same token text, so
- * what a request decodes to cannot differ.  It saves yajl's byte-at-a-time
- * lexer and its buffers: a number's end is found by one tight loop, and a
- * request read wholly here allocates no yajl handle.
+ * what a request decodes to cannot differ (a number's callback gets its
+ * value too, read on the way).  It saves yajl's byte-at-a-time lexer and
+ * its buffers: a number's end and value come from one pass over its digits,
+ * eight at a time, the numbers of an array go without a turn of the main
+ * loop per byte, and a request read wholly here allocates no yajl handle.
  *
  * At the first token outside the subset (anything odd or invalid) yajl
  * takes over.  Its state depends only on the nesting and on where in its
@@ -24,6 +26,7 @@
 #include <string.h>
 
 #include "forest_codec_internal.h"
+#include "forest_json_number.h"
 
 int fcodec_json_fast = 1;
 
@@ -49,7 +52,9 @@ enum {
     R_FAIL             /* a callback failed (fcodec_fail said why) */
 };
 
-#define is_ws(c)     ((c) == ' ' || (c) == '\n' || (c) == '\r' || (c) == '\t')
+/* (most bytes fail the first test) */
+#define is_ws(c)     ((c) <= ' ' && ((c) == ' ' || (c) == '\n' || (c) == '\r' \
+                                     || (c) == '\t'))
 #define is_digit(c)  ((c) >= '0' && (c) <= '9')
 
 /* Token lengths: > 0 the token's, 0 when it runs past the n bytes, -1 when
@@ -71,12 +76,21 @@ lex_string(const uint8_t *s, size_t n)
     return 0;
 }
 
-/* yajl's number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, longest
- * match; its end is known only once a byte past it is seen */
+/*
+ * yajl's number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, longest
+ * match; its end is known only once a byte past it is seen.  Its value is
+ * read on the way (forest_json_number.h): *exact 1 and *v the double
+ * strtod gives, or *exact 0 when only strtod can tell.  This is the byte
+ * by byte reading of any number; lex_number_groups, the common one's.
+ */
 static long
-lex_number(const uint8_t *s, size_t n)
+lex_number_bytes(const uint8_t *s, size_t n, double *v, int *exact)
 {
-    size_t i = s[0] == '-';
+    const char *c = (const char *) s;
+    int         neg = s[0] == '-';
+    size_t      i = (size_t) neg, frac = 0, digits = 0;
+    long        e = 0;
+    uint64_t    m = 0;
 
     if (i == n) {
         return 0;
@@ -84,7 +98,7 @@ lex_number(const uint8_t *s, size_t n)
     if (s[i] == '0') {
         i++;
     } else if (s[i] >= '1' && s[i] <= '9') {
-        for (i++; i < n && is_digit(s[i]); i++) { }
+        i = forest_json_digits(c, i, n, &m, &digits);
     } else {
         return -1;
     }
@@ -92,18 +106,89 @@ lex_number(const uint8_t *s, size_t n)
         if (++i < n && !is_digit(s[i])) {
             return -1;
         }
-        for ( ; i < n && is_digit(s[i]); i++) { }
+        frac = forest_json_digits(c, i, n, &m, &digits) - i;
+        i += frac;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        if (++i < n && (s[i] == '+' || s[i] == '-')) {
+        size_t at = ++i;
+
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
             i++;
         }
         if (i < n && !is_digit(s[i])) {
             return -1;
         }
-        for ( ; i < n && is_digit(s[i]); i++) { }
+        i = forest_json_exponent(c, at, n, &e);
     }
-    return i < n ? (long) i : 0;
+    if (i == n) {
+        return 0;
+    }
+    *exact = forest_json_number_value(m, digits, e - (long) frac, neg, v);
+    return (long) i;
+}
+
+/*
+ * The common shapes, -?[1-7 digits](.[digits])? with at most 19 digits, no
+ * exponent and eight bytes to read at each group: a group of eight bytes a
+ * step.  0 for anything else (lex_number_bytes decides), else as
+ * lex_number_bytes.
+ */
+static long
+lex_number_groups(const uint8_t *s, size_t n, double *v, int *exact)
+{
+    const char *c = (const char *) s;
+    int         neg = s[0] == '-';
+    size_t      i = (size_t) neg, k, frac = 0, digits;
+    uint64_t    x, m;
+
+    if (!FOREST_JSON_SWAR || n < i + 8) {
+        return 0;
+    }
+    x = forest_json_group(c + i);
+    k = forest_json_group_len(x);
+    if (k == 0 || k == 8 || (s[i] == '0' && k > 1)) {
+        return 0;
+    }
+    /* (one digit, the most common whole part, is its byte) */
+    m = k == 1 ? (x & 0xff) : forest_json_group_join(0, x, k);
+    digits = k;
+    i += k;
+    if (s[i] == '.') {
+        /* whole groups, then the last one's digits */
+        for (i++; ; i += 8, frac += 8) {
+            if (n < i + 8) {
+                return 0;
+            }
+            x = forest_json_group(c + i);
+            k = forest_json_group_len(x);
+            if (k < 8) {
+                break;
+            }
+            m = forest_json_group_join(m, x, 8);
+        }
+        if (k == 0 && frac == 0) {
+            return 0;
+        }
+        if (k > 0) {
+            m = forest_json_group_join(m, x, k);
+            frac += k;
+            i += k;
+        }
+        digits += frac;
+    }
+    if (s[i] == 'e' || s[i] == 'E' || digits > 19) {
+        return 0;
+    }
+    *exact = forest_json_number_value(m, digits, -(long) frac, neg, v);
+    return (long) i;
+}
+
+static long
+lex_number(const uint8_t *s, size_t n, double *v, int *exact)
+{
+    long len = lex_number_groups(s, n, v, exact);
+
+    return len > 0 ? len : lex_number_bytes(s, n, v, exact);
 }
 
 static long
@@ -124,6 +209,22 @@ after_value(const fcodec_json_state *js)
         return FJ_DONE;
     }
     return js->open[js->depth - 1] == '{' ? FJ_MAP_GOT : FJ_ARR_GOT;
+}
+
+/* The number at s[0]: its callback, with its value when read exactly on
+ * the way; *len as lex_number gives it. */
+static int
+number(fcodec_parser *p, const uint8_t *s, size_t n, long *len)
+{
+    double num;
+    int    exact;
+
+    *len = lex_number(s, n, &num, &exact);
+    if (*len <= 0) {
+        return *len == 0 ? R_MORE : R_OUT;
+    }
+    return fcodec_number(p, (const char *) s, (size_t) *len,
+                         exact ? &num : NULL) ? R_END : R_FAIL;
 }
 
 /* One scalar at s[0] (a value is expected there): its callback. */
@@ -155,14 +256,50 @@ scalar(fcodec_parser *p, const uint8_t *s, size_t n, long *len)
             *len = -1;
             return R_OUT;
         }
-        *len = lex_number(s, n);
-        ok = *len <= 0 || cb->yajl_number(p, (const char *) s, (size_t) *len);
-        break;
+        return number(p, s, n, len);
     }
     if (!ok) {
         return R_FAIL;
     }
     return *len > 0 ? R_END : *len == 0 ? R_MORE : R_OUT;
+}
+
+/*
+ * Numbers in an array, most of a request: s[*at] starts one where the array
+ * expects a value.  Reads it and each number that follows a comma, then
+ * stops after the last (*at there, the state after a value), as the main
+ * loop would, without a turn of it per byte of ", ".
+ */
+static int
+numbers(fcodec_parser *p, const uint8_t *s, size_t n, size_t *at)
+{
+    fcodec_json_state *js = &p->js;
+    size_t             i = *at, j;
+    long               len;
+    int                rc;
+
+    for (;;) {
+        rc = number(p, s + i, n - i, &len);
+        if (rc != R_END) {
+            *at = i;
+            return rc;
+        }
+        i += (size_t) len;
+        js->state = FJ_ARR_GOT;
+
+        for (j = i; j < n && is_ws(s[j]); j++) { }
+        if (j == n || s[j] != ',') {
+            break;
+        }
+        for (j++; j < n && is_ws(s[j]); j++) { }
+        if (j == n || (s[j] != '-' && !is_digit(s[j]))) {
+            break;
+        }
+        js->state = FJ_ARR_VAL;
+        i = j;
+    }
+    *at = i;
+    return R_END;
 }
 
 static int
@@ -227,6 +364,16 @@ run(fcodec_parser *p, const uint8_t *s, size_t n, size_t *at)
         case FJ_ARR_VAL:
             if (c == ']' && js->state == FJ_ARR_START) {
                 break;
+            }
+            if ((c == '-' || is_digit(c))
+                && (js->state == FJ_ARR_START || js->state == FJ_ARR_VAL))
+            {
+                rc = numbers(p, s, n, at);
+                if (rc != R_END) {
+                    return rc;
+                }
+                i = *at;
+                continue;
             }
             if (c == '{' || c == '[') {
                 if (js->depth == FCODEC_JSON_DEPTH) {

@@ -560,20 +560,11 @@ check_shape(fcodec_parser *p)
 {
     const fcodec_kserve_state *ks = &p->ks;
     const fcodec_model        *m = p->m;
-    char                       text[96];
+    char                       err[sizeof(p->req.error)];
     uint64_t                   n;
 
-    shape_text(ks, text, sizeof(text));
-    if (ks->rank != 2) {
-        return fcodec_fail(p, 400, "input__0 shape %s must have two "
-                           "dimensions: [rows, %u]", text, m->n_features);
-    }
-    if (ks->shape[1] != m->n_features) {
-        return fcodec_fail(p, 400, "input__0 shape %s: model %s expects %u "
-                           "features", text, m->name, m->n_features);
-    }
-    if (ks->shape[0] == 0) {
-        return fcodec_fail(p, 400, "input__0 shape %s holds no rows", text);
+    if (!fcodec_shape_fits(ks->shape, ks->rank, m, err, sizeof(err))) {
+        return fcodec_fail(p, 400, "%s", err);
     }
     if (ks->shape[0] > m->max_rows) {
         return fcodec_fail(p, 413, "input__0 has %llu rows; model %s takes at "
@@ -800,13 +791,14 @@ inputs_done(fcodec_parser *p)
                            ks->have_data ? "both" : "neither");
     }
 
-    shape_text(ks, text, sizeof(text));
+    /* (the shape's text only for a message: printf costs) */
     n = ks->shape[0] * p->m->n_features;
     if (ks->have_data) {
         if (!check_values(p)) {
             return 0;
         }
         if (p->n_vals != n) {
+            shape_text(ks, text, sizeof(text));
             return fcodec_fail(p, 400, "input__0 shape %s has %llu values, "
                                "got %zu", text, (unsigned long long) n,
                                p->n_vals);
@@ -814,6 +806,7 @@ inputs_done(fcodec_parser *p)
     } else if (ks->dtype->size == 0) {
         /* Triton's BYTES serialisation: a 4-byte length before each string */
         if (ks->binary_size < 4 * n) {
+            shape_text(ks, text, sizeof(text));
             return fcodec_fail(p, 400, "input__0 binary_data_size is %llu but "
                                "shape %s of BYTES takes at least %llu bytes "
                                "(a 4-byte length before each string)",
@@ -824,6 +817,7 @@ inputs_done(fcodec_parser *p)
     } else {
         need = n * ks->dtype->size;
         if (ks->binary_size != need) {
+            shape_text(ks, text, sizeof(text));
             return fcodec_fail(p, 400, "input__0 binary_data_size is %llu but "
                                "shape %s of %s takes %llu bytes",
                                (unsigned long long) ks->binary_size, text,
@@ -852,6 +846,7 @@ kserve_done(fcodec_parser *p)
     return 1;
 }
 
+/* (data values are checked against the datatype: no row_ctx) */
 const fcodec_api_ops fcodec_kserve_ops = {
-    kserve_value, kserve_key, kserve_end, kserve_done
+    kserve_value, kserve_key, kserve_end, kserve_done, -1
 };

@@ -72,24 +72,6 @@ fcodec_push(fcodec_parser *p, int ctx)
 }
 
 int
-fcodec_top(const fcodec_parser *p)
-{
-    return p->ctx[p->depth];
-}
-
-void
-fcodec_pop(fcodec_parser *p)
-{
-    p->depth--;
-}
-
-void
-fcodec_set_top(fcodec_parser *p, int ctx)
-{
-    p->ctx[p->depth] = (uint8_t) ctx;
-}
-
-int
 fcodec_skip(fcodec_parser *p, const fcodec_value *v)
 {
     if (v->type == FCODEC_V_MAP || v->type == FCODEC_V_ARR) {
@@ -151,14 +133,30 @@ on_boolean(void *ctx, int b)
     return on_value(ctx, &v);
 }
 
-/* yajl's own integer callback fails on values past long long; taking the
- * token and converting it here accepts every JSON number. */
-static int
-on_number(void *ctx, const char *s, size_t len)
+/* A number token's value (len <= FCODEC_MAX_NUMBER): the fast path's, or
+ * strtod's.  Apart, so that the common path keeps neither its registers
+ * nor the buffer on its stack. */
+static __attribute__((noinline)) double
+number_value(const char *s, size_t len)
 {
-    fcodec_parser *p = ctx;
-    fcodec_value   v = { .type = FCODEC_V_NUM, .str = s, .len = len };
-    char           buf[FCODEC_MAX_NUMBER + 1];
+    char   buf[FCODEC_MAX_NUMBER + 1];
+    double v;
+
+    if (fcodec_json_fast && forest_json_number_fast(s, len, &v)) {
+        return v;
+    }
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return strtod(buf, NULL);
+}
+
+int
+fcodec_number(fcodec_parser *p, const char *s, size_t len, const double *num)
+{
+    const fcodec_api_ops *ops = api_ops(p);
+    fcodec_value          v;
+    double                d;
+    float                 f;
 
     if (skipped(p, FCODEC_V_NUM)) {
         return 1;
@@ -167,12 +165,24 @@ on_number(void *ctx, const char *s, size_t len)
         return fcodec_fail(p, 400, "a number in the JSON is longer than %d "
                            "characters", FCODEC_MAX_NUMBER);
     }
-    if (!forest_json_number_fast(s, len, &v.num)) {
-        memcpy(buf, s, len);
-        buf[len] = '\0';
-        v.num = strtod(buf, NULL);
+    d = num != NULL ? *num : number_value(s, len);
+    if (fcodec_top(p) == ops->row_ctx) {
+        f = fcodec_to_float(d);
+        if (isfinite(f)) {
+            return fcodec_rows_push(p, f);
+        }
     }
-    return on_value(ctx, &v);
+    v = (fcodec_value) { .type = FCODEC_V_NUM, .str = s, .len = len,
+                         .num = d };
+    return ops->value(p, &v);
+}
+
+/* yajl's own integer callback fails on values past long long; taking the
+ * token and converting it here accepts every JSON number. */
+static int
+on_number(void *ctx, const char *s, size_t len)
+{
+    return fcodec_number(ctx, s, len, NULL);
 }
 
 static int

@@ -145,15 +145,18 @@ in_float_range(const fcodec_value *v)
 static int
 row_value(fcodec_parser *p, const fcodec_value *v)
 {
+    float f;
+
     switch (v->type) {
     case FCODEC_V_NUM:
-        if (!in_float_range(v)) {
+        f = fcodec_to_float(v->num);
+        if (!isfinite(f)) {
             return fcodec_fail(p, 400, "row %zu, feature %zu: %.*s is outside "
                                "float32's range", p->n_rows - 1,
                                p->n_vals - p->row_start,
                                fcodec_shown(v->len), v->str);
         }
-        return fcodec_rows_push(p, fcodec_to_float(v->num));
+        return fcodec_rows_push(p, f);
     case FCODEC_V_NULL:
         return fcodec_rows_push(p, NAN);
     case FCODEC_V_STR:
@@ -357,5 +360,5 @@ simple_done(fcodec_parser *p)
 }
 
 const fcodec_api_ops fcodec_simple_ops = {
-    simple_value, simple_key, simple_end, simple_done
+    simple_value, simple_key, simple_end, simple_done, S_ROW
 };

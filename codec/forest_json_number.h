@@ -29,153 +29,153 @@
 #define FOREST_JSON_SWAR 0
 #endif
 
-/*
- * Eight ASCII digits in v (loaded little-endian: the first digit in the
- * lowest byte) as their value, or -1 when one of them is no digit.  Most
- * request numbers have eight or more digits after the point: one step here
- * replaces eight turns of a per-character loop.
- */
-static inline int64_t
-forest_json_eight_digits(uint64_t v)
-{
-    /* every byte 0x30-0x39: high nibble 3, and adding 6 keeps it 3 */
-    if ((v & 0xf0f0f0f0f0f0f0f0ULL) != 0x3030303030303030ULL
-        || ((v + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL)
-           != 0x3030303030303030ULL)
-    {
-        return -1;
-    }
+/* exponents beyond this (in magnitude) are held there: past +-400 only a
+ * zero mantissa keeps the fast path, and it reads as zero whatever follows */
+#define FOREST_JSON_EXP_HELD  100000
 
-    v -= 0x3030303030303030ULL;
-    /* pairs, then quads, then the eight: each step keeps the high part */
+/*
+ * Eight digit values (0..9, the first in the lowest byte) as the number they
+ * spell: pairs, then quads, then the eight, each step keeping the high part.
+ */
+static inline uint64_t
+forest_json_eight_values(uint64_t v)
+{
     v = (v * 10) + (v >> 8);
     v = (((v & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)))
          + (((v >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))))
         >> 32;
 
-    return (int64_t) (uint32_t) v;    /* the eight digits' value, < 10^8 */
+    return (uint32_t) v;
 }
 
-/*
- * The last n (1..7) characters of the token s[0..len), len >= 8, as digits:
- * the eight bytes that end the token, the 8 - n before those n turned into
- * '0' (leading zeros add nothing).  -1 when one of the n is no digit (an
- * exponent follows).  The tail of most numbers in one step, without
- * reading past the token.
- */
-static inline int64_t
-forest_json_tail_digits(const char *s, size_t len, size_t n)
+/* A group: eight bytes of s, each XOR '0' (a digit becomes its value). */
+static inline uint64_t
+forest_json_group(const char *s)
 {
-    uint64_t v, lead = (1ULL << (8 * (8 - n))) - 1;
+    uint64_t w;
 
-    memcpy(&v, s + len - 8, sizeof(v));
-    return forest_json_eight_digits((v & ~lead)
-                                    | (0x3030303030303030ULL & lead));
+    memcpy(&w, s, sizeof(w));
+    return w ^ 0x3030303030303030ULL;
+}
+
+/* How many digits a group (forest_json_group) starts with, 0..8: any other
+ * byte gets its high bit set by one of the two terms (the sum cannot carry
+ * out of a byte). */
+static inline size_t
+forest_json_group_len(uint64_t x)
+{
+    uint64_t stop = (((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7676767676767676ULL)
+                     | x) & 0x8080808080808080ULL;
+
+    return stop != 0 ? (size_t) __builtin_ctzll(stop) / 8 : 8;
+}
+
+/* m followed by the first k (1..8) digits of group x: m * 10^k plus their
+ * value (the k digits on top, zeros under them: leading zeros). */
+static inline uint64_t
+forest_json_group_join(uint64_t m, uint64_t x, size_t k)
+{
+    static const uint32_t pow10_int[] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000
+    };
+
+    return m * pow10_int[k] + forest_json_eight_values(x << (8 * (8 - k)));
 }
 
 /*
- * s[0..len) is a JSON number as yajl checked it: -?int(.frac)?([eE][+-]?exp)?
- * Returns 1 and sets *v to the double strtod would give, or returns 0 when
- * only strtod can tell.
+ * The digits s[i..] starts with, within s[0..n): returns where they end;
+ * their value joins *m (*m times ten to their count, plus them) and
+ * *digits counts them from the first non-zero group on (a zero leading a
+ * group counts too, which can only send a number to strtod; *m wraps past
+ * 19 digits, which the count then says).  Eight bytes at a time, the last
+ * one to seven as the eight bytes that end at n: a number's digits cost a
+ * step or two instead of a turn per character, and the caller needs no
+ * second pass over them.
+ */
+static inline size_t
+forest_json_digits(const char *s, size_t i, size_t n, uint64_t *m,
+    size_t *digits)
+{
+    while (FOREST_JSON_SWAR && i < n && n >= 8) {
+        uint64_t w, x;
+        size_t   k;
+
+        if (n - i >= 8) {
+            memcpy(&w, s + i, sizeof(w));
+        } else {
+            /* s[i..n) in the low bytes, zero bytes (no digits) above */
+            memcpy(&w, s + n - 8, sizeof(w));
+            w >>= 8 * (8 - (n - i));
+        }
+        x = w ^ 0x3030303030303030ULL;
+        k = forest_json_group_len(x);
+        if (k == 0) {
+            return i;
+        }
+        if (*m != 0 || (x << (8 * (8 - k))) != 0) {
+            *digits += k;
+        }
+        *m = forest_json_group_join(*m, x, k);
+        i += k;
+        if (k < 8) {
+            return i;
+        }
+    }
+    for ( ; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (*m != 0 || s[i] != '0') {
+            ++*digits;
+        }
+        *m = *m * 10 + (uint64_t) (s[i] - '0');
+    }
+    return i;
+}
+
+/* s[i..n) past an exponent's e: where its sign and digits end; their value
+ * into *e, held at +-FOREST_JSON_EXP_HELD. */
+static inline size_t
+forest_json_exponent(const char *s, size_t i, size_t n, long *e)
+{
+    int  neg = 0;
+    long x = 0;
+
+    if (i < n && (s[i] == '-' || s[i] == '+')) {
+        neg = s[i] == '-';
+        i++;
+    }
+    for ( ; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        x = x * 10 + (s[i] - '0');
+        if (x > FOREST_JSON_EXP_HELD) {
+            x = FOREST_JSON_EXP_HELD;
+        }
+    }
+    *e = neg ? -x : x;
+    return i;
+}
+
+/*
+ * The number whose significant digits m (digits of them, as
+ * forest_json_digits counts) times 10^exp10, negative if neg: returns 1
+ * and sets *v to the double strtod gives, or returns 0 when only strtod
+ * can tell.
  */
 static inline int
-forest_json_number_fast(const char *s, size_t len, double *v)
+forest_json_number_value(uint64_t m, size_t digits, long exp10, int neg,
+    double *v)
 {
     static const double  pow10[] = {
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
         1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
     };
-    static const uint32_t pow10_int[] = {
-        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000
-    };
-
-    int       neg = 0, digits = 0, exp10 = 0, e = 0, eneg = 0;
-    size_t    i = 0;
-    uint64_t  m = 0;
 
 #if FLT_EVAL_METHOD != 0
     /* extended-precision intermediates would round twice */
-    (void) s; (void) len; (void) v; (void) pow10; (void) pow10_int;
+    (void) m; (void) digits; (void) exp10; (void) neg; (void) v;
+    (void) pow10;
     return 0;
 #endif
 
-    if (i < len && s[i] == '-') {
-        neg = 1;
-        i++;
-    }
-
-    /* leading zeros are not significant; m stops before a 20th digit
-     * could overflow it */
-    for ( ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        if ((m != 0 || s[i] != '0') && ++digits > 19) {
-            return 0;
-        }
-        m = m * 10 + (uint64_t) (s[i] - '0');
-    }
-
-    if (i < len && s[i] == '.') {
-        /*
-         * whole groups of eight first; leading zeros of a group after a zero
-         * m count as significant here, which can only send a number to
-         * strtod, never change one
-         */
-        for (i++; FOREST_JSON_SWAR && len - i >= 8; i += 8) {
-            uint64_t bytes;
-            int64_t  eight;
-
-            memcpy(&bytes, s + i, sizeof(bytes));
-            eight = forest_json_eight_digits(bytes);
-            if (eight < 0) {
-                break;
-            }
-            if ((m != 0 || eight != 0) && (digits += 8) > 19) {
-                return 0;
-            }
-            m = m * 100000000 + (uint64_t) eight;
-            exp10 -= 8;
-        }
-        if (FOREST_JSON_SWAR && i < len && len - i < 8 && len >= 8) {
-            size_t   n = len - i;
-            int64_t  tail = forest_json_tail_digits(s, len, n);
-
-            if (tail >= 0) {
-                if ((m != 0 || tail != 0) && (digits += (int) n) > 19) {
-                    return 0;
-                }
-                m = m * (uint64_t) pow10_int[n] + (uint64_t) tail;
-                exp10 -= (int) n;
-                i = len;
-            }
-        }
-        for ( ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            if ((m != 0 || s[i] != '0') && ++digits > 19) {
-                return 0;
-            }
-            m = m * 10 + (uint64_t) (s[i] - '0');
-            exp10--;
-        }
-    }
-
-    if (m > FOREST_JSON_EXACT_INT) {
-        return 0;
-    }
-
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < len && (s[i] == '-' || s[i] == '+')) {
-            eneg = s[i] == '-';
-            i++;
-        }
-        for ( ; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            e = e * 10 + (s[i] - '0');
-            if (e > 400) {
-                return 0;
-            }
-        }
-        exp10 += eneg ? -e : e;
-    }
-
-    if (i != len) {
+    /* 19 digits cannot overflow m */
+    if (digits > 19 || m > FOREST_JSON_EXACT_INT) {
         return 0;
     }
 
@@ -203,6 +203,31 @@ forest_json_number_fast(const char *s, size_t len, double *v)
         *v = -*v;
     }
     return 1;
+}
+
+/*
+ * s[0..len) is a JSON number as yajl checked it: -?int(.frac)?([eE][+-]?exp)?
+ * Returns 1 and sets *v to the double strtod would give, or returns 0 when
+ * only strtod can tell.
+ */
+static inline int
+forest_json_number_fast(const char *s, size_t len, double *v)
+{
+    int       neg = len > 0 && s[0] == '-';
+    size_t    i, frac = 0, digits = 0;
+    long      e = 0;
+    uint64_t  m = 0;
+
+    i = forest_json_digits(s, (size_t) neg, len, &m, &digits);
+    if (i < len && s[i] == '.') {
+        frac = forest_json_digits(s, i + 1, len, &m, &digits) - (i + 1);
+        i += 1 + frac;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i = forest_json_exponent(s, i + 1, len, &e);
+    }
+    return i == len
+           && forest_json_number_value(m, digits, e - (long) frac, neg, v);
 }
 
 #endif /* FOREST_JSON_NUMBER_H */

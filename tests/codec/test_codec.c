@@ -930,6 +930,81 @@ fast_agrees(const char *s)
     return 1;
 }
 
+/* A number as clients write it (shortest float32 and float64 texts, fixed
+ * precisions), near the edges of the fast path's reach; i picks the form. */
+static void
+number_text(unsigned *seed, size_t i, char *text, size_t size)
+{
+    double x;
+
+    *seed = *seed * 1103515245 + 12345;
+    x = ((double) (*seed >> 4) / 4099.0 - 130000.0)
+        * pow(10.0, (int) ((*seed >> 7) % 81) - 40);
+    switch (i % 4) {
+    case 0:
+        snprintf(text, size, "%.9g", (float) x);
+        break;
+    case 1:
+        snprintf(text, size, "%.17g", x);
+        break;
+    case 2:
+        snprintf(text, size, "%.*e", 1 + (int) (*seed % 18), x);
+        break;
+    default:
+        snprintf(text, size, "%.*f", (int) (*seed % 20), fmod(x, 1e6));
+    }
+}
+
+/*
+ * The JSON fast path reads each number's value as it finds its end
+ * (forest_codec_json.c): rows of such numbers, spaced or not and where a
+ * body ends, hold strtod's value as float32, as yajl and strtod give them.
+ */
+static void
+test_numbers_in_rows(void)
+{
+    static const char *sep[] = { ",", ", ", " ,", ",\n  " };
+    feed_arena         ar = { NULL, 0, SIZE_MAX, -1 };
+    fcodec_alloc       a = { feed_alloc, &ar };
+    fcodec_request     fast, slow;
+    char               text[4][64], body[512];
+    float              want[4];
+    size_t             i, len;
+    unsigned           seed = 77;
+    int                bad = 0, j, in_range;
+
+    for (i = 0; i < 20000; i++) {
+        in_range = 1;
+        for (j = 0; j < 4; j++) {
+            number_text(&seed, i + (size_t) j, text[j], sizeof(text[j]));
+            want[j] = fcodec_to_float(strtod(text[j], NULL));
+            in_range &= isfinite(want[j]) != 0;
+        }
+        len = (size_t) snprintf(body, sizeof(body), "[[%s%s%s%s%s%s%s]]",
+                                text[0], sep[seed % 4], text[1],
+                                sep[(seed >> 2) % 4], text[2],
+                                sep[(seed >> 4) % 4], text[3]);
+        fast = feed_parse(FCODEC_SIMPLE, &plain, body, len, NO_LEN, 0, &a);
+        fcodec_json_fast = 0;
+        slow = feed_parse(FCODEC_SIMPLE, &plain, body, len, NO_LEN, 0, &a);
+        fcodec_json_fast = 1;
+        if (fast.status != slow.status || (fast.status != 0) == in_range
+            || (in_range && (memcmp(fast.rows, want, sizeof(want)) != 0
+                             || memcmp(slow.rows, want, sizeof(want)) != 0)))
+        {
+            if (bad++ < 5) {
+                fprintf(stderr, "  %s: status %d (yajl %d), rows %.9g "
+                        "%.9g %.9g %.9g\n", body, fast.status, slow.status,
+                        fast.rows ? fast.rows[0] : 0, fast.rows ? fast.rows[1]
+                        : 0, fast.rows ? fast.rows[2] : 0, fast.rows
+                        ? fast.rows[3] : 0);
+            }
+        }
+        feed_arena_free(&ar);
+    }
+    CHECK(bad == 0);
+}
+
 static void
 test_numbers(void)
 {
@@ -941,11 +1016,11 @@ test_numbers(void)
         "-9007199254740992", "900719925474099e7", "1e23", "1e37",
         "123456789012345e-22", "0.0000000000000000000001", "9.5367431640625e-7",
         "1E+2", "7.0e-10", "900719925474100e8", "0.9007199254740991",
-        /* groups of eight fraction digits (forest_json_eight_digits) */
+        /* groups of eight digits (forest_json_digits) */
         "-0.12345678", "0.1234567812345678", "12.00000000", "0.0000000012345678",
         "0.00000000000000001", "3.99999999e-5",
-        /* a tail of 1-7 fraction digits read from the token's last eight
-         * bytes (forest_json_tail_digits), or not when an exponent follows */
+        /* a tail of 1-7 digits read from the token's last eight bytes
+         * (forest_json_digits), before an exponent or not */
         "0.9017985", "-0.9017985", "1234567.5", "-123.4567", "0.000001",
         "9.0000000", "0.1234567e-3", "1.25e+07", "0.12345678901", "12.3456e1"
     };
@@ -987,25 +1062,7 @@ test_numbers(void)
     /* numbers as clients write them (shortest float32 and float64 texts,
      * fixed precisions) and near the edges of the fast path's reach */
     for (i = 0; i < 200000; i++) {
-        double x;
-
-        seed = seed * 1103515245 + 12345;
-        x = ((double) (seed >> 4) / 4099.0 - 130000.0)
-            * pow(10.0, (int) ((seed >> 7) % 81) - 40);
-        switch (i % 4) {
-        case 0:
-            snprintf(text, sizeof(text), "%.9g", (float) x);
-            break;
-        case 1:
-            snprintf(text, sizeof(text), "%.17g", x);
-            break;
-        case 2:
-            snprintf(text, sizeof(text), "%.*e", 1 + (int) (seed % 18), x);
-            break;
-        default:
-            snprintf(text, sizeof(text), "%.*f", (int) (seed % 20),
-                     fmod(x, 1e6));
-        }
+        number_text(&seed, i, text, sizeof(text));
         rc = fast_agrees(text);
         bad += rc < 0;
         took += rc > 0;
@@ -1608,6 +1665,7 @@ main(int argc, char **argv)
     test_simple();
     test_categories();
     test_numbers();
+    test_numbers_in_rows();
     test_shape();
     test_encode_kserve();
     test_encode_simple();
