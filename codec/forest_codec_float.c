@@ -52,7 +52,7 @@ round_scaled(double x, double s)
     double n = floor(p);
     int    c = cmp_scaled(x, s, n + 0.5);
 
-    return c > 0 || (c == 0 && fmod(n, 2) != 0) ? n + 1 : n;
+    return c > 0 || (c == 0 && ((int64_t) n & 1) != 0) ? n + 1 : n;
 }
 
 /* %.*g's layout of digits (an integer of prec digits) times 10^(x-prec+1) */
@@ -101,6 +101,15 @@ layout(char *buf, uint64_t digits, int prec, int x)
     return n;
 }
 
+static float
+float_of_bits(uint32_t bits)
+{
+    float f;
+
+    memcpy(&f, &bits, sizeof(f));
+    return f;
+}
+
 size_t
 fcodec_float_text_printf(float v, char *buf)
 {
@@ -132,12 +141,17 @@ fcodec_float_text(float v, char *buf)
     if (v < 0) {
         buf[n++] = '-';
     }
-    /* the midpoints to the neighbours: sums of two floats are exact */
-    lo = (a + (double) nextafterf((float) a, 0.0f)) / 2;
-    hi = (a + (double) nextafterf((float) a, INFINITY)) / 2;
+    /* the midpoints to the neighbours (a, a normal float below FLT_MAX,
+     * has them one unit of its bits away): sums of two floats are exact */
     memcpy(&bits, &v, sizeof(bits));
+    bits &= 0x7fffffff;
+    lo = (a + (double) float_of_bits(bits - 1)) / 2;
+    hi = (a + (double) float_of_bits(bits + 1)) / 2;
 
-    x = (int) floor(log10(a));
+    /* x within one of the decimal exponent, from the binary one (the loop
+     * below makes it exact), and where k stays within the table */
+    x = (int) floor(((int) (bits >> 23) - 127) * 0.30102999566398120);
+    x = x < -10 ? -10 : x > 5 ? 5 : x;
     for (int prec = PREC_MIN;; prec++) {
         double s, digits;
         int    c_lo, c_hi, k;
