@@ -171,7 +171,7 @@ always(void)
  * than rows (block); blocked: the plan's blocked copy of dense trees, for
  * few_rows.  few_max is where the block kernel overtakes on the bench
  * models (one tree per lane costs the same per row at any batch, the block
- * kernels' vectors fill up): AVX-512 ties on the XGBoost model at 8 rows
+ * kernels' vectors fill up): AVX-512 ties on the XGBoost model at 11 rows
  * and wins on both at 12; AVX2's 8-row vectors only at 16 on the LightGBM
  * one.
  */
@@ -186,7 +186,7 @@ typedef struct {
 
 static const cpu_kernel kernels[] = {
 #if defined(__x86_64__) || defined(__i386__)
-    { "avx512", forest_cpu_block_avx512, forest_cpu_rows_by_tree_avx512, 8,
+    { "avx512", forest_cpu_block_avx512, forest_cpu_rows_by_tree_avx512, 10,
       1, has_avx512 },
     { "avx2", forest_cpu_block_avx2, forest_cpu_rows_by_tree_avx2, 12, 1,
       has_avx2 },
