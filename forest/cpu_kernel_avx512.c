@@ -17,13 +17,32 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* The lanes whose feature value x goes left at their node (w = node word,
+ * t = threshold): NaN fails the comparison and goes where the sign bit
+ * says. */
+INLINE __mmask16
+goes_left(__m512i w, __m512 t, __m512 x)
+{
+    return _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ)
+           | _mm512_mask_cmp_ps_mask(_mm512_movepi32_mask(w), x, x,
+                                     _CMP_UNORD_Q);
+}
+
+/* A sparse step's distance: 1 going left, else the near right child's
+ * distance, else 0 (the right child is far: right[] names it). */
+INLINE __m512i
+sparse_by(__m512i w, __mmask16 left)
+{
+    return _mm512_mask_blend_epi32(left, _mm512_and_si512(
+               _mm512_srli_epi32(w, CPU_NEAR_SHIFT),
+               _mm512_set1_epi32(CPU_NEAR_MASK)), _mm512_set1_epi32(1));
+}
+
 /* One decision for 16 rows with their feature values x. */
 INLINE __m512i
 step_x(__m512i idx, __m512i w, __m512 t, __m512 x)
 {
-    __mmask16 left = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ)
-                   | _mm512_mask_cmp_ps_mask(_mm512_movepi32_mask(w), x, x,
-                                             _CMP_UNORD_Q);
+    __mmask16 left = goes_left(w, t, x);
 
     idx = _mm512_add_epi32(_mm512_add_epi32(idx, idx), _mm512_set1_epi32(2));
     return _mm512_mask_sub_epi32(idx, left, idx, _mm512_set1_epi32(1));
@@ -561,13 +580,7 @@ tail_step(const int32_t *node, const float *thr, const int32_t *right,
                           _mm512_set1_epi32(CPU_FEAT_MASK))), rows, 4);
     __m512    t = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, at,
                       thr, 4);
-    __mmask16 left = _mm512_cmp_ps_mask(x, t, _CMP_LT_OQ)
-                   | _mm512_mask_cmp_ps_mask(_mm512_movepi32_mask(w), x, x,
-                                             _CMP_UNORD_Q);
-    /* 1 going left, else the near right child's distance, else 0 */
-    __m512i   by = _mm512_mask_blend_epi32(left, _mm512_and_si512(
-                       _mm512_srli_epi32(w, CPU_NEAR_SHIFT),
-                       _mm512_set1_epi32(CPU_NEAR_MASK)), _mm512_set1_epi32(1));
+    __m512i   by = sparse_by(w, goes_left(w, t, x));
     __mmask16 far = _mm512_mask_cmpeq_epi32_mask(valid, by,
                                                  _mm512_setzero_si512());
     __mmask16 in;
@@ -848,13 +861,7 @@ sparse_row_step(const cpu_plan *p, const float *row, const row_regs *x,
     __m512    t = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, *at,
                       p->thr, 4);
     __m512    xv = row_x(row, x, *w, xregs);
-    __mmask16 left = _mm512_cmp_ps_mask(xv, t, _CMP_LT_OQ)
-                   | _mm512_mask_cmp_ps_mask(_mm512_movepi32_mask(*w), xv, xv,
-                                             _CMP_UNORD_Q);
-    /* 1 going left, else the near right child's distance, else 0 */
-    __m512i   by = _mm512_mask_blend_epi32(left, _mm512_and_si512(
-                       _mm512_srli_epi32(*w, CPU_NEAR_SHIFT),
-                       _mm512_set1_epi32(CPU_NEAR_MASK)), _mm512_set1_epi32(1));
+    __m512i   by = sparse_by(*w, goes_left(*w, t, xv));
     __mmask16 far = _mm512_mask_cmpeq_epi32_mask(live, by,
                                                  _mm512_setzero_si512());
 
