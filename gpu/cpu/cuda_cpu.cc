@@ -148,8 +148,8 @@ forest_cpu_warp_exchange(unsigned mask, uint64_t v, uint64_t *all)
     }
     wait_or_fault(w.cv, lk, [&] { return !w.reading; }, "a warp shuffle");
     if (mask & w.gone) {
-        forest_cpu_fault("shuffle mask %#x names lanes %#x that returned or "
-            "do not exist", mask, mask & w.gone);
+        forest_cpu_fault("divergent warp shuffle: mask %#x names lanes %#x "
+            "that returned or do not exist", mask, mask & w.gone);
     }
     if (w.deposited == 0) {
         w.mask = mask;
