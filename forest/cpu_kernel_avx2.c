@@ -75,10 +75,20 @@ add_leaves(const cpu_plan *p, const cpu_tree *tr, __m256i slot, double *acc)
     }
     for (uint32_t k = 0; k < w; k++) {
         double *a = acc + (col0 + k) * CPU_BLOCK;
-        __m256d lo = _mm256_i32gather_pd(leaf + k,
-                                         _mm256_castsi256_si128(slot), 8);
-        __m256d hi = _mm256_i32gather_pd(leaf + k,
-                                         _mm256_extracti128_si256(slot, 1), 8);
+        __m256d lo, hi;
+
+        /* one gather of 8 floats rather than two of 4 doubles */
+        if (p->leaf_f != NULL) {
+            __m256 f = _mm256_i32gather_ps(p->leaf_f + tr->leaf_off + k, slot,
+                                           4);
+
+            lo = _mm256_cvtps_pd(_mm256_castps256_ps128(f));
+            hi = _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1));
+        } else {
+            lo = _mm256_i32gather_pd(leaf + k, _mm256_castsi256_si128(slot), 8);
+            hi = _mm256_i32gather_pd(leaf + k,
+                                     _mm256_extracti128_si256(slot, 1), 8);
+        }
 
         _mm256_storeu_pd(a, _mm256_add_pd(_mm256_loadu_pd(a), lo));
         _mm256_storeu_pd(a + 4, _mm256_add_pd(_mm256_loadu_pd(a + 4), hi));
