@@ -45,6 +45,10 @@ EDGE_EXEMPT = {"tl3_skl_gb_multi": "a Treelite 3.x checkpoint"}
 # extension -> --format; other extensions are tried with detection only
 # e.g. "--device gpu": bench/gpu.sh runs the same parity on the GPU executor
 EXTRA_PREDICT_ARGS = os.environ.get("FOREST_PARITY_ARGS", "").split()
+# e.g. "csv,margin": only these variants of each model (a TSan pass looks
+# for races in the kernels' launches, which the input's form does not change)
+ONLY_VARIANTS = set(filter(None,
+                           os.environ.get("FOREST_PARITY_VARIANTS", "").split(",")))
 
 FORMAT_BY_EXT = {
     "json": "xgboost_json",
@@ -255,6 +259,8 @@ def check_model(forest, path, prefix):
     if variants[-1][0] == "edge-missing":
         results.append(("edge", variants.pop()[2]))
     for name, args, want_header, want in variants:
+        if ONLY_VARIANTS and name not in ONLY_VARIANTS:
+            continue
         rc, out, err = run_forest(forest, ["predict", path] + args
                                   + EXTRA_PREDICT_ARGS)
         if rc != 0:
