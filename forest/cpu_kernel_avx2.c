@@ -799,25 +799,7 @@ few_rows_kind(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     }
 }
 
-static void
-few_rows_group(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    size_t n, double *acc, int nv)
-{
-    switch (nv) {
-    case 8:
-        few_rows_kind(p, tr, rows, n, acc, 8);
-        break;
-    case 4:
-        few_rows_kind(p, tr, rows, n, acc, 4);
-        break;
-    case 2:
-        few_rows_kind(p, tr, rows, n, acc, 2);
-        break;
-    default:
-        few_rows_kind(p, tr, rows, n, acc, 1);
-        break;
-    }
-}
+CPU_ROWS_GROUP_FN(few_rows_group, few_rows_kind, ROW_VECS)
 
 void
 forest_cpu_rows_by_tree_avx2(const cpu_plan *p, const float *rows, size_t n,

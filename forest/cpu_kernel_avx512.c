@@ -943,22 +943,7 @@ few_rows_kind(const cpu_plan *p, const cpu_tree *tr, const float *rows,
     }
 }
 
-static void
-few_rows_group(const cpu_plan *p, const cpu_tree *tr, const float *rows,
-    size_t n, double *acc, int nv)
-{
-    switch (nv) {
-    case 4:
-        few_rows_kind(p, tr, rows, n, acc, 4);
-        break;
-    case 2:
-        few_rows_kind(p, tr, rows, n, acc, 2);
-        break;
-    default:
-        few_rows_kind(p, tr, rows, n, acc, 1);
-        break;
-    }
-}
+CPU_ROWS_GROUP_FN(few_rows_group, few_rows_kind, MAXV)
 
 void
 forest_cpu_rows_by_tree_avx512(const cpu_plan *p, const float *rows,

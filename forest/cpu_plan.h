@@ -304,6 +304,25 @@ cpu_few_rows_fit(const cpu_plan *p, const cpu_tree *tr, uint32_t n)
     return 1;
 }
 
+/* Defines `name`, a kernel's cpu_rows_group_fn: kind(p, tr, rows, n, acc,
+ * nv) with nv a constant (1, 2, 4, and 8 where max_nv is 8), each width
+ * compiled to a walk of its own. */
+#define CPU_ROWS_GROUP_FN(name, kind, max_nv)                               \
+static void                                                                 \
+name(const cpu_plan *p, const cpu_tree *tr, const float *rows, size_t n,    \
+    double *acc, int nv)                                                    \
+{                                                                           \
+    if ((max_nv) >= 8 && nv == 8) {                                         \
+        kind(p, tr, rows, n, acc, (max_nv) >= 8 ? 8 : 1);                   \
+    } else if (nv == 4) {                                                   \
+        kind(p, tr, rows, n, acc, 4);                                       \
+    } else if (nv == 2) {                                                   \
+        kind(p, tr, rows, n, acc, 2);                                       \
+    } else {                                                                \
+        kind(p, tr, rows, n, acc, 1);                                       \
+    }                                                                       \
+}
+
 /* Trees in groups of nv * vl (nv the largest power of two up to max_nv
  * that fits), the rest CPU_ROW_TREES at a time by the portable walk. */
 CPU_ALWAYS_INLINE void
