@@ -83,17 +83,21 @@ lib: $(LIBFOREST) $(LIBCODEC) $(LIBCUDA_A)
 cli: $(FOREST_BIN)
 module: $(MODULE)
 
+# header dependencies under every spelling of the object (a BUILD given
+# relative and absolute names one file twice; each must see them)
+DEPFLAGS = -MMD -MP -MT '$@ $(abspath $@) $(patsubst $(CURDIR)/%,%,$(abspath $@))'
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(CUDA_DEFS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(CUDA_DEFS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%_avx2.o: %_avx2.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(AVX2_FLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%_avx512.o: %_avx512.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(AVX512_FLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIBFOREST): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
